@@ -1,0 +1,162 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+OPEN_STATUSES = ["booked", "arrived"]
+
+
+def new_token() -> str:
+    """An opaque slip token: 128 random bits, nothing personal in it."""
+    return secrets.token_urlsafe(16)
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def for_site(self, site):
+        return self.filter(site=site)
+
+    def on(self, day):
+        return self.filter(date=day)
+
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class Appointment(models.Model):
+    """A place held for one resident and dose at a site on a day."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("booked")
+        ARRIVED = "arrived", _("arrived")
+        VACCINATED = "vaccinated", _("vaccinated")
+        NO_SHOW = "no_show", _("no-show")
+        CANCELLED = "cancelled", _("cancelled")
+
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="appointments", verbose_name=_("resident")
+    )
+    dose_number = models.PositiveSmallIntegerField(_("dose"))
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="appointments", verbose_name=_("site"))
+    date = models.DateField(_("date"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
+    walk_in = models.BooleanField(_("walk-in"), default=False)
+    token = models.CharField(_("slip token"), max_length=32, unique=True, default=new_token, editable=False)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments_booked",
+        verbose_name=_("booked by"),
+    )
+    booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "dose_number"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="appointments_appointment_one_open_per_dose",
+            ),
+            models.CheckConstraint(condition=Q(dose_number__gte=1), name="appointments_appointment_dose_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["booked", "arrived", "vaccinated", "no_show", "cancelled"]),
+                name="appointments_appointment_status",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "date", "status"], name="appointments_site_day_status")]
+
+    def __str__(self):
+        return f"{self.resident} #{self.dose_number} {self.date}"
+
+
+class Vaccination(models.Model):
+    """A dose given: one per resident and dose number, ever."""
+
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="vaccinations", verbose_name=_("resident")
+    )
+    dose_number = models.PositiveSmallIntegerField(_("dose"))
+    site = models.ForeignKey(
+        "sites.Site", on_delete=models.PROTECT, related_name="vaccinations", verbose_name=_("site")
+    )
+    appointment = models.OneToOneField(
+        Appointment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vaccination",
+        verbose_name=_("appointment"),
+    )
+    vaccinated_at = models.DateTimeField(_("time of vaccination"), default=timezone.now)
+    lot_number = models.CharField(_("vaccine lot number"), max_length=40)
+    vaccinator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vaccinations_given", verbose_name=_("vaccinator")
+    )
+    consent_recorded = models.BooleanField(_("informed consent recorded"), default=False)
+    observation_until = models.DateTimeField(_("observation ends"))
+    released_at = models.DateTimeField(_("released from observation"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vaccination")
+        verbose_name_plural = _("vaccinations")
+        ordering = ["-vaccinated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "dose_number"], name="appointments_vaccination_one_per_dose"),
+            models.CheckConstraint(condition=Q(dose_number__gte=1), name="appointments_vaccination_dose_positive"),
+            models.CheckConstraint(condition=Q(consent_recorded=True), name="appointments_vaccination_consent_recorded"),
+            models.CheckConstraint(condition=~Q(lot_number=""), name="appointments_vaccination_lot_number"),
+            models.CheckConstraint(
+                condition=Q(observation_until__gte=F("vaccinated_at")),
+                name="appointments_vaccination_observation_after_shot",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "vaccinated_at"], name="appointments_vacc_site_time")]
+
+    def __str__(self):
+        return f"{self.resident} #{self.dose_number}"
+
+
+class AdverseEvent(models.Model):
+    """An adverse reaction (不良反应) after a vaccination."""
+
+    class Severity(models.TextChoices):
+        MILD = "mild", _("mild")
+        MODERATE = "moderate", _("moderate")
+        SEVERE = "severe", _("severe")
+
+    vaccination = models.ForeignKey(
+        Vaccination, on_delete=models.PROTECT, related_name="adverse_events", verbose_name=_("vaccination")
+    )
+    onset = models.DateTimeField(_("onset"))
+    symptoms = models.TextField(_("symptoms"))
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    action_taken = models.TextField(_("action taken"), blank=True)
+    referred_to_hospital = models.BooleanField(_("referred to hospital"), default=False)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adverse_events_reported", verbose_name=_("reported by")
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("adverse event")
+        verbose_name_plural = _("adverse events")
+        ordering = ["-reported_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=["mild", "moderate", "severe"]), name="appointments_adverseevent_severity"
+            ),
+            models.CheckConstraint(condition=~Q(symptoms=""), name="appointments_adverseevent_symptoms"),
+        ]
+
+    def __str__(self):
+        return f"{self.vaccination} {self.get_severity_display()}"

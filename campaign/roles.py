@@ -1,0 +1,87 @@
+"""The five roles of DOMAIN.md as Django groups with model permissions.
+
+A user's role is the group they belong to; their Profile binds cadres to a
+village and site teams to a site.
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.models import Group, Permission
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CADRE = "cadre", _("village cadre")
+    SITE_TEAM = "site_team", _("site team")
+    OFFICE = "office", _("campaign office")
+    SUPERVISION = "supervision", _("supervision group")
+    LEADERSHIP = "leadership", _("leadership")
+
+
+_ALL = ["add", "change", "delete", "view"]
+_MODELS = {
+    "campaign": ["campaign", "village", "profile"],
+    "sites": ["site"],
+    "residents": ["resident"],
+    "appointments": ["appointment", "vaccination", "adverseevent"],
+}
+
+# Permissions per role, as {app_label: {model: [actions]}}.
+ROLE_PERMISSIONS = {
+    Role.OFFICE: {app: {model: _ALL for model in models_} for app, models_ in _MODELS.items()},
+    Role.CADRE: {
+        "campaign": {"campaign": ["view"], "village": ["view"]},
+        "sites": {"site": ["view"]},
+        "residents": {"resident": ["add", "change", "view"]},
+        "appointments": {"appointment": ["add", "change", "view"], "vaccination": ["view"]},
+    },
+    Role.SITE_TEAM: {
+        "campaign": {"campaign": ["view"], "village": ["view"]},
+        "sites": {"site": ["view"]},
+        "residents": {"resident": ["add", "change", "view"]},
+        "appointments": {
+            "appointment": ["add", "change", "view"],
+            "vaccination": ["add", "change", "view"],
+            "adverseevent": ["add", "view"],
+        },
+    },
+    Role.SUPERVISION: {app: {model: ["view"] for model in models_} for app, models_ in _MODELS.items()},
+    Role.LEADERSHIP: {app: {model: ["view"] for model in models_} for app, models_ in _MODELS.items()},
+}
+
+
+def ensure_role_groups(apps=None, using="default", **kwargs):
+    """Create (or bring up to date) one group per role with its permissions. Idempotent."""
+    from django.contrib.auth.management import create_permissions
+
+    # Our post_migrate handler may run before auth has made the permissions of later apps.
+    for label in _MODELS:
+        create_permissions(global_apps.get_app_config(label), verbosity=0, using=using)
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.using(using).get_or_create(name=role.value)
+        wanted = []
+        for app_label, model_actions in grants.items():
+            for model, actions in model_actions.items():
+                codenames = [f"{action}_{model}" for action in actions]
+                wanted += list(
+                    Permission.objects.using(using).filter(
+                        content_type__app_label=app_label, content_type__model=model, codename__in=codenames
+                    )
+                )
+        group.permissions.set(wanted)
+
+
+def role_of(user) -> str | None:
+    """The user's role (a Role value), or None for a user without one."""
+    if not user or not user.is_authenticated:
+        return None
+    cached = getattr(user, "_campaign_role", False)
+    if cached is not False:
+        return cached
+    if user.is_superuser:
+        role = Role.OFFICE.value
+    else:
+        names = set(user.groups.values_list("name", flat=True))
+        role = next((r.value for r in Role if r.value in names), None)
+    user._campaign_role = role
+    return role

@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from campaign.roles import Role, role_of
+
+ROLE_HOMES = {
+    Role.CADRE: "residents:village_home",
+    Role.SITE_TEAM: "appointments:site_home",
+    Role.OFFICE: "reports:dashboard",
+    Role.SUPERVISION: "reports:dashboard",
+    Role.LEADERSHIP: "reports:dashboard",
+}
+
+
+def home(request):
+    """Send each user to the page of their role."""
+    role = role_of(request.user)
+    if role is None:
+        return render(request, "campaign/no_role.html", status=403)
+    return redirect(ROLE_HOMES[Role(role)])
+
+
+@login_not_required
+@never_cache
+def health(request):
+    """For a load balancer or monitor: the app answers and reaches its database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

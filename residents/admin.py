@@ -1,0 +1,35 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from residents.models import Resident
+
+
+@admin.register(Resident)
+class ResidentAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "masked_id", "sex", "birth_date", "village", "status", "registered_at"]
+    list_filter = ["status", "village__site", "village", "basis", "priority_group"]
+    list_select_related = ["village"]
+    search_fields = ["name", "=name_initials"]
+    readonly_fields = ["birth_date", "sex", "registered_at", "updated_at"]
+    autocomplete_fields = ["village", "responsible_cadre", "registered_by"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    @admin.display(description="ID number / 身份证号", ordering="id_number")
+    def masked_id(self, resident):
+        from campaign.lib.masking import mask_id_number
+
+        return mask_id_number(resident.id_number)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().upper()
+        # Digits search the end of the ID number through its reversed, indexed copy.
+        if term and len(term) <= 18 and term.rstrip("X").isdigit():
+            return queryset.filter(id_number_reversed__startswith=term[::-1]), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request, obj, form, change):
+        from residents.services import resident_fill_derived
+
+        resident_fill_derived(obj)
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,144 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from campaign.lib.idnumber import ID_NUMBER_PATTERN
+
+# The screening questions of DOMAIN.md, asked at registration and again before the shot.
+# Each maps to the outcome a "yes" leads to.
+CONTRAINDICATIONS = {
+    "pregnant": "deferred",
+    "severe_allergy": "excluded",
+    "neuro_history": "excluded",
+    "fever": "deferred",
+    "acute_illness": "deferred",
+    "severe_chronic": "excluded",
+}
+
+
+class ResidentQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The residents a user may see: cadres their village, site teams their site's villages."""
+        from campaign.roles import Role, role_of
+
+        role = role_of(user)
+        if role in (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP):
+            return self
+        profile = getattr(user, "profile", None)
+        if role == Role.CADRE and profile and profile.village_id:
+            return self.filter(village_id=profile.village_id)
+        if role == Role.SITE_TEAM and profile and profile.site_id:
+            return self.filter(village__site_id=profile.site_id)
+        return self.none()
+
+
+class Resident(models.Model):
+    """A person registered in one campaign (预约登记)."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("male")
+        FEMALE = "F", _("female")
+
+    class Basis(models.TextChoices):
+        HOUSEHOLD = "household", _("household registration")
+        RESIDENCE = "residence", _("residence")
+        WORKPLACE = "workplace", _("workplace")
+
+    class PriorityGroup(models.TextChoices):
+        GENERAL = "general", _("general public")
+        KEY_OCCUPATION = "key_occupation", _("key occupations (medical, cold chain, transport, border)")
+        PUBLIC_SERVICE = "public_service", _("government and public institutions")
+        EDUCATION = "education", _("school staff")
+        MIGRANT_WORKER = "migrant_worker", _("working away from home")
+        ELDERLY = "elderly", _("aged 60 and over")
+
+    class Status(models.TextChoices):
+        ELIGIBLE = "eligible", _("eligible")
+        DEFERRED = "deferred", _("deferred")
+        EXCLUDED = "excluded", _("excluded")
+        OUT_OF_AGE = "out_of_age", _("out of age range")
+        REFUSED = "refused", _("refused")
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.PROTECT, related_name="residents", verbose_name=_("campaign")
+    )
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.PROTECT, related_name="residents", verbose_name=_("village")
+    )
+    name = models.CharField(_("name"), max_length=50)
+    # Pinyin initials of the name ("zsf" for 张三丰), for search.
+    name_initials = models.CharField(_("name initials"), max_length=20, db_index=True, editable=False)
+    id_number = models.CharField(_("ID number"), max_length=18)
+    # The ID number backwards: "last digits" searches become indexed prefix searches.
+    id_number_reversed = models.CharField(max_length=18, db_index=True, editable=False)
+    birth_date = models.DateField(_("birth date"), editable=False)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
+    phone = models.CharField(_("phone"), max_length=11, blank=True)
+    basis = models.CharField(_("eligibility basis"), max_length=10, choices=Basis.choices, default=Basis.HOUSEHOLD)
+    priority_group = models.CharField(
+        _("priority group"), max_length=20, choices=PriorityGroup.choices, default=PriorityGroup.GENERAL
+    )
+
+    pregnant = models.BooleanField(_("pregnant"), default=False)
+    severe_allergy = models.BooleanField(_("severe allergic reaction to an earlier vaccine"), default=False)
+    neuro_history = models.BooleanField(
+        _("convulsions, epilepsy, encephalopathy or mental illness (personal or family history)"), default=False
+    )
+    fever = models.BooleanField(_("fever"), default=False)
+    acute_illness = models.BooleanField(_("acute illness or acute attack of a chronic disease"), default=False)
+    severe_chronic = models.BooleanField(_("severe chronic disease"), default=False)
+
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ELIGIBLE)
+    status_reasons = models.JSONField(_("status reasons"), default=list, blank=True)
+    status_note = models.CharField(_("status note"), max_length=200, blank=True)
+
+    responsible_cadre = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="residents_in_charge",
+        verbose_name=_("responsible cadre"),
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="residents_registered",
+        verbose_name=_("registered by"),
+    )
+    registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["name_initials", "id_number_reversed", "updated_at"])
+    objects = ResidentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["-registered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "id_number"], name="residents_resident_one_per_campaign"),
+            models.CheckConstraint(condition=Q(id_number__regex=ID_NUMBER_PATTERN), name="residents_resident_id_shape"),
+            models.CheckConstraint(condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="residents_resident_phone_shape"),
+            models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="residents_resident_sex"),
+            models.CheckConstraint(
+                condition=Q(status__in=["eligible", "deferred", "excluded", "out_of_age", "refused"]), name="residents_resident_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(basis__in=["household", "residence", "workplace"]), name="residents_resident_basis"
+            ),
+            # Nobody with a positive screening answer can be marked eligible, whatever writes the row.
+            models.CheckConstraint(
+                condition=~Q(status="eligible") | Q(**{field: False for field in CONTRAINDICATIONS}),
+                name="residents_resident_eligible_screened_clean",
+            ),
+        ]
+        indexes = [models.Index(fields=["village", "status"], name="residents_village_status")]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from sites.models import Site
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name", "address", "daily_capacity", "campaign"]
+    list_filter = ["campaign"]
+    search_fields = ["name", "short_name", "address"]
