@@ -1,0 +1,66 @@
+# Two commands set everything up on a fresh machine:
+#   make run    virtualenv, packages, front-end assets, database, Meishan demo; serves http://127.0.0.1:8000
+#   make test   the same set-up (plus Chromium for browser tests), then the whole test suite
+# Embedded by default (SQLite, tasks in-process); set DATABASE_URL / REDIS_URL for PostgreSQL / Redis.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_RESIDENTS ?= 2000
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test setup lint format migrate demo worker beat browser clean
+
+run: setup migrate demo
+	@echo "Serving the demo at http://$(HOST)/ (Ctrl-C stops it)."
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST)
+
+test: setup browser
+	$(VENV)/bin/pytest
+
+setup: $(VENV)/.installed node_modules/.installed staticfiles/.collected
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+staticfiles/.collected: $(VENV)/.installed node_modules/.installed $(shell find static -type f 2>/dev/null)
+	$(PY) manage.py collectstatic --noinput -v0
+	touch $@
+
+migrate: setup
+	$(PY) manage.py migrate --noinput -v0
+
+demo: migrate
+	$(PY) manage.py load_demo --residents $(DEMO_RESIDENTS)
+
+# Debian's Chromium and a CJK font for browser tests (no browser download: Playwright drives /usr/bin/chromium).
+browser:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Production processes (with REDIS_URL set).
+worker: setup
+	$(VENV)/bin/celery -A campaign worker --loglevel=INFO
+
+beat: setup
+	$(VENV)/bin/celery -A campaign beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-*
