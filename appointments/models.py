@@ -39,7 +39,9 @@ class Appointment(models.Model):
         "residents.Resident", on_delete=models.PROTECT, related_name="appointments", verbose_name=_("resident")
     )
     dose_number = models.PositiveSmallIntegerField(_("dose"))
-    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="appointments", verbose_name=_("site"))
+    site = models.ForeignKey(
+        "sites.Site", on_delete=models.PROTECT, related_name="appointments", verbose_name=_("site")
+    )
     date = models.DateField(_("date"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
     walk_in = models.BooleanField(_("walk-in"), default=False)
@@ -100,7 +102,10 @@ class Vaccination(models.Model):
     vaccinated_at = models.DateTimeField(_("time of vaccination"), default=timezone.now)
     lot_number = models.CharField(_("vaccine lot number"), max_length=40)
     vaccinator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vaccinations_given", verbose_name=_("vaccinator")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="vaccinations_given",
+        verbose_name=_("vaccinator"),
     )
     consent_recorded = models.BooleanField(_("informed consent recorded"), default=False)
     observation_until = models.DateTimeField(_("observation ends"))
@@ -113,7 +118,9 @@ class Vaccination(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["resident", "dose_number"], name="appointments_vaccination_one_per_dose"),
             models.CheckConstraint(condition=Q(dose_number__gte=1), name="appointments_vaccination_dose_positive"),
-            models.CheckConstraint(condition=Q(consent_recorded=True), name="appointments_vaccination_consent_recorded"),
+            models.CheckConstraint(
+                condition=Q(consent_recorded=True), name="appointments_vaccination_consent_recorded"
+            ),
             models.CheckConstraint(condition=~Q(lot_number=""), name="appointments_vaccination_lot_number"),
             models.CheckConstraint(
                 condition=Q(observation_until__gte=F("vaccinated_at")),
@@ -143,7 +150,10 @@ class AdverseEvent(models.Model):
     action_taken = models.TextField(_("action taken"), blank=True)
     referred_to_hospital = models.BooleanField(_("referred to hospital"), default=False)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adverse_events_reported", verbose_name=_("reported by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="adverse_events_reported",
+        verbose_name=_("reported by"),
     )
     reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
 

@@ -46,8 +46,14 @@ SITES = [
         900,
         "site_centre",
         [
-            ("青山社区", 12800), ("红村社区", 9650), ("潭湾社区", 8900), ("新河社区", 10250),
-            ("梅山村", 7300), ("洪冲村", 6450), ("南水村", 5900), ("苏畈村", 6100),
+            ("青山社区", 12800),
+            ("红村社区", 9650),
+            ("潭湾社区", 8900),
+            ("新河社区", 10250),
+            ("梅山村", 7300),
+            ("洪冲村", 6450),
+            ("南水村", 5900),
+            ("苏畈村", 6100),
         ],
     ),
     (
@@ -57,8 +63,14 @@ SITES = [
         800,
         "site_hospital",
         [
-            ("江店社区", 11600), ("三湾村", 6850), ("马店村", 7150), ("汪冲村", 5650),
-            ("船冲村", 6300), ("黄林村", 7800), ("新楼村", 6050), ("三合村", 5500),
+            ("江店社区", 11600),
+            ("三湾村", 6850),
+            ("马店村", 7150),
+            ("汪冲村", 5650),
+            ("船冲村", 6300),
+            ("黄林村", 7800),
+            ("新楼村", 6050),
+            ("三合村", 5500),
         ],
     ),
     (
@@ -68,31 +80,64 @@ SITES = [
         800,
         "site_jiangdian",
         [
-            ("红河社区", 13400), ("徐冲村", 8100), ("小南京村", 9250), ("清水村", 7900),
-            ("开顺村", 8450), ("百禄桥村", 8650),
+            ("红河社区", 13400),
+            ("徐冲村", 8100),
+            ("小南京村", 9250),
+            ("清水村", 7900),
+            ("开顺村", 8450),
+            ("百禄桥村", 8650),
         ],
     ),
 ]
 
 # Cadre usernames: pinyin of the village name without 村/社区.
 VILLAGE_USERNAMES = {
-    "青山社区": "qingshan", "红村社区": "hongcun", "潭湾社区": "tanwan", "新河社区": "xinhe",
-    "梅山村": "meishan", "洪冲村": "hongchong", "南水村": "nanshui", "苏畈村": "sufan",
-    "江店社区": "jiangdian", "三湾村": "sanwan", "马店村": "madian", "汪冲村": "wangchong",
-    "船冲村": "chuanchong", "黄林村": "huanglin", "新楼村": "xinlou", "三合村": "sanhe",
-    "红河社区": "honghe", "徐冲村": "xuchong", "小南京村": "xiaonanjing", "清水村": "qingshui",
-    "开顺村": "kaishun", "百禄桥村": "bailuqiao",
+    "青山社区": "qingshan",
+    "红村社区": "hongcun",
+    "潭湾社区": "tanwan",
+    "新河社区": "xinhe",
+    "梅山村": "meishan",
+    "洪冲村": "hongchong",
+    "南水村": "nanshui",
+    "苏畈村": "sufan",
+    "江店社区": "jiangdian",
+    "三湾村": "sanwan",
+    "马店村": "madian",
+    "汪冲村": "wangchong",
+    "船冲村": "chuanchong",
+    "黄林村": "huanglin",
+    "新楼村": "xinlou",
+    "三合村": "sanhe",
+    "红河社区": "honghe",
+    "徐冲村": "xuchong",
+    "小南京村": "xiaonanjing",
+    "清水村": "qingshui",
+    "开顺村": "kaishun",
+    "百禄桥村": "bailuqiao",
 }
 
 SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华玉萍红梅鑫波斌宇浩凯健俊帆帅旭宁龙林欣晨辉鹏飞"
     "国庆建华志强海燕春花秋菊冬梅德明文斌永刚小红金凤宏伟晓东玉兰立新家豪子涵雨涵梓轩浩然思远嘉怡"
 )
 OTHER_AREAS = ["340104", "340302", "341502", "341503", "341522", "420117", "320106", "440305", "330106", "110105"]
-STAFF_NAMES = ["方志刚", "胡春燕", "陈立新", "余海峰", "汪晓梅", "储国庆", "詹秀兰", "刘德明", "王玉萍", "程建华"]
+STAFF_NAMES = [
+    "方志刚",
+    "胡春燕",
+    "陈立新",
+    "余海峰",
+    "汪晓梅",
+    "刘德明",
+    "王玉萍",
+    "李光荣",
+    "吴春生",
+    "朱桂芳",
+    "何家宝",
+]
 
 
 @dataclass
@@ -117,38 +162,38 @@ def load_campaign(*, today: datetime.date, seed_dates: bool = False) -> Campaign
     Campaign.objects.exclude(name=CAMPAIGN_NAME).filter(is_current=True).update(is_current=False)
     campaign, _created = Campaign.objects.update_or_create(
         name=CAMPAIGN_NAME,
-        defaults=dict(
-            vaccine="新冠病毒灭活疫苗（Vero细胞）",
-            age_unit=Campaign.AgeUnit.YEARS,
-            min_age=18,
-            max_age=59,
-            admit_healthy_over_max_age=True,
-            doses=2,
-            min_interval_days=14,
-            start_date=start,
-            end_date=end,
-            first_dose_deadline=deadline,
-            target_people=72000,
-            daily_floor_per_site=600,
-            is_current=True,
-        ),
+        defaults={
+            "vaccine": "新冠病毒灭活疫苗（Vero细胞）",
+            "age_unit": Campaign.AgeUnit.YEARS,
+            "min_age": 18,
+            "max_age": 59,
+            "admit_healthy_over_max_age": True,
+            "doses": 2,
+            "min_interval_days": 14,
+            "start_date": start,
+            "end_date": end,
+            "first_dose_deadline": deadline,
+            "target_people": 72000,
+            "daily_floor_per_site": 600,
+            "is_current": True,
+        },
     )
     for site_name, short, address, capacity, _user, villages in SITES:
         site, _created = Site.objects.update_or_create(
             campaign=campaign,
             name=site_name,
-            defaults=dict(short_name=short, address=address, daily_capacity=capacity),
+            defaults={"short_name": short, "address": address, "daily_capacity": capacity},
         )
         for village_name, population in villages:
             Village.objects.update_or_create(
                 campaign=campaign,
                 name=village_name,
-                defaults=dict(
-                    kind=Village.Kind.COMMUNITY if village_name.endswith("社区") else Village.Kind.VILLAGE,
-                    population=population,
-                    quota=population * 2 // 5,
-                    site=site,
-                ),
+                defaults={
+                    "kind": Village.Kind.COMMUNITY if village_name.endswith("社区") else Village.Kind.VILLAGE,
+                    "population": population,
+                    "quota": population * 2 // 5,
+                    "site": site,
+                },
             )
     return campaign
 
@@ -170,9 +215,9 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
         user_assign_role(user=account, role=role, village=village, site=site)
         rows.append((username, str(Role(role).label), str(village or site or "")))
 
-    user("office", "梅山镇疫苗接种领导小组办公室", Role.OFFICE, staff=True)
-    user("supervisor", "督查工作组", Role.SUPERVISION)
-    user("leader", "领导小组", Role.LEADERSHIP)
+    user("office", "储国庆", Role.OFFICE, staff=True)
+    user("supervisor", "詹秀兰", Role.SUPERVISION)
+    user("leader", "程建华", Role.LEADERSHIP)
     for index, site in enumerate(campaign.sites.order_by("id")):
         username = SITES[index][4]
         user(username, f"{site.short_name}现场组", Role.SITE_TEAM, site=site)
@@ -201,7 +246,8 @@ class DayBook:
             if key in self.taken:
                 self.taken[key] += row["n"]
         self.open_days = {
-            site.id: [d for d in range(self.days) if self.taken[(site.id, d)] < self.capacity[site.id]] for site in sites
+            site.id: [d for d in range(self.days) if self.taken[(site.id, d)] < self.capacity[site.id]]
+            for site in sites
         }
 
     def take(self, rng: random.Random, site_id: int, lo: int, hi: int) -> int | None:
@@ -215,6 +261,14 @@ class DayBook:
         if self.taken[(site_id, day)] >= self.capacity[site_id]:
             days.remove(day)
         return day
+
+    def release(self, site_id: int, day: int) -> None:
+        """Give back a place taken by take() or take_first()."""
+        self.taken[(site_id, day)] -= 1
+        days = self.open_days[site_id]
+        index = bisect.bisect_left(days, day)
+        if index == len(days) or days[index] != day:
+            days.insert(index, day)
 
     def take_first(self, site_id: int, lo: int, hi: int) -> int | None:
         """The first day in [lo, hi] with room at the site, now taken."""
@@ -257,7 +311,7 @@ def _resident_stream(campaign: Campaign, villages: list[Village], today: datetim
         village = villages[bisect.bisect_right(cumulative, rng.randrange(total))]
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
         phone = "" if rng.random() < 0.04 else f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
-        screening = {field: False for field in CONTRAINDICATIONS}
+        screening = dict.fromkeys(CONTRAINDICATIONS, False)
         roll = rng.random()
         if roll < 0.015:
             screening["fever"] = True
@@ -274,35 +328,31 @@ def _resident_stream(campaign: Campaign, villages: list[Village], today: datetim
         basis_roll = rng.random()
         basis = "household" if basis_roll < 0.86 else ("residence" if basis_roll < 0.96 else "workplace")
         refuses = rng.random() < 0.02
-        yield dict(
-            index=i,
-            village=village,
-            name=name,
-            id_number=make_id_number(area, birth, sequence),
-            birth_date=birth,
-            sex="M" if male else "F",
-            phone=phone,
-            basis=basis,
-            screening=screening,
-            refuses=refuses,
-            plan=rng.random(),
-            rng_seed=rng.randrange(2**32),
-        )
+        yield {
+            "index": i,
+            "village": village,
+            "name": name,
+            "id_number": make_id_number(area, birth, sequence),
+            "birth_date": birth,
+            "sex": "M" if male else "F",
+            "phone": phone,
+            "basis": basis,
+            "screening": screening,
+            "refuses": refuses,
+            "plan": rng.random(),
+            "rng_seed": rng.randrange(2**32),
+        }
 
 
-def load_residents(*, campaign: Campaign, count: int, today: datetime.date, seed: int = 2021, batch_size: int = 5000, progress=None) -> DemoResult:
+def load_residents(
+    *, campaign: Campaign, count: int, today: datetime.date, seed: int = 2021, batch_size: int = 5000, progress=None
+) -> DemoResult:
     """Insert the first `count` synthetic residents that are not there yet, with their doses and bookings."""
     result = DemoResult()
     villages = list(campaign.villages.select_related("site").order_by("id"))
     sites = list(campaign.sites.order_by("id"))
-    cadres = {
-        village_id: user_id
-        for village_id, user_id in User.objects.filter(profile__village__in=villages).values_list("profile__village_id", "id")
-    }
-    vaccinators = {
-        site_id: user_id
-        for site_id, user_id in User.objects.filter(profile__site__in=sites).values_list("profile__site_id", "id")
-    }
+    cadres = dict(User.objects.filter(profile__village__in=villages).values_list("profile__village_id", "id"))
+    vaccinators = dict(User.objects.filter(profile__site__in=sites).values_list("profile__site_id", "id"))
     office = User.objects.filter(username="office").values_list("id", flat=True).first()
     book = DayBook(campaign, sites)
     batch = []
@@ -318,6 +368,50 @@ def load_residents(*, campaign: Campaign, count: int, today: datetime.date, seed
         if progress:
             progress(count)
     return result
+
+
+class _DoseWriter:
+    """Collects one batch's appointments and vaccinations for the resident it is bound to."""
+
+    def __init__(self, start: datetime.date):
+        self.start = start
+        self.appointments: list[Appointment] = []
+        self.vaccinations: list[Vaccination] = []
+
+    def bind(self, resident, site_id, vaccinator_id, rng):
+        self.resident, self.site_id, self.vaccinator_id, self.rng = resident, site_id, vaccinator_id, rng
+
+    def appointment(self, dose: int, day_index: int, status: str) -> Appointment:
+        item = Appointment(
+            resident=self.resident,
+            dose_number=dose,
+            site_id=self.site_id,
+            date=self.start + datetime.timedelta(days=day_index),
+            status=status,
+            token=new_token(),
+            booked_by_id=self.resident.responsible_cadre_id,
+            booked_at=_at(self.start + datetime.timedelta(days=max(day_index - 3, 0)), self.rng),
+        )
+        self.appointments.append(item)
+        return item
+
+    def vaccinate(self, dose: int, day_index: int) -> None:
+        booked = self.appointment(dose, day_index, Appointment.Status.VACCINATED)
+        when = _at(self.start + datetime.timedelta(days=day_index), self.rng)
+        self.vaccinations.append(
+            Vaccination(
+                resident=self.resident,
+                dose_number=dose,
+                site_id=self.site_id,
+                appointment=booked,
+                vaccinated_at=when,
+                lot_number=f"{self.start:%Y%m}{'ABC'[dose % 3]}{(day_index // 7) + 1:02d}",
+                vaccinator_id=self.vaccinator_id,
+                consent_recorded=True,
+                observation_until=when + datetime.timedelta(minutes=30),
+                released_at=when + datetime.timedelta(minutes=30),
+            )
+        )
 
 
 def _at(day: datetime.date, rng: random.Random) -> datetime.datetime:
@@ -361,7 +455,9 @@ def _insert_batch(campaign, batch, today, book: DayBook, cadres, vaccinators, of
                 sex=record["sex"],
                 phone=record["phone"],
                 basis=record["basis"],
-                priority_group="elderly" if age >= 60 else ("migrant_worker" if record["basis"] == "workplace" else "general"),
+                priority_group="elderly"
+                if age >= 60
+                else ("migrant_worker" if record["basis"] == "workplace" else "general"),
                 status=status,
                 status_reasons=reasons,
                 status_note=note,
@@ -374,71 +470,35 @@ def _insert_batch(campaign, batch, today, book: DayBook, cadres, vaccinators, of
     Resident.objects.bulk_create(residents, batch_size=2000)
     result.residents_created += len(residents)
 
-    appointments, vaccinations = [], []  # vaccinations hold (Vaccination, its Appointment)
+    writer = _DoseWriter(start)
     deadline_index = (campaign.first_dose_deadline - start).days
     last_index = book.days - 1
     interval = campaign.min_interval_days
-    for resident, record in zip(residents, fresh):
+    for resident, record in zip(residents, fresh, strict=True):
         if resident.status != Resident.Status.ELIGIBLE:
             continue
         rng = random.Random(record["rng_seed"])
         site_id = record["village"].site_id
         plan = record["plan"]
-        vaccinator = vaccinators.get(site_id) or office
-
-        def appointment(dose, day_index, status):
-            item = Appointment(
-                resident=resident,
-                dose_number=dose,
-                site_id=site_id,
-                date=start + datetime.timedelta(days=day_index),
-                status=status,
-                token=new_token(),
-                booked_by_id=resident.responsible_cadre_id,
-                booked_at=_at(start + datetime.timedelta(days=max(day_index - 3, 0)), rng),
-            )
-            appointments.append(item)
-            return item
-
-        def vaccinate(dose, day_index, booked):
-            when = _at(start + datetime.timedelta(days=day_index), rng)
-            vaccinations.append(
-                (
-                    Vaccination(
-                        resident=resident,
-                        dose_number=dose,
-                        site_id=site_id,
-                        vaccinated_at=when,
-                        lot_number=f"{start:%Y%m}{'ABC'[dose % 3]}{(day_index // 7) + 1:02d}",
-                        vaccinator_id=vaccinator,
-                        consent_recorded=True,
-                        observation_until=when + datetime.timedelta(minutes=30),
-                        released_at=when + datetime.timedelta(minutes=30),
-                    ),
-                    booked,
-                )
-            )
-
+        writer.bind(resident, site_id, vaccinators.get(site_id) or office, rng)
         if plan < 0.60 and today_index > 0:
             # Dose 1 in the past; a few did not come.
             day1 = book.take(rng, site_id, 0, min(today_index - 1, deadline_index))
             if day1 is None:
                 continue
             if plan < 0.03:
-                appointment(1, day1, Appointment.Status.NO_SHOW)
+                writer.appointment(1, day1, Appointment.Status.NO_SHOW)
                 continue
-            vaccinate(1, day1, appointment(1, day1, Appointment.Status.VACCINATED))
-            due = day1 + interval
-            day2 = book.take_first(site_id, due, last_index)
+            writer.vaccinate(1, day1)
+            day2 = book.take_first(site_id, day1 + interval, last_index)
             if day2 is None:
                 continue  # needs attention: no room left for dose 2
-            if day2 < today_index:
-                if rng.random() < 0.06:
-                    appointment(2, day2, Appointment.Status.NO_SHOW)
-                else:
-                    vaccinate(2, day2, appointment(2, day2, Appointment.Status.VACCINATED))
+            if day2 >= today_index:
+                writer.appointment(2, day2, Appointment.Status.BOOKED)
+            elif rng.random() < 0.06:
+                writer.appointment(2, day2, Appointment.Status.NO_SHOW)
             else:
-                appointment(2, day2, Appointment.Status.BOOKED)
+                writer.vaccinate(2, day2)
         elif plan < 0.85 and today_index <= deadline_index:
             # Booked from today on, both doses held.
             day1 = book.take(rng, site_id, today_index, deadline_index)
@@ -446,15 +506,14 @@ def _insert_batch(campaign, batch, today, book: DayBook, cadres, vaccinators, of
                 continue
             day2 = book.take_first(site_id, day1 + interval, last_index)
             if day2 is None:
-                book.taken[(site_id, day1)] -= 1  # the pair is booked together or not at all
+                book.release(site_id, day1)  # the pair is booked together or not at all
                 continue
-            appointment(1, day1, Appointment.Status.BOOKED)
-            appointment(2, day2, Appointment.Status.BOOKED)
+            writer.appointment(1, day1, Appointment.Status.BOOKED)
+            writer.appointment(2, day2, Appointment.Status.BOOKED)
+    appointments, vaccinations = writer.appointments, writer.vaccinations
 
     Appointment.objects.bulk_create(appointments, batch_size=2000)
-    for vaccination, booked in vaccinations:
-        vaccination.appointment = booked
-    Vaccination.objects.bulk_create([v for v, _ in vaccinations], batch_size=2000)
+    Vaccination.objects.bulk_create(vaccinations, batch_size=2000)
     events = [
         AdverseEvent(
             vaccination=vaccination,
@@ -465,7 +524,7 @@ def _insert_batch(campaign, batch, today, book: DayBook, cadres, vaccinators, of
             reported_by_id=vaccination.vaccinator_id,
             reported_at=vaccination.vaccinated_at + datetime.timedelta(minutes=15),
         )
-        for vaccination, _ in vaccinations
+        for vaccination in vaccinations
         if vaccination.pk % 500 == 7
     ]
     AdverseEvent.objects.bulk_create(events)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CampaignQuerySet(models.QuerySet):
@@ -22,9 +23,7 @@ class Campaign(models.Model):
     age_unit = models.CharField(_("age unit"), max_length=6, choices=AgeUnit.choices, default=AgeUnit.YEARS)
     min_age = models.PositiveSmallIntegerField(_("minimum age"))
     max_age = models.PositiveSmallIntegerField(_("maximum age"))
-    admit_healthy_over_max_age = models.BooleanField(
-        _("admit healthy people above the maximum age"), default=False
-    )
+    admit_healthy_over_max_age = models.BooleanField(_("admit healthy people above the maximum age"), default=False)
     doses = models.PositiveSmallIntegerField(_("number of doses"), default=1)
     min_interval_days = models.PositiveSmallIntegerField(_("minimum days between doses"), default=0)
     start_date = models.DateField(_("start date"))
@@ -44,7 +43,9 @@ class Campaign(models.Model):
             models.UniqueConstraint(
                 fields=["is_current"], condition=Q(is_current=True), name="campaign_campaign_one_current"
             ),
-            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="campaign_campaign_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="campaign_campaign_end_after_start"
+            ),
             models.CheckConstraint(
                 condition=Q(first_dose_deadline__gte=F("start_date"), first_dose_deadline__lte=F("end_date")),
                 name="campaign_campaign_deadline_in_window",
@@ -66,10 +67,12 @@ class Village(models.Model):
     """A village (村) or community (社区) with its allocation in one campaign."""
 
     class Kind(models.TextChoices):
-        VILLAGE = "village", _("village")
-        COMMUNITY = "community", _("community")
+        VILLAGE = "village", pgettext_lazy("village kind", "village")
+        COMMUNITY = "community", pgettext_lazy("village kind", "community")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="villages", verbose_name=_("campaign"))
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="villages", verbose_name=_("campaign")
+    )
     name = models.CharField(_("name"), max_length=50)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     population = models.PositiveIntegerField(_("population"))
@@ -84,7 +87,9 @@ class Village(models.Model):
         ordering = ["site_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "name"], name="campaign_village_unique_name"),
-            models.CheckConstraint(condition=Q(quota__lte=F("population")), name="campaign_village_quota_within_population"),
+            models.CheckConstraint(
+                condition=Q(quota__lte=F("population")), name="campaign_village_quota_within_population"
+            ),
             models.CheckConstraint(condition=Q(kind__in=["village", "community"]), name="campaign_village_kind"),
         ]
 

@@ -28,7 +28,7 @@ _MODELS = {
 
 # Permissions per role, as {app_label: {model: [actions]}}.
 ROLE_PERMISSIONS = {
-    Role.OFFICE: {app: {model: _ALL for model in models_} for app, models_ in _MODELS.items()},
+    Role.OFFICE: {app: dict.fromkeys(models_, _ALL) for app, models_ in _MODELS.items()},
     Role.CADRE: {
         "campaign": {"campaign": ["view"], "village": ["view"]},
         "sites": {"site": ["view"]},

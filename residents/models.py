@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from campaign.lib.idnumber import ID_NUMBER_PATTERN
@@ -68,7 +69,7 @@ class Resident(models.Model):
     village = models.ForeignKey(
         "campaign.Village", on_delete=models.PROTECT, related_name="residents", verbose_name=_("village")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     # Pinyin initials of the name ("zsf" for 张三丰), for search.
     name_initials = models.CharField(_("name initials"), max_length=20, db_index=True, editable=False)
     id_number = models.CharField(_("ID number"), max_length=18)
@@ -124,17 +125,20 @@ class Resident(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "id_number"], name="residents_resident_one_per_campaign"),
             models.CheckConstraint(condition=Q(id_number__regex=ID_NUMBER_PATTERN), name="residents_resident_id_shape"),
-            models.CheckConstraint(condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="residents_resident_phone_shape"),
+            models.CheckConstraint(
+                condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="residents_resident_phone_shape"
+            ),
             models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="residents_resident_sex"),
             models.CheckConstraint(
-                condition=Q(status__in=["eligible", "deferred", "excluded", "out_of_age", "refused"]), name="residents_resident_status"
+                condition=Q(status__in=["eligible", "deferred", "excluded", "out_of_age", "refused"]),
+                name="residents_resident_status",
             ),
             models.CheckConstraint(
                 condition=Q(basis__in=["household", "residence", "workplace"]), name="residents_resident_basis"
             ),
             # Nobody with a positive screening answer can be marked eligible, whatever writes the row.
             models.CheckConstraint(
-                condition=~Q(status="eligible") | Q(**{field: False for field in CONTRAINDICATIONS}),
+                condition=~Q(status="eligible") | Q(**dict.fromkeys(CONTRAINDICATIONS, False)),
                 name="residents_resident_eligible_screened_clean",
             ),
         ]

@@ -38,7 +38,9 @@ class Eligibility:
     reasons: list[str]
 
 
-def eligibility_decide(*, campaign, birth_date: datetime.date, answers: dict, on: datetime.date | None = None) -> Eligibility:
+def eligibility_decide(
+    *, campaign, birth_date: datetime.date, answers: dict, on: datetime.date | None = None
+) -> Eligibility:
     """Decide a resident's status from the campaign's rules and the screening answers.
 
     Returns the status (a Resident.Status value) and the reason codes behind it.
@@ -87,7 +89,9 @@ def resident_register(*, campaign, village, name: str, id_number: str, registere
         with transaction.atomic():
             resident.save()
     except IntegrityError:
-        existing = Resident.objects.filter(campaign=campaign, id_number=resident.id_number).select_related("village").first()
+        existing = (
+            Resident.objects.filter(campaign=campaign, id_number=resident.id_number).select_related("village").first()
+        )
         if existing is None:
             raise
         raise AlreadyRegistered(existing.village) from None

@@ -14,10 +14,17 @@ def village_home(request):
         village = request.user.profile.village
     else:
         villages = campaign.villages.all()
-        village = get_object_or_404(villages, pk=request.GET["village"]) if "village" in request.GET else villages.first()
+        village = (
+            get_object_or_404(villages, pk=request.GET["village"]) if "village" in request.GET else villages.first()
+        )
     summary = village_summary(village=village)
     return render(
         request,
         "residents/village_home.html",
-        {"campaign": campaign, "village": village, "summary": summary, "villages": Village.objects.filter(campaign=campaign)},
+        {
+            "campaign": campaign,
+            "village": village,
+            "summary": summary,
+            "villages": Village.objects.filter(campaign=campaign),
+        },
     )

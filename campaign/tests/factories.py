@@ -1,8 +1,8 @@
 import datetime
 
 import factory
-from django.utils import timezone
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from campaign.models import Campaign, Village
 from campaign.roles import ensure_role_groups

@@ -23,10 +23,26 @@ def test_a_task_runs_in_process_without_a_broker(qingshan):
 @pytest.mark.django_db(transaction=True)
 def test_a_task_runs_through_a_real_worker_on_redis(qingshan):
     db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     queue = f"test-{uuid.uuid4().hex[:8]}"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "campaign", "worker", "--pool=solo", "-Q", queue, "--loglevel=WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "campaign",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--loglevel=WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL},
     )

@@ -27,7 +27,11 @@ def test_campaign_end_before_start_is_refused():
 
 def test_campaign_first_dose_deadline_outside_the_window_is_refused():
     campaign = CampaignFactory()
-    refused(lambda: Campaign.objects.filter(pk=campaign.pk).update(first_dose_deadline=campaign.end_date + datetime.timedelta(days=1)))
+    refused(
+        lambda: Campaign.objects.filter(pk=campaign.pk).update(
+            first_dose_deadline=campaign.end_date + datetime.timedelta(days=1)
+        )
+    )
 
 
 def test_two_current_campaigns_are_refused():
@@ -37,7 +41,15 @@ def test_two_current_campaigns_are_refused():
 
 def test_several_campaigns_may_exist():
     CampaignFactory(is_current=True)
-    CampaignFactory(is_current=False, name="麻疹疫苗强化免疫", age_unit="months", min_age=8, max_age=83, doses=1, min_interval_days=0)
+    CampaignFactory(
+        is_current=False,
+        name="麻疹疫苗强化免疫",
+        age_unit="months",
+        min_age=8,
+        max_age=83,
+        doses=1,
+        min_interval_days=0,
+    )
     assert Campaign.objects.count() == 2
 
 
@@ -94,7 +106,9 @@ def test_an_unknown_status_is_refused():
     refused(lambda: ResidentFactory(status="maybe"))
 
 
-@pytest.mark.parametrize("answer", ["pregnant", "severe_allergy", "neuro_history", "fever", "acute_illness", "severe_chronic"])
+@pytest.mark.parametrize(
+    "answer", ["pregnant", "severe_allergy", "neuro_history", "fever", "acute_illness", "severe_chronic"]
+)
 def test_an_eligible_resident_with_a_positive_screening_answer_is_refused(answer):
     refused(lambda: ResidentFactory(status=Resident.Status.ELIGIBLE, **{answer: True}))
 
@@ -143,7 +157,11 @@ def test_an_adverse_event_of_unknown_severity_is_refused():
     vaccination = VaccinationFactory()
     refused(
         lambda: AdverseEvent.objects.create(
-            vaccination=vaccination, onset=vaccination.vaccinated_at, symptoms="发热", severity="bad", reported_by=vaccination.vaccinator
+            vaccination=vaccination,
+            onset=vaccination.vaccinated_at,
+            symptoms="发热",
+            severity="bad",
+            reported_by=vaccination.vaccinator,
         )
     )
 

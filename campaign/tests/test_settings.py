@@ -25,7 +25,20 @@ print(json.dumps({
     "session_age": settings.SESSION_COOKIE_AGE,
 }))
 """
-BARE = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS_ONLY", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+BARE = {
+    k: v
+    for k, v in os.environ.items()
+    if k
+    not in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "HTTPS_ONLY",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
+}
 
 
 def probe(**env):

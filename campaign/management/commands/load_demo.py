@@ -29,7 +29,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  residents {done}/{residents} ({time.monotonic() - started:.0f} s)")
 
         result = demo.load_residents(
-            campaign=campaign, count=residents, today=today, seed=seed, progress=progress if residents >= 50000 else None
+            campaign=campaign,
+            count=residents,
+            today=today,
+            seed=seed,
+            progress=progress if residents >= 50000 else None,
         )
         self.stdout.write(
             self.style.SUCCESS(
