@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Campaign, Profile, Village
+
+admin.site.site_header = _("Vaccination campaign administration")
+admin.site.site_title = _("Vaccination campaign")
+admin.site.index_title = _("Campaign configuration and records")
 
 
 @admin.register(Campaign)
@@ -14,7 +19,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Village)
 class VillageAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "site", "population", "quota", "campaign"]
+    list_display = ["name", "kind", "site", "population", "quota"]
     list_filter = ["campaign", "site", "kind"]
     list_select_related = ["site", "campaign"]
     search_fields = ["name"]
@@ -36,11 +41,11 @@ class CampaignUserAdmin(UserAdmin):
     list_filter = ["groups", "is_active", "is_staff"]
     list_select_related = ["profile__village", "profile__site"]
 
-    @admin.display(description="role / 角色")
+    @admin.display(description=_("role"))
     def role(self, user):
         return ", ".join(group.name for group in user.groups.all())
 
-    @admin.display(description="village or site / 村居或接种点")
+    @admin.display(description=_("village or site"))
     def binding(self, user):
         profile = getattr(user, "profile", None)
         return (profile.village or profile.site or "") if profile else ""

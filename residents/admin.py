@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from residents.models import Resident
@@ -15,7 +16,7 @@ class ResidentAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    @admin.display(description="ID number / 身份证号", ordering="id_number")
+    @admin.display(description=_("ID number"), ordering="id_number")
     def masked_id(self, resident):
         from campaign.lib.masking import mask_id_number
 
