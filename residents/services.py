@@ -1,13 +1,20 @@
-"""Registration and eligibility of residents: the one place these rules live."""
+"""Registration and eligibility of residents: the one place these rules live.
+
+The registration form, the Excel importer, the admin and the site team's
+on-the-spot registration all call these functions.
+"""
 
 import datetime
+import re
+import unicodedata
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaign.lib.idnumber import age_on, parse_id_number
+from campaign.lib.idnumber import IdNumber, age_on, parse_id_number
 from campaign.lib.pinyin import name_initials
 from residents.models import CONTRAINDICATIONS, Resident
 
@@ -21,7 +28,13 @@ REASON_LABELS = {
     "too_young": _("younger than the campaign's minimum age"),
     "too_old": _("older than the campaign's maximum age"),
     "over_max_age_admitted": _("above the maximum age, admitted as healthy"),
+    "refused": _("refused"),
 }
+
+# Fields a cadre may change after registration; the ID number and what derives from it stay.
+EDITABLE_FIELDS = ["name", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
+
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class AlreadyRegistered(Exception):
@@ -36,6 +49,35 @@ class AlreadyRegistered(Exception):
 class Eligibility:
     status: str
     reasons: list[str]
+
+
+def reason_labels(codes: list[str]) -> list[str]:
+    return [str(REASON_LABELS.get(code, code)) for code in codes]
+
+
+def normalize_phone(raw) -> str:
+    """A mainland mobile number as 11 digits ("" when none is given).
+
+    Spaces, dashes, full-width digits and a +86 prefix are cleaned away.
+    Raises ValidationError (code "phone") for anything else.
+    """
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    if text.endswith(".0"):  # a number cell read by a spreadsheet library
+        text = text[:-2]
+    digits = re.sub(r"[\s\-()]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not digits:
+        return ""
+    if not _PHONE.match(digits):
+        raise ValidationError(
+            _("%(phone)s is not a mainland mobile number (11 digits starting with 13-19)."),
+            code="phone",
+            params={"phone": text},
+        )
+    return digits
 
 
 def eligibility_decide(
@@ -62,9 +104,36 @@ def eligibility_decide(
     return Eligibility(Resident.Status.ELIGIBLE, ["over_max_age_admitted"] if over_max else [])
 
 
-def resident_fill_derived(resident: Resident) -> None:
-    """Set the fields that derive from the ID number and the name (never typed)."""
-    parsed = parse_id_number(resident.id_number)
+def age_range_text(campaign) -> str:
+    unit = _("years") if campaign.age_unit == "years" else _("months")
+    return f"{campaign.min_age}–{campaign.max_age} {unit}"
+
+
+def registration_check(*, campaign, id_number, answers: dict, on: datetime.date | None = None):
+    """Validate an ID number for registration in a campaign and decide eligibility.
+
+    Returns (IdNumber, Eligibility). Raises ValidationError for a bad number (codes
+    of parse_id_number) or an age outside the campaign's range (code "age"); a person
+    above the maximum age is let through only when the campaign admits healthy
+    people above it, with the decision saying whether their screening allows it.
+    """
+    on = on or timezone.localdate()
+    parsed = parse_id_number(id_number, today=on)
+    decision = eligibility_decide(campaign=campaign, birth_date=parsed.birth_date, answers=answers, on=on)
+    if decision.status == Resident.Status.OUT_OF_AGE:
+        raise ValidationError(
+            _("Age %(age)s on %(day)s is outside this campaign's range (%(range)s)."),
+            code="age",
+            params={
+                "age": age_on(parsed.birth_date, on, campaign.age_unit),
+                "day": on.isoformat(),
+                "range": age_range_text(campaign),
+            },
+        )
+    return parsed, decision
+
+
+def _apply_identity(resident: Resident, parsed: IdNumber) -> None:
     resident.id_number = parsed.number
     resident.birth_date = parsed.birth_date
     resident.sex = parsed.sex
@@ -72,19 +141,26 @@ def resident_fill_derived(resident: Resident) -> None:
     resident.name_initials = name_initials(resident.name)
 
 
+def resident_fill_derived(resident: Resident) -> None:
+    """Set the fields that derive from the ID number and the name (never typed)."""
+    _apply_identity(resident, parse_id_number(resident.id_number))
+
+
 def resident_register(*, campaign, village, name: str, id_number: str, registered_by=None, **fields) -> Resident:
     """Register a resident in a campaign, deciding their eligibility.
 
-    Raises ValidationError for a bad ID number and AlreadyRegistered when the
-    number is already registered in this campaign (caught by the database's
+    Raises ValidationError for a bad ID number, phone or age, and AlreadyRegistered
+    when the number is already registered in this campaign (caught by the database's
     unique constraint, so two cadres racing for one person cannot both win).
     """
-    resident = Resident(campaign=campaign, village=village, name=name.strip(), id_number=id_number, **fields)
+    fields["phone"] = normalize_phone(fields.get("phone", ""))
+    answers = {field: bool(fields.get(field)) for field in CONTRAINDICATIONS}
+    parsed, decision = registration_check(campaign=campaign, id_number=id_number, answers=answers)
+    resident = Resident(campaign=campaign, village=village, name=name.strip(), **fields)
+    _apply_identity(resident, parsed)
     resident.registered_by = registered_by
-    resident_fill_derived(resident)
-    answers = {field: getattr(resident, field) for field in CONTRAINDICATIONS}
-    decision = eligibility_decide(campaign=campaign, birth_date=resident.birth_date, answers=answers)
     resident.status, resident.status_reasons = decision.status, decision.reasons
+    resident._history_user = registered_by
     try:
         with transaction.atomic():
             resident.save()
@@ -96,3 +172,59 @@ def resident_register(*, campaign, village, name: str, id_number: str, registere
             raise
         raise AlreadyRegistered(existing.village) from None
     return resident
+
+
+def resident_update(*, resident: Resident, changed_by=None, **changes) -> Resident:
+    """Change a resident's details and screening answers; eligibility is decided again.
+
+    A refusal stays until it is withdrawn (resident_set_refused). Returns the
+    resident; raises ValidationError for a bad phone. Fields outside EDITABLE_FIELDS
+    are refused with ValueError: the ID number is never edited, only re-registered.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    if "phone" in changes:
+        changes["phone"] = normalize_phone(changes["phone"])
+    for field, value in changes.items():
+        setattr(resident, field, value)
+    resident.name = resident.name.strip()
+    resident.name_initials = name_initials(resident.name)
+    if resident.status != Resident.Status.REFUSED:
+        answers = {field: getattr(resident, field) for field in CONTRAINDICATIONS}
+        decision = eligibility_decide(campaign=resident.campaign, birth_date=resident.birth_date, answers=answers)
+        resident.status, resident.status_reasons = decision.status, decision.reasons
+    resident._history_user = changed_by
+    resident.save()
+    return resident
+
+
+def resident_set_refused(*, resident: Resident, refused: bool, reason: str = "", changed_by=None) -> Resident:
+    """Record that a resident refuses vaccination (with the reason), or that they no longer do.
+
+    Raises ValidationError when a refusal has no reason.
+    """
+    if refused:
+        if not reason.strip():
+            raise ValidationError(_("Say why the resident refuses."), code="reason")
+        resident.status, resident.status_reasons, resident.status_note = (
+            Resident.Status.REFUSED,
+            ["refused"],
+            reason.strip()[:200],
+        )
+        resident._change_reason = reason.strip()[:100]
+        resident._history_user = changed_by
+        resident.save()
+        return resident
+    resident.status = Resident.Status.ELIGIBLE  # decided again just below
+    resident.status_note = ""
+    return resident_update(resident=resident, changed_by=changed_by)
+
+
+def resident_delete(*, resident: Resident, deleted_by=None) -> None:
+    """Delete a registration (office only, checked by the caller's permission).
+
+    Raises ProtectedError when doses or appointments exist: history must survive.
+    """
+    resident._history_user = deleted_by
+    resident.delete()
