@@ -1,0 +1,53 @@
+"""Writing Excel files safely: shared by rosters, templates, error reports and reports.
+
+Cell text that Excel would run (starting with = + - @, tab or carriage return) is
+written as a string with Excel's quote prefix, so it shows as text and never runs.
+ID numbers and phones are always written as text: Excel keeps only 15 digits of a number.
+"""
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+TEXT_FORMAT = "@"
+
+
+def is_formula_like(value) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def safe_cell(ws, value, *, text: bool = False, fill=None, font=None) -> WriteOnlyCell:
+    """A write-only cell that Excel shows as typed; `text=True` for digits that must stay text."""
+    if text and value is not None and not isinstance(value, str):
+        value = str(value)
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and (text or is_formula_like(value)):
+        cell.data_type = "s"
+        cell.number_format = TEXT_FORMAT
+        if is_formula_like(value):
+            cell.quotePrefix = True
+    if fill is not None:
+        cell.fill = fill
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def header_row(ws, headers: list[str]) -> list[WriteOnlyCell]:
+    cells = []
+    for header in headers:
+        cell = WriteOnlyCell(ws, value=header)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+        cells.append(cell)
+    return cells
+
+
+def set_widths(ws, widths: list[int]) -> None:
+    """Column widths in characters (before any row is written, for write-only sheets)."""
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
