@@ -249,7 +249,14 @@ def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> 
         try:
             pair = appointment_book_pair(resident=resident, day=day, booked_by=booked_by)
         except BookingRefused as refused:
-            results.append({"resident": resident, "booked": False, "reason": refused.message})
+            results.append(
+                {
+                    "resident": resident,
+                    "booked": False,
+                    "reason": refused.message,
+                    "suggestions": getattr(refused, "suggestions", None),
+                }
+            )
         else:
             results.append({"resident": resident, "booked": True, "appointments": pair})
     return results

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from campaign.lib.env import env_bool, env_int, env_list, env_str
 
@@ -125,8 +126,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Every periodic job is listed here and nowhere else.
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every periodic job is listed here and nowhere else (times are Asia/Shanghai).
+CELERY_BEAT_SCHEDULE: dict = {
+    "mark-no-shows-at-end-of-day": {
+        "task": "appointments.mark_no_shows",
+        "schedule": crontab(hour=23, minute=30),
+    },
+}
 
 # Accounts
 AUTHENTICATION_BACKENDS = [
