@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("residents/", include("residents.urls")),
     path("appointments/", include("appointments.urls")),
+    path("plan/", include("appointments.urls_plan")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
