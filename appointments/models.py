@@ -261,6 +261,14 @@ class WeeklyPlan(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
     notes = models.TextField(_("problems found"), blank=True)
 
     class Meta:

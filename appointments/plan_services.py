@@ -4,7 +4,6 @@ Views and any future task call these; none of them re-implements a rule.
 """
 
 import datetime
-import logging
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
@@ -15,8 +14,6 @@ from django.utils.translation import gettext as _
 from appointments.models import PlanAllocation, WeeklyPlan
 from appointments.plan_selectors import plan_inputs, site_day_loads, week_days
 from appointments.planning import Proposal, propose_first_doses
-
-logger = logging.getLogger(__name__)
 
 
 def plan_propose(*, campaign, week_start: datetime.date, created_by, today: datetime.date | None = None) -> WeeklyPlan:
@@ -201,7 +198,6 @@ def plan_publish(*, plan: WeeklyPlan, published_by) -> WeeklyPlan:
             raise ValidationError(errors)
         plan.status = WeeklyPlan.Status.PUBLISHED
         plan.published_at = timezone.now()
-        plan.save(update_fields=["status", "published_at"])
-    # WeeklyPlan has no published_by field yet: the log keeps who it was.
-    logger.info("weekly plan %s published by user %s", plan.pk, published_by.pk)
+        plan.published_by = published_by
+        plan.save(update_fields=["status", "published_at", "published_by"])
     return plan

@@ -168,6 +168,7 @@ def test_publishing_makes_the_plan_visible_and_it_can_no_longer_be_changed(draft
     plan_publish(plan=draft, published_by=office)
     draft.refresh_from_db()
     assert draft.status == WeeklyPlan.Status.PUBLISHED and draft.published_at is not None
+    assert draft.published_by == office
     with pytest.raises(ValidationError):
         plan_adjust(plan=draft, changes={(qingshan.id, today): 1})
     with pytest.raises(ValidationError) as error:
