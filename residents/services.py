@@ -35,6 +35,9 @@ REASON_LABELS = {
 EDITABLE_FIELDS = ["name", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+# A space next to a Chinese character is a typing slip ("张 三"); between Latin words it is not.
+_SPACE_BY_CJK = re.compile(r"\s+(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])\s+")
+NAME_MAX_LENGTH = 50
 
 
 class AlreadyRegistered(Exception):
@@ -78,6 +81,31 @@ def normalize_phone(raw) -> str:
             params={"phone": text},
         )
     return digits
+
+
+def normalize_name(raw) -> str:
+    """A resident's name with full-width characters and stray spaces cleaned.
+
+    Raises ValidationError: code "required" for an empty name, "length" above 50
+    characters, "formula" for text a spreadsheet would run (= + - @ first).
+    """
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(raw or ""))).strip()
+    text = _SPACE_BY_CJK.sub("", text)
+    if not text:
+        raise ValidationError(_("Enter the resident's name."), code="required")
+    if len(text) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            _("A name has at most %(max)d characters; this one has %(count)d."),
+            code="length",
+            params={"max": NAME_MAX_LENGTH, "count": len(text)},
+        )
+    if text[0] in "=+-@":
+        raise ValidationError(
+            _("A name cannot start with %(char)s: it looks like a spreadsheet formula."),
+            code="formula",
+            params={"char": text[0]},
+        )
+    return text
 
 
 def eligibility_decide(
@@ -149,14 +177,14 @@ def resident_fill_derived(resident: Resident) -> None:
 def resident_register(*, campaign, village, name: str, id_number: str, registered_by=None, **fields) -> Resident:
     """Register a resident in a campaign, deciding their eligibility.
 
-    Raises ValidationError for a bad ID number, phone or age, and AlreadyRegistered
+    Raises ValidationError for a bad name, ID number, phone or age, and AlreadyRegistered
     when the number is already registered in this campaign (caught by the database's
     unique constraint, so two cadres racing for one person cannot both win).
     """
     fields["phone"] = normalize_phone(fields.get("phone", ""))
     answers = {field: bool(fields.get(field)) for field in CONTRAINDICATIONS}
     parsed, decision = registration_check(campaign=campaign, id_number=id_number, answers=answers)
-    resident = Resident(campaign=campaign, village=village, name=name.strip(), **fields)
+    resident = Resident(campaign=campaign, village=village, name=normalize_name(name), **fields)
     _apply_identity(resident, parsed)
     resident.registered_by = registered_by
     resident.status, resident.status_reasons = decision.status, decision.reasons
