@@ -1,8 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 from residents.services import normalize_name, resident_register
-from residents.tests.factories import id_number_for
+from residents.tests.factories import ResidentFactory, id_number_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +30,7 @@ def test_registration_refuses_a_name_that_is_only_spaces(qingshan):
     with pytest.raises(ValidationError):
         resident_register(campaign=qingshan.campaign, village=qingshan, name=" ", id_number=id_number_for(1))
 
+
+def test_an_empty_name_is_refused_by_the_database(qingshan):
+    with pytest.raises(IntegrityError):
+        ResidentFactory(village=qingshan, name="")
