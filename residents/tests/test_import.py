@@ -407,26 +407,45 @@ def test_confirm_writes_nothing_when_the_data_changed_since_the_preview(cadre_qi
 
 
 def test_confirm_is_all_or_nothing_when_one_write_fails(cadre_qingshan, qingshan, monkeypatch):
-    ResidentFactory(village=qingshan, id_number=id_number_for(9), phone="13900000009")
-    batch = preview(xlsx([*(person(n) for n in range(4)), person(9)]), qingshan, cadre_qingshan)
-    assert (batch.new_count, batch.update_count) == (4, 1)
-    real = importing.resident_register
-    calls = []
+    first = ResidentFactory(village=qingshan, id_number=id_number_for(8), phone="13900000008")
+    second = ResidentFactory(village=qingshan, id_number=id_number_for(9), phone="13900000009")
+    batch = preview(xlsx([*(person(n) for n in range(4)), person(8), person(9)]), qingshan, cadre_qingshan)
+    assert (batch.new_count, batch.update_count) == (4, 2)
+    real = importing.resident_update
 
-    def fail_on_third(**kwargs):
-        calls.append(1)
-        if len(calls) == 3:
+    def fail_on_the_second(*, resident, **kwargs):
+        if resident.pk == second.pk:
             raise RuntimeError("disk full")
-        return real(**kwargs)
+        return real(resident=resident, **kwargs)
 
-    monkeypatch.setattr(importing, "resident_register", fail_on_third)
+    monkeypatch.setattr(importing, "resident_update", fail_on_the_second)
     with pytest.raises(RuntimeError):
         import_apply(batch=batch, user=cadre_qingshan)
 
-    assert Resident.objects.count() == 1
-    assert Resident.objects.get().phone == "13900000009"
+    assert Resident.objects.count() == 2  # the four new ones were rolled back
+    first.refresh_from_db()
+    assert first.phone == "13900000008"  # and so was the first update
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.PREVIEWED
+
+
+def test_a_number_registered_between_the_check_and_the_insert_writes_nothing(
+    cadre_qingshan, qingshan, honghe, monkeypatch
+):
+    batch = preview(xlsx([person(n) for n in range(3)]), qingshan, cadre_qingshan)
+    real = importing.build_preview
+
+    def judged_then_raced(**kwargs):
+        judged = real(**kwargs)
+        if kwargs.get("lock"):
+            ResidentFactory(village=honghe, id_number=id_number_for(2))  # the race no lock can prevent
+        return judged
+
+    monkeypatch.setattr(importing, "build_preview", judged_then_raced)
+    with pytest.raises(importing.PreviewChanged):
+        import_apply(batch=batch, user=cadre_qingshan)
+
+    assert Resident.objects.filter(village=qingshan).count() == 0
 
 
 def test_a_batch_is_imported_once(cadre_qingshan, qingshan):
