@@ -351,7 +351,10 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
     result = RowResult(row=row_number)
     for name, index in columns.items():
         value, is_formula = values[index]
-        result.cells[name] = "" if value is None else str(value) if is_formula else _text(value)
+        if name == "id_number" and isinstance(value, int | float) and not isinstance(value, bool):
+            result.cells[name] = f"{value:.5E}"  # as Excel shows a long number: 3.41524E+17
+        else:
+            result.cells[name] = "" if value is None else str(value) if is_formula else _text(value)
         if is_formula:
             result.errors[name] = _("This cell is a formula; type the value itself instead.")
 

@@ -108,7 +108,7 @@ def import_preview(request, pk):
 @require_POST
 @role_required(*IMPORTERS)
 def import_confirm(request, pk):
-    """Write the rows the preview showed as new or update, all or nothing."""
+    """Write the rows the preview showed as new or update, all or nothing; the preview page then says so."""
     batch = _batch_or_404(request, pk)
     try:
         batch = importing.import_apply(batch=batch, user=request.user)
@@ -121,12 +121,6 @@ def import_confirm(request, pk):
                 "The data changed since the preview (someone registered or edited these residents meanwhile). "
                 "Nothing was written. Check the new preview below and confirm again."
             ),
-        )
-    else:
-        messages.success(
-            request,
-            _("Imported: %(new)d new residents registered, %(update)d updated.")
-            % {"new": batch.new_count, "update": batch.update_count},
         )
     return redirect("residents:import_preview", pk=batch.pk)
 
@@ -163,7 +157,15 @@ def _display(row: dict) -> dict:
             value = mask_id_number(value or "")
         elif name == "phone" and "phone" not in errors:
             value = mask_phone(value or "")
-        shown.append({"field": name, "value": value, "present": name in cells, "error": errors.get(name)})
+        shown.append(
+            {
+                "field": name,
+                "label": _field_label(name),
+                "value": value,
+                "present": name in cells,
+                "error": errors.get(name),
+            }
+        )
     answers = [_field_label(name) for name in CONTRAINDICATIONS if importing.yes_no(cells.get(name)) is True]
     screening_errors = [f"{_field_label(name)}：{errors[name]}" for name in CONTRAINDICATIONS if name in errors]
     note = ""
