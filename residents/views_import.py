@@ -35,7 +35,8 @@ def _may_import_into(user, village) -> bool:
 
 def _batch_or_404(request, pk) -> ImportBatch:
     # Someone else's upload is simply not there: 404, never 403.
-    batches = ImportBatch.objects.select_related("village", "campaign")
+    # The file is read only to confirm or to build the error report: leave it in the database till then.
+    batches = ImportBatch.objects.select_related("village", "campaign").defer("content")
     batch = get_object_or_404(batches, pk=pk, uploaded_by=request.user)
     if not _may_import_into(request.user, batch.village):
         raise PermissionDenied
@@ -162,7 +163,6 @@ def _display(row: dict) -> dict:
                 "field": name,
                 "label": _field_label(name),
                 "value": value,
-                "present": name in cells,
                 "error": errors.get(name),
             }
         )
