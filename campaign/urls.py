@@ -15,6 +15,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("appointments/", include("appointments.urls")),
     path("plan/", include("appointments.urls_plan")),
+    path("daily/", include("appointments.urls_daily")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,168 @@
+"""The daily list (每日预约名单): who may see which, and what it holds.
+
+The list goes to each site the evening before a vaccination day (DOMAIN.md, step 4).
+"""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from appointments.models import Appointment
+from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.models import Campaign, Village
+from campaign.roles import Role, role_of
+from sites.models import Site
+
+# Everyone who holds or has used a place that day; a cancelled place is free again.
+LISTED_STATUSES = [
+    Appointment.Status.BOOKED,
+    Appointment.Status.ARRIVED,
+    Appointment.Status.VACCINATED,
+    Appointment.Status.NO_SHOW,
+]
+SEES_EVERY_SITE = {Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP}
+# The order of the list: village (in the campaign's order), then the
+# pinyin initials of the name, which is how people look a name up on paper.
+ORDER = ["resident__village_id", "resident__name_initials", "resident__name", "pk"]
+
+
+def default_day() -> datetime.date:
+    """Tomorrow: the list goes out the evening before."""
+    return timezone.localdate() + datetime.timedelta(days=1)
+
+
+def _binding(user) -> tuple[str | None, int | None, int | None]:
+    profile = getattr(user, "profile", None)
+    return role_of(user), getattr(profile, "village_id", None), getattr(profile, "site_id", None)
+
+
+def sites_for_user(user) -> QuerySet[Site]:
+    """The current campaign's sites whose daily list the user may open.
+
+    The office, supervision and leadership: every site; a site team: its own; a cadre: their village's site.
+    """
+    sites = Site.objects.filter(campaign=Campaign.objects.current()).select_related("campaign")
+    role, village_id, site_id = _binding(user)
+    if role in SEES_EVERY_SITE:
+        return sites
+    if role == Role.SITE_TEAM and site_id:
+        return sites.filter(pk=site_id)
+    if role == Role.CADRE and village_id:
+        return sites.filter(villages=village_id)
+    return sites.none()
+
+
+def appointments_for_user(user) -> QuerySet[Appointment]:
+    """The appointments a user may see: a cadre their village's, a site team its site's, readers all."""
+    appointments = Appointment.objects.filter(site__campaign=Campaign.objects.current())
+    role, village_id, site_id = _binding(user)
+    if role in SEES_EVERY_SITE:
+        return appointments
+    if role == Role.SITE_TEAM and site_id:
+        return appointments.filter(site_id=site_id)
+    if role == Role.CADRE and village_id:
+        return appointments.filter(resident__village_id=village_id)
+    return appointments.none()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the daily list."""
+
+    number: int
+    appointment: Appointment
+
+    @property
+    def resident(self):
+        return self.appointment.resident
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id_number(self.resident.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.resident.phone)
+
+
+@dataclass
+class VillageTotal:
+    village: Village
+    by_dose: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_dose.values())
+
+
+@dataclass
+class DailyList:
+    """Who is booked at a site on a day, with totals per dose, per village and per time of day."""
+
+    site: Site
+    day: datetime.date
+    village: Village | None  # set when the list is one village's (a cadre's)
+    rows: list[Row]
+    doses: list[int]
+    by_dose: dict[int, int]
+    by_village: list[VillageTotal]
+    by_slot: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def uses_slots(self) -> bool:
+        """Whether any appointment that day has a time of day: the column shows only then."""
+        return any(slot for slot in self.by_slot)
+
+    @property
+    def slot_totals(self) -> list[tuple[str, int]]:
+        """(time of day, people) when times of day are used: morning, afternoon, then any time."""
+        if not self.uses_slots:
+            return []
+        labels = dict(Appointment.Slot.choices)
+        order = [Appointment.Slot.MORNING, Appointment.Slot.AFTERNOON, Appointment.Slot.ANY]
+        return [(str(labels[slot]), self.by_slot[slot]) for slot in order if slot in self.by_slot]
+
+
+def daily_list(*, site: Site, day: datetime.date, user=None) -> DailyList:
+    """Everyone booked at `site` on `day` (not cancelled), by village then name, with the totals.
+
+    With a user, only what they may see: a cadre gets their own village's people, a site team
+    only its own site (another site gives an empty list; views 404 before that). Without one
+    (the export_roster command, run on the server) the whole list.
+    """
+    appointments = appointments_for_user(user) if user is not None else Appointment.objects.all()
+    village = None
+    role, village_id, _site_id = _binding(user)
+    if role == Role.CADRE:
+        village = Village.objects.filter(pk=village_id).first()
+    items = list(
+        appointments.filter(site=site, date=day, status__in=LISTED_STATUSES)
+        .select_related("resident__village")
+        .order_by(*ORDER)
+    )
+    doses = list(range(1, site.campaign.doses + 1))
+    by_dose = dict.fromkeys(doses, 0)
+    villages: dict[int, VillageTotal] = {}
+    for item in items:
+        by_dose[item.dose_number] = by_dose.get(item.dose_number, 0) + 1
+        totals = villages.setdefault(
+            item.resident.village_id, VillageTotal(item.resident.village, dict.fromkeys(doses, 0))
+        )
+        totals.by_dose[item.dose_number] = totals.by_dose.get(item.dose_number, 0) + 1
+    return DailyList(
+        site=site,
+        day=day,
+        village=village,
+        rows=[Row(number, item) for number, item in enumerate(items, start=1)],
+        doses=doses,
+        by_dose=by_dose,
+        by_village=list(villages.values()),
+        by_slot=dict(Counter(item.slot for item in items)),
+    )

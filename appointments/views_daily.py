@@ -1,0 +1,93 @@
+"""The daily list (每日预约名单) on screen and as Excel."""
+
+import datetime
+import io
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from appointments.daily import daily_list, default_day, sites_for_user
+from campaign.lib.access import role_required
+from campaign.roles import Role, role_of
+from reports.daily_list import daily_list_filename, daily_list_xlsx
+
+logger = logging.getLogger(__name__)
+
+LIST_READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP, Role.SITE_TEAM, Role.CADRE)
+# Only the office's work needs full ID numbers and phones in a file (PIPL); everyone else gets them masked.
+FULL_VALUE_ROLES = {Role.OFFICE}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _day(value: str | None) -> datetime.date | None:
+    """The day asked for: tomorrow when none is, None when it is not a date."""
+    if not value:
+        return default_day()
+    try:
+        return parse_date(value)
+    except ValueError:  # well formed but impossible, such as 2021-02-30
+        return None
+
+
+def _site(request):
+    """The site asked for among the user's; another site (or a made-up id) is simply not there: 404."""
+    sites = sites_for_user(request.user)
+    site_id = request.GET.get("site")
+    if not site_id:
+        site = sites.first()
+        if site is None:
+            raise Http404
+        return site, sites
+    if not site_id.isdigit():
+        raise Http404
+    return get_object_or_404(sites, pk=site_id), sites
+
+
+@role_required(*LIST_READERS)
+def list_page(request):
+    """Who is booked at a site on a day (tomorrow unless asked), with totals and the Excel downloads."""
+    site, sites = _site(request)
+    day = _day(request.GET.get("date"))
+    if day is None:
+        messages.error(request, _("That is not a date; showing tomorrow."))
+        day = default_day()
+    daily = daily_list(site=site, day=day, user=request.user)
+    role = role_of(request.user)
+    return render(
+        request,
+        "appointments/daily_list.html",
+        {
+            "daily": daily,
+            "sites": sites,
+            "previous_day": day - datetime.timedelta(days=1),
+            "next_day": day + datetime.timedelta(days=1),
+            "tomorrow": default_day(),
+            "can_export_full": role in FULL_VALUE_ROLES,
+        },
+    )
+
+
+@role_required(*LIST_READERS)
+def roster(request):
+    """The daily list as an Excel file; masked unless the office asks for full values."""
+    site, _sites = _site(request)
+    day = _day(request.GET.get("date"))
+    if day is None:
+        raise Http404
+    full = request.GET.get("full") == "1"
+    if full and role_of(request.user) not in FULL_VALUE_ROLES:
+        raise PermissionDenied
+    daily = daily_list(site=site, day=day, user=request.user)
+    if full:
+        logger.info("Full daily list of site %s for %s downloaded by %s", site.pk, day, request.user.username)
+    return FileResponse(
+        io.BytesIO(daily_list_xlsx(daily, full=full)),
+        as_attachment=True,
+        filename=daily_list_filename(daily, full=full),
+        content_type=XLSX,
+    )
