@@ -1,14 +1,18 @@
-"""The daily list (每日预约名单): who may see which, and what it holds.
+"""The daily list (每日预约名单) and the appointment slips: who may see which, and what they hold.
 
-The list goes to each site the evening before a vaccination day (DOMAIN.md, step 4).
+The list goes to each site the evening before a vaccination day (DOMAIN.md, step 4);
+a slip is the paper or phone screen a resident brings, with a QR code that carries
+the appointment's opaque token and nothing else.
 """
 
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
+import segno
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from appointments.models import Appointment
 from campaign.lib.masking import mask_id_number, mask_phone
@@ -24,7 +28,7 @@ LISTED_STATUSES = [
     Appointment.Status.NO_SHOW,
 ]
 SEES_EVERY_SITE = {Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP}
-# The order of the list: village (in the campaign's order), then the
+# The order of a list and of a village's slips: village (in the campaign's order), then the
 # pinyin initials of the name, which is how people look a name up on paper.
 ORDER = ["resident__village_id", "resident__name_initials", "resident__name", "pk"]
 
@@ -53,6 +57,19 @@ def sites_for_user(user) -> QuerySet[Site]:
     if role == Role.CADRE and village_id:
         return sites.filter(villages=village_id)
     return sites.none()
+
+
+def villages_for_user(user) -> QuerySet[Village]:
+    """The current campaign's villages whose people the user may see: a cadre one, a site team its site's."""
+    villages = Village.objects.filter(campaign=Campaign.objects.current())
+    role, village_id, site_id = _binding(user)
+    if role in SEES_EVERY_SITE:
+        return villages
+    if role == Role.SITE_TEAM and site_id:
+        return villages.filter(site_id=site_id)
+    if role == Role.CADRE and village_id:
+        return villages.filter(pk=village_id)
+    return villages.none()
 
 
 def appointments_for_user(user) -> QuerySet[Appointment]:
@@ -166,3 +183,45 @@ def daily_list(*, site: Site, day: datetime.date, user=None) -> DailyList:
         by_village=list(villages.values()),
         by_slot=dict(Counter(item.slot for item in items)),
     )
+
+
+def village_slips(*, village: Village, day: datetime.date, user) -> list[Appointment]:
+    """The appointments of a village's people on a day that the user may see (not cancelled), in list order."""
+    return list(
+        appointments_for_user(user)
+        .filter(resident__village=village, date=day, status__in=LISTED_STATUSES)
+        .select_related("resident__village", "site__campaign")
+        .order_by(*ORDER)
+    )
+
+
+def slip_qr_svg(token: str) -> str:
+    """The slip's QR code as inline SVG. It encodes the opaque token and nothing else.
+
+    Sized by its viewBox (one unit per module, quiet zone included), so CSS sets the size on paper and screen.
+    """
+    return segno.make(token, error="m", micro=False).svg_inline(omitsize=True, svgclass="slip-qr", dark="#000")
+
+
+@dataclass(frozen=True)
+class Slip:
+    """What a slip shows: masked details, and a QR code only while the appointment stands."""
+
+    appointment: Appointment
+
+    @property
+    def usable(self) -> bool:
+        return self.appointment.status != Appointment.Status.CANCELLED
+
+    @property
+    def qr_svg(self) -> str:
+        # segno writes the SVG itself from a URL-safe token: nothing in it needs escaping.
+        return mark_safe(slip_qr_svg(self.appointment.token)) if self.usable else ""
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id_number(self.appointment.resident.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.appointment.resident.phone)

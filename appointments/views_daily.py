@@ -1,4 +1,4 @@
-"""The daily list (每日预约名单) on screen and as Excel."""
+"""The daily list (每日预约名单) on screen and as Excel, and the appointment slips."""
 
 import datetime
 import io
@@ -11,7 +11,15 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from appointments.daily import daily_list, default_day, sites_for_user
+from appointments.daily import (
+    Slip,
+    appointments_for_user,
+    daily_list,
+    default_day,
+    sites_for_user,
+    village_slips,
+    villages_for_user,
+)
 from campaign.lib.access import role_required
 from campaign.roles import Role, role_of
 from reports.daily_list import daily_list_filename, daily_list_xlsx
@@ -19,6 +27,7 @@ from reports.daily_list import daily_list_filename, daily_list_xlsx
 logger = logging.getLogger(__name__)
 
 LIST_READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP, Role.SITE_TEAM, Role.CADRE)
+SLIP_READERS = (Role.OFFICE, Role.SITE_TEAM, Role.CADRE)
 # Only the office's work needs full ID numbers and phones in a file (PIPL); everyone else gets them masked.
 FULL_VALUE_ROLES = {Role.OFFICE}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,6 +77,7 @@ def list_page(request):
             "next_day": day + datetime.timedelta(days=1),
             "tomorrow": default_day(),
             "can_export_full": role in FULL_VALUE_ROLES,
+            "can_see_slips": role in SLIP_READERS,
         },
     )
 
@@ -90,4 +100,32 @@ def roster(request):
         as_attachment=True,
         filename=daily_list_filename(daily, full=full),
         content_type=XLSX,
+    )
+
+
+@role_required(*SLIP_READERS)
+def slip(request, pk):
+    """One appointment's slip, to print on A6 or show on a phone."""
+    appointment = get_object_or_404(
+        appointments_for_user(request.user).select_related("resident__village", "site__campaign"), pk=pk
+    )
+    return render(request, "appointments/slip.html", {"slip": Slip(appointment)})
+
+
+@role_required(*SLIP_READERS)
+def village_slips_page(request):
+    """All slips of one village for one day, one A6 page each, to print in one go."""
+    villages = villages_for_user(request.user)
+    village_id = request.GET.get("village")
+    if village_id and not village_id.isdigit():
+        raise Http404
+    village = get_object_or_404(villages, pk=village_id) if village_id else villages.first()
+    day = _day(request.GET.get("date"))
+    if village is None or day is None:
+        raise Http404
+    appointments = village_slips(village=village, day=day, user=request.user)
+    return render(
+        request,
+        "appointments/slips_village.html",
+        {"village": village, "day": day, "slips": [Slip(item) for item in appointments]},
     )

@@ -1,0 +1,105 @@
+"""Reading back a slip's QR code in tests, without a camera library.
+
+`svg_matrix` turns the inline SVG segno writes into a grid of modules; `decode` reads a
+byte-mode QR code of one error-correction block (versions 1 to 3, which a 22-character
+token needs) the way a scanner does: format bits, unmasking, the zigzag of codewords.
+Error correction is not applied: a freshly drawn code has no errors to correct.
+"""
+
+import re
+
+FORMAT_BITS = {"L": 1, "M": 0, "Q": 3, "H": 2}
+SINGLE_BLOCK = {(1, "L"), (1, "M"), (1, "Q"), (1, "H"), (2, "L"), (2, "M"), (2, "Q"), (2, "H"), (3, "L"), (3, "M")}
+MASKS = [
+    lambda x, y: (x + y) % 2 == 0,
+    lambda x, y: y % 2 == 0,
+    lambda x, y: x % 3 == 0,
+    lambda x, y: (x + y) % 3 == 0,
+    lambda x, y: (x // 3 + y // 2) % 2 == 0,
+    lambda x, y: x * y % 2 + x * y % 3 == 0,
+    lambda x, y: (x * y % 2 + x * y % 3) % 2 == 0,
+    lambda x, y: ((x + y) % 2 + x * y % 3) % 2 == 0,
+]
+
+
+def svg_matrix(svg: str, border: int = 4) -> list[list[bool]]:
+    """The modules (True = dark) of segno's SVG path: `M x y` then `h n` (n dark) and `m dx dy` moves."""
+    _x, _y, width, height = map(float, re.search(r'viewBox="([^"]+)"', svg).group(1).split())
+    size = int(width) - 2 * border
+    assert width == height and size >= 21, "not a square QR code"
+    matrix = [[False] * size for _row in range(size)]
+    x = y = 0.0
+    for command, first, second in re.findall(
+        r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", re.search(r' d="([^"]+)"', svg).group(1)
+    ):
+        if command == "M":
+            x, y = float(first), float(second)
+        elif command == "m":
+            x, y = x + float(first), y + float(second)
+        else:
+            for column in range(int(x), int(x) + int(float(first))):
+                matrix[int(y) - border][column - border] = True
+            x += float(first)
+    return matrix
+
+
+def _format_bits(level: str, mask: int) -> int:
+    data = FORMAT_BITS[level] << 3 | mask
+    remainder = data
+    for _step in range(10):
+        remainder = (remainder << 1) ^ ((remainder >> 9) * 0x537)
+    return (data << 10 | remainder) ^ 0x5412
+
+
+def _read_format(matrix) -> tuple[str, int]:
+    cells = [(i, 8) for i in range(6)] + [(7, 8), (8, 8), (8, 7)] + [(8, 14 - i) for i in range(9, 15)]
+    bits = sum(matrix[row][column] << i for i, (row, column) in enumerate(cells))
+    for level in FORMAT_BITS:
+        for mask in range(8):
+            if _format_bits(level, mask) == bits:
+                return level, mask
+    raise ValueError("unreadable format information")
+
+
+def _is_function(row: int, column: int, size: int, version: int) -> bool:
+    if row == 6 or column == 6:  # timing patterns
+        return True
+    if (row < 9 and column < 9) or (row < 9 and column >= size - 8) or (row >= size - 8 and column < 9):
+        return True  # finders, separators, format information and the dark module
+    if version >= 2:
+        centre = 4 * version + 10  # the one alignment pattern of versions 2 to 6
+        return abs(row - centre) <= 2 and abs(column - centre) <= 2
+    return False
+
+
+def decode(matrix: list[list[bool]]) -> bytes:
+    """The byte-mode payload of a single-block QR code."""
+    size = len(matrix)
+    version = (size - 17) // 4
+    level, mask = _read_format(matrix)
+    if (version, level) not in SINGLE_BLOCK:
+        raise ValueError(f"version {version}-{level} has several blocks; not supported here")
+    bits = []
+    right = size - 1
+    while right >= 1:
+        if right == 6:
+            right = 5
+        upward = ((right + 1) & 2) == 0
+        for vertical in range(size):
+            row = size - 1 - vertical if upward else vertical
+            for column in (right, right - 1):
+                if not _is_function(row, column, size, version):
+                    bits.append(matrix[row][column] ^ MASKS[mask](column, row))
+        right -= 2
+
+    def take(count: int) -> int:
+        value = 0
+        for _bit in range(count):
+            value = value << 1 | bits.pop(0)
+        return value
+
+    mode = take(4)
+    if mode != 0b0100:
+        raise ValueError(f"mode {mode:04b} is not byte mode")
+    length = take(8)
+    return bytes(take(8) for _byte in range(length))
