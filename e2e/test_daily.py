@@ -1,0 +1,105 @@
+import datetime
+import re
+
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from appointments.models import Appointment
+from appointments.services import appointment_book_pair, site_days_ensure
+from campaign.demo import DEMO_PASSWORD
+from campaign.lib.masking import mask_id_number
+from e2e.conftest import log_in, screenshot
+from residents.tests.factories import ResidentFactory
+
+A6_POINTS = (297.6, 419.5)  # 105 x 148 mm
+
+
+def pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
+    """The size in points of each page of a PDF Chromium printed."""
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    return [(float(width), float(height)) for width, height in boxes]
+
+
+def is_a6(size) -> bool:
+    return abs(size[0] - A6_POINTS[0]) < 2 and abs(size[1] - A6_POINTS[1]) < 2
+
+
+def test_the_office_downloads_tomorrows_list_and_a_cadre_prints_slips_on_a6(browser, page, live_server, demo, tmp_path):
+    qingshan = demo.villages.get(name="青山社区")
+    site = qingshan.site
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    site_days_ensure(campaign=demo)
+    booked = []
+    for name, slot in [("张三丰", "am"), ("李四", "pm"), ("=1+1", "")]:
+        first, _second = appointment_book_pair(
+            resident=ResidentFactory(village=qingshan, name=name), day=tomorrow, slot=slot
+        )
+        booked.append(first)
+    people = Appointment.objects.filter(site=site, date=tomorrow).exclude(status="cancelled").count()
+
+    # The office: tomorrow's list of the centre, then its Excel file.
+    log_in(page, live_server, "office", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/reports/$"))
+    page.goto(f"{live_server.url}/daily/?site={site.pk}")
+    assert site.name in page.get_by_test_id("page-title").inner_text()
+    assert "明天" in page.get_by_test_id("list-day").inner_text()
+    assert page.get_by_test_id("daily-row").count() == people
+    assert page.get_by_test_id("total").inner_text() == str(people)
+    assert booked[0].resident.id_number not in page.content()
+    screenshot(page, "daily-list-office")
+    with page.expect_download() as download:
+        page.get_by_test_id("download").click()
+    assert download.value.suggested_filename == f"{site.short_name}_{tomorrow.isoformat()}_预约名单.xlsx"
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    workbook = load_workbook(saved)
+    sheet = workbook.worksheets[0]
+    assert site.name in sheet["A1"].value and "预约接种名单" in sheet["A1"].value
+    assert [cell.value for cell in sheet[2]][:6] == ["序号", "村（社区）", "姓名", "身份证号码", "联系电话", "剂次"]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert len(rows) == people + 1 and rows[-1][0] == "合计"
+    by_name = {row[2]: row for row in rows[:-1]}
+    assert by_name["张三丰"][3] == mask_id_number(booked[0].resident.id_number)
+    assert by_name["=1+1"][5] == "第1剂" and by_name["张三丰"][6] == "上午"
+
+    # The cadre of 青山社区: their own people only, one slip, printed on A6.
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})
+    cadre = context.new_page()
+    log_in(cadre, live_server, "cadre_qingshan", DEMO_PASSWORD)
+    cadre.wait_for_url(re.compile("/residents/$"))
+    cadre.goto(f"{live_server.url}/daily/")
+    assert cadre.get_by_test_id("village-only").inner_text() == "仅显示青山社区"
+    villages = set(cadre.locator("[data-testid=daily-row] td:nth-child(2)").all_inner_texts())
+    assert villages == {"青山社区"}
+    screenshot(cadre, "daily-list-cadre")
+    cadre.locator(f"a[href='/daily/slips/{booked[0].pk}/']").click()
+    cadre.wait_for_url(re.compile(r"/daily/slips/\d+/$"))
+    slip = cadre.get_by_test_id("slip")
+    assert "张三丰" in slip.inner_text() and "第1剂" in slip.inner_text() and "上午" in slip.inner_text()
+    assert cadre.get_by_test_id("slip-token").inner_text() == booked[0].token
+    assert cadre.locator("[data-testid=slip-qr] svg").is_visible()
+    cadre.emulate_media(media="print")
+    cadre.set_viewport_size({"width": 359, "height": 521})  # an A6 page inside its 5 mm margins, at 96 dpi
+    assert not cadre.locator("nav.navbar").is_visible()
+    screenshot(cadre, "slip-print-a6")
+    assert [is_a6(size) for size in pdf_pages(cadre.pdf(prefer_css_page_size=True))] == [True]
+
+    # The whole village's day: one A6 page per slip (still printing: page.pdf() follows the emulated media).
+    cadre.goto(f"{live_server.url}/daily/slips/?date={tomorrow.isoformat()}")
+    slips = Appointment.objects.filter(resident__village=qingshan, date=tomorrow).exclude(status="cancelled").count()
+    assert cadre.get_by_test_id("slip").count() == slips
+    pages = pdf_pages(cadre.pdf(prefer_css_page_size=True))
+    assert len(pages) == slips and all(map(is_a6, pages))
+    screenshot(cadre, "slips-village-print")
+    context.close()
+
+    # On a phone, the slip fits the screen.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    mobile = phone.new_page()
+    log_in(mobile, live_server, "cadre_qingshan", DEMO_PASSWORD)
+    mobile.wait_for_url(re.compile("/residents/$"))
+    mobile.goto(f"{live_server.url}/daily/slips/{booked[1].pk}/")
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
+    assert mobile.locator("[data-testid=slip-qr] svg").bounding_box()["width"] >= 180  # big enough to scan
+    screenshot(mobile, "slip-phone")
+    phone.close()
