@@ -60,6 +60,15 @@ def test_the_qr_code_carries_no_personal_data(client, cadre_qingshan, appointmen
     assert str(appointment.pk) != payload and str(resident.pk) != payload
 
 
+def test_the_code_read_off_a_slip_finds_its_appointment_at_the_site(client, cadre_qingshan, appointment):
+    from appointments.selectors import site_lookup
+
+    html = slip_page(client, cadre_qingshan, appointment).content.decode()
+    scanned = decode(svg_matrix(qr_svgs(html)[0])).decode()
+    found = site_lookup(site=appointment.site, query=scanned, on=TOMORROW)
+    assert found.appointment == appointment and not found.problem
+
+
 def test_the_decoder_reads_what_segno_writes():
     # The check above is only as good as the decoder: it must read codes it did not make up.
     for text in ["a", "hello-world_42", new_token(), new_token() + new_token()[:18]]:
