@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 OPEN_STATUSES = ["booked", "arrived"]
 
@@ -44,6 +45,13 @@ class Appointment(models.Model):
     )
     date = models.DateField(_("date"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
+
+    class Slot(models.TextChoices):
+        ANY = "", _("any time")
+        MORNING = "am", _("morning")
+        AFTERNOON = "pm", _("afternoon")
+
+    slot = models.CharField(_("time of day"), max_length=2, choices=Slot.choices, default="", blank=True)
     walk_in = models.BooleanField(_("walk-in"), default=False)
     token = models.CharField(_("slip token"), max_length=32, unique=True, default=new_token, editable=False)
     booked_by = models.ForeignKey(
@@ -57,6 +65,7 @@ class Appointment(models.Model):
     booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
 
+    history = HistoricalRecords(excluded_fields=["token"])
     objects = AppointmentQuerySet.as_manager()
 
     class Meta:
@@ -170,3 +179,64 @@ class AdverseEvent(models.Model):
 
     def __str__(self):
         return f"{self.vaccination} {self.get_severity_display()}"
+
+
+class WeeklyPlan(models.Model):
+    """The office's plan (分周接种计划) for one week: how many first-dose places each village gets per site-day."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.PROTECT, related_name="plans", verbose_name=_("campaign")
+    )
+    week_start = models.DateField(_("week starting"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    notes = models.TextField(_("problems found"), blank=True)
+
+    class Meta:
+        verbose_name = _("weekly plan")
+        verbose_name_plural = _("weekly plans")
+        ordering = ["-week_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "week_start"], name="appointments_weeklyplan_one_per_week"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "published"]), name="appointments_weeklyplan_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="appointments_weeklyplan_published_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} {self.week_start}"
+
+
+class PlanAllocation(models.Model):
+    """First-dose places for one village at its site on one day of a weekly plan."""
+
+    plan = models.ForeignKey(WeeklyPlan, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("plan"))
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.PROTECT, related_name="allocations", verbose_name=_("village")
+    )
+    date = models.DateField(_("date"))
+    places = models.PositiveIntegerField(_("places"))
+
+    class Meta:
+        verbose_name = _("plan allocation")
+        verbose_name_plural = _("plan allocations")
+        ordering = ["date", "site_id", "village_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "village", "date"], name="appointments_planallocation_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.village} {self.date}: {self.places}"

@@ -30,7 +30,9 @@ def search_residents(queryset, text: str):
 
 class ResidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label=_("Search"))
-    status = django_filters.ChoiceFilter(choices=Resident.Status.choices, label=_("status"))
+    status = django_filters.ChoiceFilter(
+        choices=Resident.Status.choices, label=_("status"), empty_label=_("All statuses")
+    )
     village = django_filters.ModelChoiceFilter(queryset=Village.objects.none(), label=_("village"))
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -46,6 +48,7 @@ class ResidentFilter(django_filters.FilterSet):
             "status": _("status"),
         },
         label=_("sort"),
+        empty_label=_("Newest registered first"),
     )
 
     class Meta:

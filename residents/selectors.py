@@ -1,4 +1,4 @@
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from residents.models import Resident
@@ -22,3 +22,61 @@ def village_summary(*, village) -> dict:
     counts["quota"] = village.quota
     counts["quota_percent"] = round(100 * doses["dose1"] / village.quota, 1) if village.quota else 0
     return counts
+
+
+def with_progress(queryset):
+    """Annotate residents with has_dose1, has_dose2 and booked (an open dose-1 or dose-2 place)."""
+    dose = Vaccination.objects.filter(resident=OuterRef("pk"))
+    return queryset.annotate(
+        has_dose1=Exists(dose.filter(dose_number=1)),
+        has_dose2=Exists(dose.filter(dose_number=2)),
+        booked=Exists(Appointment.objects.filter(resident=OuterRef("pk"), status__in=OPEN_STATUSES)),
+    )
+
+
+def resident_history(resident) -> list[dict]:
+    """The resident's changes, newest first: who, when, and each field's old and new value."""
+    records = list(resident.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    entries = []
+    for newer, older in zip(records, [*records[1:], None], strict=True):
+        changes = []
+        if older is not None:
+            for change in newer.diff_against(older).changes:
+                field = Resident._meta.get_field(change.field)
+                changes.append(
+                    {
+                        "field": field.verbose_name,
+                        "old": _display(field, change.old),
+                        "new": _display(field, change.new),
+                    }
+                )
+        entries.append(
+            {
+                "when": newer.history_date,
+                "who": (newer.history_user.get_full_name() or newer.history_user.username)
+                if newer.history_user
+                else "",
+                "type": newer.history_type,
+                "reason": newer.history_change_reason,
+                "changes": changes,
+            }
+        )
+    return entries
+
+
+def _display(field, value):
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if field.get_internal_type() == "BooleanField":
+        return "✓" if value else "—"
+    if field.is_relation and value:
+        model = field.related_model
+        obj = model.objects.filter(pk=value).first()
+        if obj is not None and hasattr(obj, "get_full_name"):
+            return obj.get_full_name() or str(obj)
+        return str(obj) if obj is not None else value
+    if field.name == "status_reasons":
+        from residents.services import reason_labels
+
+        return "、".join(reason_labels(value or [])) or "—"
+    return value if value not in (None, "") else "—"

@@ -5,4 +5,10 @@ from residents import views
 app_name = "residents"
 urlpatterns = [
     path("", views.village_home, name="village_home"),
+    path("new/", views.resident_new, name="new"),
+    path("id-preview/", views.id_preview, name="id_preview"),
+    path("<int:pk>/", views.resident_detail, name="detail"),
+    path("<int:pk>/edit/", views.resident_edit, name="edit"),
+    path("<int:pk>/refuse/", views.resident_refuse, name="refuse"),
+    path("<int:pk>/delete/", views.resident_remove, name="delete"),
 ]

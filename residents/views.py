@@ -1,30 +1,244 @@
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import ProtectedError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
-from campaign.models import Campaign, Village
+from campaign.lib.idnumber import age_on, parse_id_number
+from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.models import Campaign
 from campaign.roles import Role, role_of
-from residents.selectors import village_summary
+from residents.filters import ResidentFilter
+from residents.forms import RefuseForm, ResidentEditForm, ResidentForm, villages_for
+from residents.models import CONTRAINDICATIONS, Resident
+from residents.selectors import resident_history, village_summary, with_progress
+from residents.services import (
+    AlreadyRegistered,
+    age_range_text,
+    reason_labels,
+    resident_delete,
+    resident_register,
+    resident_set_refused,
+    resident_update,
+)
+
+READERS = (Role.CADRE, Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
+WRITERS = (Role.CADRE, Role.OFFICE)
+# Roles whose work needs the full ID number and phone on a resident's page.
+FULL_VALUE_ROLES = {Role.CADRE, Role.OFFICE}
 
 
-@role_required(Role.CADRE, Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
+def _scoped(request):
+    return Resident.objects.for_user(request.user).filter(campaign=Campaign.objects.current())
+
+
+def _resident_or_404(request, pk):
+    # Another village's resident is simply not there for a cadre: 404, never 403.
+    return get_object_or_404(_scoped(request).select_related("village__site", "responsible_cadre"), pk=pk)
+
+
+@role_required(*READERS)
 def village_home(request):
-    """The cadre's village page; the office and readers pick a village with ?village=<id>."""
+    """The cadre's village: its numbers and the resident list; the office and readers pick a village."""
     campaign = Campaign.objects.current()
-    if role_of(request.user) == Role.CADRE:
-        village = request.user.profile.village
-    else:
-        villages = campaign.villages.all()
-        village = (
-            get_object_or_404(villages, pk=request.GET["village"]) if "village" in request.GET else villages.first()
-        )
-    summary = village_summary(village=village)
+    role = role_of(request.user)
+    villages = None if role == Role.CADRE else villages_for(campaign)
+    village = request.user.profile.village if role == Role.CADRE else None
+    filters = ResidentFilter(request.GET or None, queryset=_scoped(request), villages=villages)
+    if villages is not None and filters.is_bound and filters.is_valid():
+        village = filters.form.cleaned_data.get("village")
+    queryset = filters.qs if filters.is_bound else filters.queryset
+    if not request.GET.get("ordering"):
+        queryset = queryset.order_by("-registered_at", "-id")
+    page = Paginator(with_progress(queryset.select_related("village", "responsible_cadre")), 25).get_page(
+        request.GET.get("page")
+    )
+    rows = [_row(resident) for resident in page]
+    context = {
+        "campaign": campaign,
+        "village": village,
+        "summary": village_summary(village=village) if village else None,
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "can_write": role in WRITERS,
+        "query": _query_without_page(request),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "residents/village_home_rows.html", context)
+    return render(request, "residents/village_home.html", context)
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _row(resident):
+    return {
+        "resident": resident,
+        "masked_id": mask_id_number(resident.id_number),
+        "masked_phone": mask_phone(resident.phone),
+        "age": age_on(resident.birth_date, timezone.localdate()),
+        "reasons": "、".join(reason_labels(resident.status_reasons)),
+    }
+
+
+@role_required(*WRITERS)
+def resident_new(request):
+    """Register a resident: one screen, usable on a phone."""
+    campaign = Campaign.objects.current()
+    is_cadre = role_of(request.user) == Role.CADRE
+    village = request.user.profile.village if is_cadre else None
+    form_kwargs = {"campaign": campaign, "village": village, "villages": None if is_cadre else villages_for(campaign)}
+    form = ResidentForm(
+        request.POST or None, initial={"responsible_cadre": request.user if is_cadre else None}, **form_kwargs
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        target = village or data["village"]
+        try:
+            resident = resident_register(
+                campaign=campaign,
+                village=target,
+                name=data["name"],
+                id_number=data["id_number"],
+                registered_by=request.user,
+                responsible_cadre=data["responsible_cadre"],
+                **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
+            )
+        except AlreadyRegistered as duplicate:
+            form.add_error(
+                "id_number", _("This ID number is already registered in %(village)s.") % {"village": duplicate.village}
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is registered: %(status)s.")
+                % {"name": resident.name, "status": resident.get_status_display()},
+            )
+            if "add_another" in request.POST:
+                return redirect("residents:new")
+            return redirect("residents:detail", pk=resident.pk)
     return render(
         request,
-        "residents/village_home.html",
+        "residents/resident_form.html",
+        {"form": form, "campaign": campaign, "village": village, "age_range": age_range_text(campaign)},
+    )
+
+
+@role_required(*WRITERS)
+def id_preview(request):
+    """What the server reads from an ID number as it is typed: birth date, age and sex, or the problem."""
+    raw = request.GET.get("id_number", "")
+    context = {"typed": len(raw.strip())}
+    if context["typed"] >= 18:
+        campaign = Campaign.objects.current()
+        try:
+            parsed = parse_id_number(raw)
+        except ValidationError as error:
+            context["error"] = error.messages[0]
+        else:
+            age = age_on(parsed.birth_date, timezone.localdate(), campaign.age_unit)
+            context.update(
+                parsed=parsed,
+                age=age,
+                sex=Resident.Sex(parsed.sex).label,
+                in_range=campaign.min_age <= age <= campaign.max_age,
+                over_max=age > campaign.max_age,
+                campaign=campaign,
+            )
+    return HttpResponse(render_to_string("residents/id_preview.html", context, request))
+
+
+@role_required(*READERS)
+def resident_detail(request, pk):
+    resident = _resident_or_404(request, pk)
+    role = role_of(request.user)
+    full = role in FULL_VALUE_ROLES
+    return render(
+        request,
+        "residents/resident_detail.html",
         {
-            "campaign": campaign,
-            "village": village,
-            "summary": summary,
-            "villages": Village.objects.filter(campaign=campaign),
+            "resident": resident,
+            "id_number": resident.id_number if full else mask_id_number(resident.id_number),
+            "phone": resident.phone if full else mask_phone(resident.phone),
+            "age": age_on(resident.birth_date, timezone.localdate()),
+            "reasons": reason_labels(resident.status_reasons),
+            "screening": [(Resident._meta.get_field(f).verbose_name, getattr(resident, f)) for f in CONTRAINDICATIONS],
+            "history": resident_history(resident),
+            "appointments": resident.appointments.select_related("site").order_by("dose_number", "date"),
+            "vaccinations": resident.vaccinations.select_related("site").order_by("dose_number"),
+            "can_write": role in WRITERS,
+            "can_delete": role == Role.OFFICE,
+            "refuse_form": RefuseForm(),
         },
     )
+
+
+@role_required(*WRITERS)
+def resident_edit(request, pk):
+    resident = _resident_or_404(request, pk)
+    form = ResidentEditForm(request.POST or None, instance=resident)
+    if request.method == "POST" and form.is_valid():
+        before = resident.status
+        resident_update(
+            resident=Resident.objects.get(pk=resident.pk),
+            changed_by=request.user,
+            **{field: form.cleaned_data[field] for field in form.Meta.fields},
+        )
+        resident.refresh_from_db()
+        if before != resident.status:
+            messages.success(
+                request, _("Saved. Status is now: %(status)s.") % {"status": resident.get_status_display()}
+            )
+        else:
+            messages.success(request, _("Saved."))
+        return redirect("residents:detail", pk=resident.pk)
+    return render(request, "residents/resident_edit.html", {"form": form, "resident": resident})
+
+
+@require_POST
+@role_required(*WRITERS)
+def resident_refuse(request, pk):
+    resident = _resident_or_404(request, pk)
+    if request.POST.get("withdraw"):
+        resident_set_refused(resident=resident, refused=False, changed_by=request.user)
+        messages.success(
+            request,
+            _("The refusal is withdrawn. Status is now: %(status)s.") % {"status": resident.get_status_display()},
+        )
+        return redirect("residents:detail", pk=pk)
+    form = RefuseForm(request.POST)
+    if form.is_valid():
+        resident_set_refused(
+            resident=resident, refused=True, reason=form.cleaned_data["reason"], changed_by=request.user
+        )
+        messages.success(request, _("Recorded as refused."))
+    else:
+        messages.error(request, _("Say why the resident refuses."))
+    return redirect("residents:detail", pk=pk)
+
+
+@require_POST
+@role_required(Role.OFFICE)
+def resident_remove(request, pk):
+    resident = _resident_or_404(request, pk)
+    if not request.user.has_perm("residents.delete_resident"):
+        raise PermissionDenied
+    try:
+        resident_delete(resident=resident, deleted_by=request.user)
+    except ProtectedError:
+        messages.error(request, _("This resident has appointments or doses on record and cannot be deleted."))
+        return redirect("residents:detail", pk=pk)
+    messages.success(request, _("The registration of %(name)s is deleted.") % {"name": resident.name})
+    return redirect("residents:village_home")

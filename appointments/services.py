@@ -1,0 +1,437 @@
+"""Booking, moving and cancelling appointments: the one place these rules live.
+
+Capacity is guarded by the database: a place is taken with a conditional
+UPDATE of the site-day row (`booked = booked + 1 WHERE booked < capacity`), and a
+check constraint refuses any row above capacity. Dose 1 and its held dose-2
+place are taken in one transaction, or neither is. Rows are always taken in
+date order, so two bookings never wait on each other in a cycle.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from residents.models import Resident
+from sites.models import SiteDay
+
+
+class BookingRefused(Exception):
+    """A booking, move or cancellation the rules do not allow; `message` says why in the user's language."""
+
+    code = "refused"
+
+    def __init__(self, message, **params):
+        self.params = params
+        super().__init__(str(message) % params if params else str(message))
+
+    @property
+    def message(self):
+        return str(self)
+
+
+class NotEligible(BookingRefused):
+    code = "not_eligible"
+
+
+class AlreadyBooked(BookingRefused):
+    code = "already_booked"
+
+
+class OutsideWindow(BookingRefused):
+    code = "outside_window"
+
+
+class DayFull(BookingRefused):
+    """The day (or every dose-2 day after it) is full; `suggestions` lists (dose-1 day, dose-2 day) pairs with room."""
+
+    code = "day_full"
+
+    def __init__(self, message, suggestions=(), **params):
+        super().__init__(message, **params)
+        self.suggestions = list(suggestions)
+
+
+# Site days ----------------------------------------------------------------
+
+
+def site_days_ensure(*, campaign, sites=None) -> int:
+    """Create the missing site-day rows of the campaign's window at each site's daily capacity. Idempotent."""
+    sites = list(sites if sites is not None else campaign.sites.all())
+    days = (campaign.end_date - campaign.start_date).days + 1
+    rows = [
+        SiteDay(site=site, date=campaign.start_date + datetime.timedelta(days=offset), capacity=site.daily_capacity)
+        for site in sites
+        for offset in range(days)
+    ]
+    before = SiteDay.objects.filter(site__in=sites).count()
+    SiteDay.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return SiteDay.objects.filter(site__in=sites).count() - before
+
+
+def site_days_recount(*, campaign) -> None:
+    """Set each site-day's places taken from its appointments (for bulk loaders that bypass the services)."""
+    site_days_ensure(campaign=campaign)
+    counts = {
+        (row["site_id"], row["date"]): row["n"]
+        for row in Appointment.objects.filter(site__campaign=campaign)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .values("site_id", "date")
+        .annotate(n=Count("id"))
+    }
+    changed = []
+    for day in SiteDay.objects.filter(site__campaign=campaign):
+        booked = counts.get((day.site_id, day.date), 0)
+        if day.booked != booked:
+            day.booked = booked
+            day.capacity = max(day.capacity, booked)
+            changed.append(day)
+    SiteDay.objects.bulk_update(changed, ["booked", "capacity"], batch_size=1000)
+
+
+def site_day_set_capacity(*, site, day: datetime.date, capacity: int) -> SiteDay:
+    """The office changes one day's capacity; refused below the places already taken."""
+    with transaction.atomic():
+        # Lock the row: a booking must not slip in between the check and the change.
+        site_day = SiteDay.objects.select_for_update().filter(site=site, date=day).first()
+        if site_day is None:
+            site_day = SiteDay.objects.create(site=site, date=day, capacity=capacity)
+            return site_day
+        if capacity < site_day.booked:
+            raise BookingRefused(
+                _("%(booked)s places are already taken on %(day)s; the capacity cannot be lower."),
+                booked=site_day.booked,
+                day=day.isoformat(),
+            )
+        site_day.capacity = capacity
+        site_day.save(update_fields=["capacity"])
+        return site_day
+
+
+def _take_place(site_id: int, day: datetime.date) -> bool:
+    """Take one place if the day has room. Zero rows updated means full (or no such day)."""
+    return (
+        SiteDay.objects.filter(site_id=site_id, date=day, booked__lt=F("capacity")).update(booked=F("booked") + 1) == 1
+    )
+
+
+def _release_place(site_id: int, day: datetime.date) -> None:
+    SiteDay.objects.filter(site_id=site_id, date=day, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def _take_first_place(site_id: int, first: datetime.date, last: datetime.date) -> datetime.date | None:
+    """Take a place on the first day in [first, last] with room; None when every day is full."""
+    while True:
+        candidates = list(
+            SiteDay.objects.filter(site_id=site_id, date__range=(first, last), booked__lt=F("capacity"))
+            .order_by("date")
+            .values_list("date", flat=True)[:5]
+        )
+        if not candidates:
+            return None
+        for day in candidates:
+            if _take_place(site_id, day):
+                return day
+        # Others took those places meanwhile: look again from the last one tried.
+        first = candidates[-1]
+
+
+# Queries that bookings need -----------------------------------------------
+
+
+def next_pair_days(
+    *, campaign, site, after: datetime.date, count: int = 5
+) -> list[tuple[datetime.date, datetime.date]]:
+    """The next dose-1 days from `after` on (up to the deadline) that still leave a dose-2 place."""
+    free = dict(
+        SiteDay.objects.filter(site=site, date__gte=after, date__lte=campaign.end_date, booked__lt=F("capacity"))
+        .order_by("date")
+        .values_list("date", "booked")
+    )
+    days = sorted(free)
+    pairs = []
+    for day in days:
+        if day > campaign.first_dose_deadline:
+            break
+        due = day + datetime.timedelta(days=campaign.min_interval_days)
+        second = next((d for d in days if d >= due), None)
+        if second is not None:
+            pairs.append((day, second))
+            if len(pairs) == count:
+                break
+    return pairs
+
+
+def _dose1_date(resident) -> datetime.date | None:
+    """When dose 1 was given, or else when it is booked."""
+    given = resident.vaccinations.filter(dose_number=1).values_list("vaccinated_at", flat=True).first()
+    if given is not None:
+        return timezone.localdate(given)
+    return resident.appointments.open().filter(dose_number=1).values_list("date", flat=True).first()
+
+
+# Booking ------------------------------------------------------------------
+
+
+def appointment_book_pair(
+    *, resident: Resident, day: datetime.date, booked_by=None, slot: str = ""
+) -> tuple[Appointment, Appointment]:
+    """Book dose 1 on `day` and hold dose 2 on the first day with room at least the interval later.
+
+    Both places are taken in one transaction or neither is. Returns the two
+    appointments. Raises NotEligible, AlreadyBooked, OutsideWindow, or DayFull
+    with the next days that have room for both doses.
+    """
+    campaign = resident.campaign
+    today = timezone.localdate()
+    if resident.status != Resident.Status.ELIGIBLE:
+        raise NotEligible(
+            _("%(name)s is not eligible (%(status)s)."), name=resident.name, status=resident.get_status_display()
+        )
+    if day < max(campaign.start_date, today) or day > campaign.first_dose_deadline:
+        raise OutsideWindow(
+            _("A first dose can be booked from %(first)s to %(deadline)s."),
+            first=max(campaign.start_date, today).isoformat(),
+            deadline=campaign.first_dose_deadline.isoformat(),
+        )
+    if Vaccination.objects.filter(resident=resident, dose_number=1).exists():
+        raise AlreadyBooked(_("%(name)s already has dose 1."), name=resident.name)
+    booked = resident.appointments.open().filter(dose_number=1).values_list("date", flat=True).first()
+    if booked is not None:
+        raise AlreadyBooked(_("%(name)s is already booked for %(day)s."), name=resident.name, day=booked.isoformat())
+    site = resident.village.site
+    due = day + datetime.timedelta(days=campaign.min_interval_days)
+    try:
+        with transaction.atomic():
+            if not _take_place(site.id, day):
+                if not SiteDay.objects.filter(site=site, date=day).exists():
+                    site_days_ensure(campaign=campaign, sites=[site])
+                    if _take_place(site.id, day):
+                        return _create_pair(resident, site, day, due, campaign, booked_by, slot)
+                raise DayFull(
+                    _("%(day)s is full at %(site)s."),
+                    suggestions=next_pair_days(campaign=campaign, site=site, after=day),
+                    day=day.isoformat(),
+                    site=site.name,
+                )
+            return _create_pair(resident, site, day, due, campaign, booked_by, slot)
+    except IntegrityError:
+        raise AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name) from None
+
+
+def _create_pair(resident, site, day, due, campaign, booked_by, slot):
+    second = _take_first_place(site.id, due, campaign.end_date)
+    if second is None:
+        raise DayFull(
+            _("No day from %(due)s to %(end)s has room for dose 2 at %(site)s."),
+            suggestions=next_pair_days(campaign=campaign, site=site, after=day),
+            due=due.isoformat(),
+            end=campaign.end_date.isoformat(),
+            site=site.name,
+        )
+    first = Appointment.objects.create(
+        resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by
+    )
+    held = Appointment.objects.create(resident=resident, dose_number=2, site=site, date=second, booked_by=booked_by)
+    return first, held
+
+
+def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> list[dict]:
+    """Book each resident's pair on `day`, each in its own transaction.
+
+    Returns one entry per resident: {"resident", "booked": bool, "appointments" or "reason"}.
+    """
+    results = []
+    for resident in residents:
+        try:
+            pair = appointment_book_pair(resident=resident, day=day, booked_by=booked_by)
+        except BookingRefused as refused:
+            results.append({"resident": resident, "booked": False, "reason": refused.message})
+        else:
+            results.append({"resident": resident, "booked": True, "appointments": pair})
+    return results
+
+
+# Moving and cancelling ----------------------------------------------------
+
+
+def _locked(appointment_ids):
+    # Lock in primary-key order so that two changes to one pair never deadlock.
+    return list(Appointment.objects.filter(pk__in=appointment_ids).order_by("pk").select_for_update(of=("self",)))
+
+
+def appointment_cancel(*, appointment: Appointment, cancelled_by=None, reason: str) -> list[Appointment]:
+    """Cancel an open appointment with a reason; cancelling dose 1 also gives up its held dose 2.
+
+    Returns the appointments cancelled. Raises BookingRefused without a reason or when not open.
+    """
+    if not reason.strip():
+        raise BookingRefused(_("Say why the appointment is cancelled."))
+    with transaction.atomic():
+        ids = [appointment.pk]
+        if appointment.dose_number == 1:
+            ids += list(
+                Appointment.objects.open()
+                .filter(resident_id=appointment.resident_id, dose_number__gt=1)
+                .values_list("pk", flat=True)
+            )
+        cancelled = []
+        for item in _locked(ids):
+            if item.status not in OPEN_STATUSES:
+                if item.pk == appointment.pk:
+                    raise BookingRefused(_("This appointment is no longer open."))
+                continue
+            item.status = Appointment.Status.CANCELLED
+            item.cancel_reason = reason.strip()[:200]
+            item._change_reason = item.cancel_reason[:100]
+            item._history_user = cancelled_by
+            item.save(update_fields=["status", "cancel_reason"])
+            _release_place(item.site_id, item.date)
+            cancelled.append(item)
+        return cancelled
+
+
+def _move(item: Appointment, day: datetime.date, changed_by, reason: str) -> None:
+    # Touch the two site-day rows in date order, like every other booking does.
+    if item.date < day:
+        _release_place(item.site_id, item.date)
+    if not _take_place(item.site_id, day):
+        raise DayFull(_("%(day)s is full at %(site)s."), day=day.isoformat(), site=item.site.name)
+    if item.date > day:
+        _release_place(item.site_id, item.date)
+    item.date = day
+    item._change_reason = reason[:100]
+    item._history_user = changed_by
+    item.save(update_fields=["date"])
+
+
+def appointment_reschedule(
+    *, appointment: Appointment, day: datetime.date, changed_by=None, reason: str
+) -> list[Appointment]:
+    """Move an open appointment to another day at the same site, with a reason.
+
+    Dose 1 stays within the window and the deadline, and drags its dose 2 along
+    when the interval would break. Dose 2 goes no earlier than the interval after
+    dose 1 (given or booked) and no later than the end. Returns the moved appointments.
+    """
+    if not reason.strip():
+        raise BookingRefused(_("Say why the appointment is moved."))
+    campaign = appointment.site.campaign
+    interval = datetime.timedelta(days=campaign.min_interval_days)
+    today = timezone.localdate()
+    with transaction.atomic():
+        pair = Appointment.objects.open().filter(resident_id=appointment.resident_id).values_list("pk", flat=True)
+        locked = {item.pk: item for item in _locked(list(pair))}
+        item = locked.get(appointment.pk)
+        if item is None:
+            raise BookingRefused(_("This appointment is no longer open."))
+        if day == item.date:
+            return []
+        moved = []
+        if item.dose_number == 1:
+            if day < max(campaign.start_date, today) or day > campaign.first_dose_deadline:
+                raise OutsideWindow(
+                    _("A first dose can be booked from %(first)s to %(deadline)s."),
+                    first=max(campaign.start_date, today).isoformat(),
+                    deadline=campaign.first_dose_deadline.isoformat(),
+                )
+            second = next((a for a in locked.values() if a.dose_number == 2), None)
+            # Take the later place first only when moving forward, so rows are always taken in date order.
+            _move(item, day, changed_by, reason)
+            moved.append(item)
+            if second is not None and second.date < day + interval:
+                new_day = _take_first_place(second.site_id, day + interval, campaign.end_date)
+                if new_day is None:
+                    raise DayFull(
+                        _("No day from %(due)s to %(end)s has room for dose 2 at %(site)s."),
+                        due=(day + interval).isoformat(),
+                        end=campaign.end_date.isoformat(),
+                        site=second.site.name,
+                    )
+                _release_place(second.site_id, second.date)
+                second.date = new_day
+                second._change_reason = reason[:100]
+                second._history_user = changed_by
+                second.save(update_fields=["date"])
+                moved.append(second)
+        else:
+            first_day = _dose1_date(item.resident)
+            earliest = (first_day + interval) if first_day else campaign.start_date
+            if day < max(earliest, today) or day > campaign.end_date:
+                raise OutsideWindow(
+                    _("Dose 2 can be moved to a day from %(earliest)s to %(end)s, at the same site."),
+                    earliest=max(earliest, today).isoformat(),
+                    end=campaign.end_date.isoformat(),
+                )
+            _move(item, day, changed_by, reason)
+            moved.append(item)
+        return moved
+
+
+def dose2_follow_dose1(*, resident: Resident, given_on: datetime.date, changed_by=None) -> Appointment | None:
+    """After dose 1 is given, make sure dose 2 is held at the same site at least the interval later.
+
+    Moves the held place when dose 1 came later than booked, books one when none is
+    held, and returns it; returns None when no day has room (the resident then shows
+    in needs_attention(), never dropped in silence).
+    """
+    campaign = resident.campaign
+    if campaign.doses < 2:
+        return None
+    due = given_on + datetime.timedelta(days=campaign.min_interval_days)
+    site_id = resident.village.site_id
+    with transaction.atomic():
+        held = (
+            Appointment.objects.open()
+            .filter(resident=resident, dose_number=2)
+            .select_for_update(of=("self",))
+            .select_related("site")
+            .first()
+        )
+        if held is not None:
+            site_id = held.site_id  # dose 2 stays at the site that holds it
+            if held.date >= due:
+                return held
+        day = _take_first_place(site_id, due, campaign.end_date)
+        if day is None:
+            if held is not None:
+                held.status = Appointment.Status.CANCELLED
+                held.cancel_reason = str(_("no room for dose 2 after the interval"))
+                held._history_user = changed_by
+                held.save(update_fields=["status", "cancel_reason"])
+                _release_place(held.site_id, held.date)
+            return None
+        if held is not None:
+            _release_place(held.site_id, held.date)
+            held.date = day
+            held._change_reason = str(_("dose 1 was given on another day"))
+            held._history_user = changed_by
+            held.save(update_fields=["date"])
+            return held
+        return Appointment.objects.create(
+            resident=resident, dose_number=2, site_id=site_id, date=day, booked_by=changed_by
+        )
+
+
+def mark_no_shows(*, day: datetime.date) -> int:
+    """Mark the appointments nobody came to, up to and including `day`, as no-shows.
+
+    A dose-1 no-show gives up the dose-2 place held for it, so the cadre books the
+    pair again. Safe to run twice: only appointments still booked are touched.
+    Returns how many were marked.
+    """
+    with transaction.atomic():
+        missed = Appointment.objects.filter(status=Appointment.Status.BOOKED, date__lte=day)
+        dose1_residents = list(missed.filter(dose_number=1).values_list("resident_id", flat=True))
+        marked = missed.update(status=Appointment.Status.NO_SHOW)
+        held = Appointment.objects.filter(
+            resident_id__in=dose1_residents, dose_number__gt=1, status=Appointment.Status.BOOKED, date__gt=day
+        )
+        released = list(held.values("site_id", "date").annotate(n=Count("id")))
+        held.update(status=Appointment.Status.CANCELLED, cancel_reason=str(_("dose 1 was missed")))
+        for row in released:
+            SiteDay.objects.filter(site_id=row["site_id"], date=row["date"]).update(booked=F("booked") - row["n"])
+    return marked
