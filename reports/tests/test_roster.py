@@ -34,7 +34,7 @@ HEADERS = [
 
 
 def test_the_roster_has_a_chinese_title_headers_frozen_and_widths(export_now, office, qingshan):
-    ResidentFactory(village=qingshan, name="张三丰")
+    resident = ResidentFactory(village=qingshan, name="张三丰")
     export = export_now(office, {"village": str(qingshan.pk)})
     sheet, title, note, headers, rows = open_roster(export)
     assert headers == HEADERS
@@ -43,7 +43,7 @@ def test_the_roster_has_a_chinese_title_headers_frozen_and_widths(export_now, of
     assert "导出人：" in note and "导出时间：" in note
     assert sheet.freeze_panes == "C4"
     assert sheet.column_dimensions["F"].width >= 20  # an 18-character ID number fits
-    assert [cell.value for cell in rows[0][:3]] == [1, "张三丰", "男"]
+    assert [cell.value for cell in rows[0][:3]] == [1, "张三丰", "男" if resident.sex == "M" else "女"]
     assert export.filename.startswith("青山社区居民花名册_") and export.filename.endswith(".xlsx")
 
 
