@@ -1,10 +1,10 @@
 import datetime
 
-from django.db.models import Count, F, FilteredRelation, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from appointments.models import OPEN_STATUSES, Vaccination
+from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from campaign.models import Village
 from residents.filters import ResidentFilter
 from residents.models import Resident
@@ -38,40 +38,36 @@ def roster_rows(*, residents, doses: int, chunk_size: int = 2000):
     `residents` is already scoped (Resident.objects.for_user) and filtered. Each row
     carries the resident's fields, the village and responsible cadre's names, and per
     dose n `dose{n}_at` (when given) and `dose{n}_booked` (the day of an open booking).
-    Both are one row per resident and dose at most (unique constraints), so the joins
-    never repeat a resident.
     """
-    joins, fields = {}, {}
+    # Correlated subqueries, not joins: each is one probe of a unique (resident, dose) index,
+    # a plan that does not depend on table statistics. Joins were faster by a fraction of a
+    # second on 100,000 analysed rows, but right after a bulk load (statistics still empty)
+    # PostgreSQL chose nested loops over them and the query was still running after a minute.
+    fields = {}
     for n in range(1, doses + 1):
-        joins[f"given{n}"] = FilteredRelation("vaccinations", condition=Q(vaccinations__dose_number=n))
-        joins[f"open{n}"] = FilteredRelation(
-            "appointments", condition=Q(appointments__dose_number=n, appointments__status__in=OPEN_STATUSES)
-        )
-        fields[f"dose{n}_at"] = F(f"given{n}__vaccinated_at")
-        fields[f"dose{n}_booked"] = F(f"open{n}__date")
-    return (
-        residents.annotate(**joins)
-        .values(
-            "id",
-            "name",
-            "sex",
-            "birth_date",
-            "id_number",
-            "phone",
-            "basis",
-            "priority_group",
-            "status",
-            "status_reasons",
-            "status_note",
-            "registered_at",
-            village_name=F("village__name"),
-            cadre_first_name=F("responsible_cadre__first_name"),
-            cadre_last_name=F("responsible_cadre__last_name"),
-            cadre_username=F("responsible_cadre__username"),
-            **fields,
-        )
-        .iterator(chunk_size=chunk_size)
-    )
+        given = Vaccination.objects.filter(resident=OuterRef("pk"), dose_number=n)
+        booked = Appointment.objects.filter(resident=OuterRef("pk"), dose_number=n, status__in=OPEN_STATUSES)
+        fields[f"dose{n}_at"] = Subquery(given.values("vaccinated_at")[:1])
+        fields[f"dose{n}_booked"] = Subquery(booked.values("date")[:1])
+    return residents.values(
+        "id",
+        "name",
+        "sex",
+        "birth_date",
+        "id_number",
+        "phone",
+        "basis",
+        "priority_group",
+        "status",
+        "status_reasons",
+        "status_note",
+        "registered_at",
+        village_name=F("village__name"),
+        cadre_first_name=F("responsible_cadre__first_name"),
+        cadre_last_name=F("responsible_cadre__last_name"),
+        cadre_username=F("responsible_cadre__username"),
+        **fields,
+    ).iterator(chunk_size=chunk_size)
 
 
 def describe_filter(parameters: dict, village_names: dict) -> str:
