@@ -140,3 +140,14 @@ def test_the_export_button_posts_the_lists_current_filter(cadre_qingshan, qingsh
     assert '<input type="hidden" name="status" value="deferred">' in html
     assert 'name="page"' not in html and 'name="full_values"' not in html
     assert "csrfmiddlewaretoken" in html
+
+
+def test_the_export_page_opens_with_the_lists_filter_when_linked_with_its_query(client, office, qingshan):
+    client.force_login(office)
+    page = client.get(
+        reverse("reports:export_list"), {"village": qingshan.pk, "status": "deferred", "ordering": "-name"}
+    )
+    html = page.content.decode()
+    assert f'<option value="{qingshan.pk}" selected>青山社区</option>' in html
+    assert '<option value="deferred" selected>' in html
+    assert '<option value="-name" selected>' in html
