@@ -90,6 +90,69 @@ class Appointment(models.Model):
         return f"{self.resident} #{self.dose_number} {self.date}"
 
 
+class PreScreening(models.Model):
+    """The questions asked again at the site before the shot (预检), the temperature and the consent.
+
+    A positive answer stops the shot unless a site doctor overrides it with a reason.
+    """
+
+    FEVER_FROM = 37.3  # degrees Celsius: a temperature from here on counts as fever
+
+    class Outcome(models.TextChoices):
+        CLEARED = "cleared", _("cleared for the shot")
+        DEFERRED = "deferred", _("deferred")
+        EXCLUDED = "excluded", _("excluded")
+        OVERRIDDEN = "overridden", _("cleared by a doctor's override")
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="screenings", verbose_name=_("appointment")
+    )
+    pregnant = models.BooleanField(_("pregnant"), default=False)
+    severe_allergy = models.BooleanField(_("severe allergic reaction to an earlier vaccine"), default=False)
+    neuro_history = models.BooleanField(
+        _("convulsions, epilepsy, encephalopathy or mental illness (personal or family history)"), default=False
+    )
+    fever = models.BooleanField(_("fever"), default=False)
+    acute_illness = models.BooleanField(_("acute illness or acute attack of a chronic disease"), default=False)
+    severe_chronic = models.BooleanField(_("severe chronic disease"), default=False)
+    temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    consent = models.BooleanField(_("informed consent confirmed"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    override_reason = models.CharField(_("reason for the override"), max_length=200, blank=True)
+    screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("screened by")
+    )
+    screened_at = models.DateTimeField(_("screened at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pre-screening")
+        verbose_name_plural = _("pre-screenings")
+        ordering = ["-screened_at"]
+        permissions = [("override_screening", "Can override a positive pre-screening (site doctor)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["cleared", "deferred", "excluded", "overridden"]),
+                name="appointments_prescreening_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome__in=["cleared", "overridden"]) | Q(consent=True),
+                name="appointments_prescreening_cleared_needs_consent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="overridden") | ~Q(override_reason=""),
+                name="appointments_prescreening_override_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(temperature__isnull=True) | Q(temperature__gte=30, temperature__lte=45),
+                name="appointments_prescreening_temperature_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.appointment} {self.outcome}"
+
+
 class Vaccination(models.Model):
     """A dose given: one per resident and dose number, ever."""
 
@@ -198,6 +261,14 @@ class WeeklyPlan(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
     notes = models.TextField(_("problems found"), blank=True)
 
     class Meta:

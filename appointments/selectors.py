@@ -1,6 +1,11 @@
 import datetime
+import re
+import unicodedata
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from residents.models import Resident
@@ -72,3 +77,122 @@ def days_with_room(*, campaign, site, start: datetime.date) -> list[SiteDay]:
         .annotate(free_places=F("capacity") - F("booked"))
         .order_by("date")
     )
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
+_ID_TAIL_AND_NAME = re.compile(
+    r"^(?:(?P<tail1>[0-9]{4,6}[0-9X]?)(?P<name1>\D+)|(?P<name2>\D+?)(?P<tail2>[0-9]{3,5}[0-9X]))$"
+)
+
+
+@dataclass
+class Lookup:
+    """What a scan found: the resident, today's appointment here, and what the team must know."""
+
+    resident: Resident | None = None
+    appointment: Appointment | None = None
+    candidates: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    problem: str = ""
+
+
+def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
+    """Find a resident from a scanned slip token, a full ID number, or the last digits of the ID with the name."""
+    from campaign.lib.idnumber import normalize_id_number
+
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", query or ""))
+    campaign = site.campaign
+    residents = Resident.objects.filter(campaign=campaign).select_related("village__site", "campaign")
+    if not text:
+        return Lookup(problem=str(_("Scan a slip, or type an ID number, or its last 6 digits with the name.")))
+    upper = normalize_id_number(text)
+    if re.fullmatch(r"[0-9]{17}[0-9X]", upper):
+        found = list(residents.filter(id_number=upper))
+    elif (match := _ID_TAIL_AND_NAME.match(upper)) and not _TOKEN.match(text):
+        tail = match.group("tail1") or match.group("tail2")
+        name = (match.group("name1") or match.group("name2")).strip()
+        found = list(residents.filter(id_number_reversed__startswith=tail[::-1], name=name))
+    elif _TOKEN.match(text):
+        appointment = Appointment.objects.filter(token=text, site__campaign=campaign).select_related("resident").first()
+        found = [residents.get(pk=appointment.resident_id)] if appointment else []
+    else:
+        return Lookup(problem=str(_("Not a slip code or an ID number: scan again or type the ID number.")))
+    if not found:
+        return Lookup(problem=str(_("Nobody found. Check the number, or register the person on the spot.")))
+    if len(found) > 1:
+        return Lookup(candidates=found, problem=str(_("Several people match: type the full ID number.")))
+    return _describe(site, found[0], on)
+
+
+def _describe(site, resident, on) -> Lookup:
+    campaign = resident.campaign
+    result = Lookup(resident=resident)
+    doses = list(resident.vaccinations.select_related("site").order_by("dose_number"))
+    dose = len(doses) + 1
+    result.appointment = (
+        Appointment.objects.open().filter(resident=resident, dose_number=dose, site=site, date=on).first()
+    )
+    other = (
+        Appointment.objects.open()
+        .filter(resident=resident, dose_number=dose)
+        .exclude(pk=getattr(result.appointment, "pk", None))
+        .select_related("site")
+        .first()
+    )
+    warn = result.warnings.append
+    if dose > campaign.doses:
+        warn(("block", _("Every dose is given already.")))
+    if doses and timezone.localdate(doses[-1].vaccinated_at) == on:
+        warn(("block", _("Vaccinated today already (dose %(dose)s).") % {"dose": doses[-1].dose_number}))
+    if resident.status in (Resident.Status.EXCLUDED, Resident.Status.OUT_OF_AGE):
+        warn(("block", _("Not eligible: %(status)s.") % {"status": resident.get_status_display()}))
+    elif resident.status in (Resident.Status.DEFERRED, Resident.Status.REFUSED):
+        warn(("warn", _("Registered as %(status)s: screen again.") % {"status": resident.get_status_display()}))
+    if dose == 1 and resident.village.site_id != site.id:
+        warn(("block", _("Wrong site: this resident's site is %(site)s.") % {"site": resident.village.site.name}))
+    if 1 < dose <= campaign.doses:
+        if doses[-1].site_id != site.id:
+            warn(("block", _("Wrong site: dose 1 was given at %(site)s.") % {"site": doses[-1].site.name}))
+        due = timezone.localdate(doses[-1].vaccinated_at) + datetime.timedelta(days=campaign.min_interval_days)
+        if on < due:
+            warn(("block", _("Dose 2 too early: not before %(due)s.") % {"due": due.isoformat()}))
+    if result.appointment is None and other is not None:
+        if other.site_id != site.id:
+            warn(
+                (
+                    "block",
+                    _("Booked at %(site)s on %(day)s.") % {"site": other.site.name, "day": other.date.isoformat()},
+                )
+            )
+        else:
+            warn(
+                (
+                    "warn",
+                    _("Wrong day: booked for %(day)s; comes in as a walk-in if today has room.")
+                    % {"day": other.date.isoformat()},
+                )
+            )
+    elif result.appointment is None:
+        warn(("warn", _("No appointment: comes in as a walk-in if today has room.")))
+    return result
+
+
+def site_day_live(*, site, day: datetime.date) -> dict:
+    """The site's live counters for a day: booked, arrived, vaccinated, under observation, still to come."""
+    counts = (
+        Appointment.objects.for_site(site)
+        .on(day)
+        .aggregate(
+            booked=Count("id", filter=~Q(status=Appointment.Status.CANCELLED)),
+            arrived=Count("id", filter=Q(status=Appointment.Status.ARRIVED)),
+            to_come=Count("id", filter=Q(status=Appointment.Status.BOOKED)),
+        )
+    )
+    vaccinated = Vaccination.objects.filter(site=site, vaccinated_at__date=day)
+    counts["vaccinated"] = vaccinated.count()
+    counts["observing"] = vaccinated.filter(released_at__isnull=True).count()
+    counts["floor"] = site.campaign.daily_floor_per_site
+    site_day = SiteDay.objects.filter(site=site, date=day).first()
+    counts["capacity"] = site_day.capacity if site_day else site.daily_capacity
+    counts["floor_percent"] = min(100, round(100 * counts["vaccinated"] / counts["floor"])) if counts["floor"] else 100
+    return counts

@@ -249,7 +249,14 @@ def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> 
         try:
             pair = appointment_book_pair(resident=resident, day=day, booked_by=booked_by)
         except BookingRefused as refused:
-            results.append({"resident": resident, "booked": False, "reason": refused.message})
+            results.append(
+                {
+                    "resident": resident,
+                    "booked": False,
+                    "reason": refused.message,
+                    "suggestions": getattr(refused, "suggestions", None),
+                }
+            )
         else:
             results.append({"resident": resident, "booked": True, "appointments": pair})
     return results
@@ -435,3 +442,257 @@ def mark_no_shows(*, day: datetime.date) -> int:
         for row in released:
             SiteDay.objects.filter(site_id=row["site_id"], date=row["date"]).update(booked=F("booked") - row["n"])
     return marked
+
+
+# At the site: check-in, pre-screening, the shot, observation ---------------
+
+OBSERVATION = datetime.timedelta(minutes=30)
+
+
+def next_dose_number(resident) -> int:
+    return resident.vaccinations.count() + 1
+
+
+def site_checkin(*, site, resident, checked_in_by=None) -> Appointment:
+    """Record a resident's arrival (登记) at a site today and return today's appointment.
+
+    Uses today's appointment at this site; an appointment here on another day is
+    moved to today, and a resident without one comes in as a walk-in, both only
+    while today has room. Refuses another site's resident, dose 2 before the
+    interval or at another site than dose 1, a second dose on one day, an
+    excluded resident, and a finished course. Arriving twice is harmless.
+    """
+    campaign = resident.campaign
+    today = timezone.localdate()
+    dose = next_dose_number(resident)
+    if dose > campaign.doses:
+        raise BookingRefused(_("%(name)s has had every dose."), name=resident.name)
+    if resident.status in (Resident.Status.EXCLUDED, Resident.Status.OUT_OF_AGE):
+        raise NotEligible(
+            _("%(name)s is not eligible (%(status)s)."), name=resident.name, status=resident.get_status_display()
+        )
+    last = resident.vaccinations.order_by("-dose_number").first()
+    if last is not None and timezone.localdate(last.vaccinated_at) == today:
+        raise AlreadyBooked(_("%(name)s was vaccinated today already."), name=resident.name)
+    if dose == 1 and resident.village.site_id != site.id:
+        raise BookingRefused(
+            _("%(name)s belongs to %(site)s, not this site."), name=resident.name, site=resident.village.site.name
+        )
+    if dose > 1:
+        if last.site_id != site.id:
+            raise BookingRefused(
+                _("Dose %(dose)s must be given at %(site)s, where dose 1 was given."), dose=dose, site=last.site.name
+            )
+        due = timezone.localdate(last.vaccinated_at) + datetime.timedelta(days=campaign.min_interval_days)
+        if today < due:
+            raise OutsideWindow(
+                _("Too early for dose %(dose)s: not before %(due)s (%(days)s days after dose 1)."),
+                dose=dose,
+                due=due.isoformat(),
+                days=campaign.min_interval_days,
+            )
+    with transaction.atomic():
+        # Lock the resident's open appointment for this dose: a double scan must not move or add twice.
+        held = (
+            Appointment.objects.open()
+            .filter(resident=resident, dose_number=dose)
+            .select_for_update(of=("self",))
+            .select_related("site")
+            .first()
+        )
+        if held is not None and held.site_id != site.id:
+            raise BookingRefused(
+                _("%(name)s is booked at %(site)s on %(day)s."),
+                name=resident.name,
+                site=held.site.name,
+                day=held.date.isoformat(),
+            )
+        if held is not None and held.date != today:
+            if not _take_place(site.id, today):
+                raise DayFull(_("%(day)s is full at %(site)s."), day=today.isoformat(), site=site.name)
+            _release_place(held.site_id, held.date)
+            held.date, held.walk_in = today, True
+            held._change_reason = str(_("came on another day than booked"))
+        elif held is None:
+            if not _take_place(site.id, today):
+                if not SiteDay.objects.filter(site=site, date=today).exists():
+                    site_days_ensure(campaign=campaign, sites=[site])
+                if not _take_place(site.id, today):
+                    raise DayFull(_("%(day)s is full at %(site)s."), day=today.isoformat(), site=site.name)
+            held = Appointment(
+                resident=resident, dose_number=dose, site=site, date=today, walk_in=True, booked_by=checked_in_by
+            )
+        if held.status != Appointment.Status.ARRIVED:
+            held.status = Appointment.Status.ARRIVED
+            held._history_user = checked_in_by
+            held.save()
+        return held
+
+
+def site_prescreen(
+    *, appointment: Appointment, answers: dict, temperature=None, consent: bool, screened_by, override_reason: str = ""
+):
+    """Ask the screening questions again before the shot and record the outcome.
+
+    A positive answer (or a temperature of 37.3 °C or more) defers or excludes the
+    resident as the rules say, updates their eligibility and gives up the
+    appointment, unless a site doctor overrides it with a reason. Returns the
+    PreScreening. Raises BookingRefused without consent or for an override by someone
+    who is not a site doctor.
+    """
+    from appointments.models import PreScreening
+    from residents.models import CONTRAINDICATIONS
+    from residents.services import resident_set_refused, resident_update
+
+    if appointment.status != Appointment.Status.ARRIVED:
+        raise BookingRefused(_("Check the resident in first."))
+    answers = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
+    if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
+        answers["fever"] = True
+    positives = [field for field, yes in answers.items() if yes]
+    override_reason = (override_reason or "").strip()
+    if positives and override_reason:
+        if not screened_by.has_perm("appointments.override_screening"):
+            raise BookingRefused(_("Only a site doctor can override a positive screening."))
+        outcome = PreScreening.Outcome.OVERRIDDEN
+    elif positives:
+        outcome = (
+            PreScreening.Outcome.EXCLUDED
+            if any(CONTRAINDICATIONS[field] == "excluded" for field in positives)
+            else PreScreening.Outcome.DEFERRED
+        )
+    else:
+        outcome = PreScreening.Outcome.CLEARED
+    if outcome in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN) and not consent:
+        raise BookingRefused(_("Informed consent must be confirmed before the shot."))
+    with transaction.atomic():
+        screening = PreScreening.objects.create(
+            appointment=appointment,
+            temperature=temperature,
+            consent=consent,
+            outcome=outcome,
+            reasons=positives,
+            override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
+            screened_by=screened_by,
+            **answers,
+        )
+        resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
+        if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
+            resident_update(resident=resident, changed_by=screened_by, **answers)
+            appointment_cancel(
+                appointment=appointment,
+                cancelled_by=screened_by,
+                reason=str(_("pre-screening: %(outcome)s")) % {"outcome": screening.get_outcome_display()},
+            )
+        elif outcome == PreScreening.Outcome.CLEARED:
+            if resident.status == Resident.Status.REFUSED:
+                resident_set_refused(resident=resident, refused=False, changed_by=screened_by)
+            elif resident.status != Resident.Status.ELIGIBLE:
+                resident_update(resident=resident, changed_by=screened_by, **answers)
+    return screening
+
+
+def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
+    """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, held dose-2 appointment).
+
+    Safe against a double scan or double submit: the appointment row is locked,
+    and the database allows one vaccination per resident and dose, so a repeat
+    returns the dose already recorded. After dose 1 the dose-2 place is confirmed
+    (moved if dose 1 came on another day than booked).
+    """
+    from appointments.models import PreScreening
+
+    lot_number = (lot_number or "").strip()
+    if not lot_number:
+        raise BookingRefused(_("Enter the vaccine lot number."))
+    at = at or timezone.now()
+    campaign = appointment.site.campaign
+    with transaction.atomic():
+        # Lock the appointment: two submits for one person are served one after the other.
+        locked = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("resident", "site")
+            .get(pk=appointment.pk)
+        )
+        existing = Vaccination.objects.filter(resident_id=locked.resident_id, dose_number=locked.dose_number).first()
+        if existing is not None:
+            return existing, _held_dose2(locked.resident)
+        if locked.status != Appointment.Status.ARRIVED:
+            raise BookingRefused(_("Check the resident in first."))
+        screening = locked.screenings.order_by("-screened_at").first()
+        if screening is None or screening.outcome not in (
+            PreScreening.Outcome.CLEARED,
+            PreScreening.Outcome.OVERRIDDEN,
+        ):
+            raise BookingRefused(_("The pre-screening has not cleared this resident for the shot."))
+        if locked.dose_number > 1:
+            previous = Vaccination.objects.filter(
+                resident_id=locked.resident_id, dose_number=locked.dose_number - 1
+            ).first()
+            due = previous and timezone.localdate(previous.vaccinated_at) + datetime.timedelta(
+                days=campaign.min_interval_days
+            )
+            if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
+                raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
+        try:
+            with transaction.atomic():
+                vaccination = Vaccination.objects.create(
+                    resident_id=locked.resident_id,
+                    dose_number=locked.dose_number,
+                    site_id=locked.site_id,
+                    appointment=locked,
+                    vaccinated_at=at,
+                    lot_number=lot_number[:40],
+                    vaccinator=vaccinator,
+                    consent_recorded=True,
+                    observation_until=at + OBSERVATION,
+                )
+        except IntegrityError:
+            existing = Vaccination.objects.get(resident_id=locked.resident_id, dose_number=locked.dose_number)
+            return existing, _held_dose2(locked.resident)
+        locked.status = Appointment.Status.VACCINATED
+        locked._history_user = vaccinator
+        locked.save(update_fields=["status"])
+        if locked.site.current_lot != vaccination.lot_number:
+            type(locked.site).objects.filter(pk=locked.site_id).update(current_lot=vaccination.lot_number)
+    held = None
+    if locked.dose_number < campaign.doses:
+        held = dose2_follow_dose1(resident=locked.resident, given_on=timezone.localdate(at), changed_by=vaccinator)
+    return vaccination, held
+
+
+def _held_dose2(resident):
+    return Appointment.objects.open().filter(resident=resident, dose_number=2).first()
+
+
+def observation_release(*, vaccination: Vaccination, released_by=None) -> bool:
+    """Release a person from the 30-minute observation (留观); True if this call released them."""
+    return (
+        Vaccination.objects.filter(pk=vaccination.pk, released_at__isnull=True).update(released_at=timezone.now()) == 1
+    )
+
+
+def adverse_event_report(
+    *,
+    vaccination: Vaccination,
+    onset,
+    symptoms: str,
+    severity: str,
+    action_taken: str = "",
+    referred: bool,
+    reported_by,
+):
+    """Record an adverse reaction (不良反应); the office sees it at once on its pages."""
+    from appointments.models import AdverseEvent
+
+    if not symptoms.strip():
+        raise BookingRefused(_("Describe the symptoms."))
+    return AdverseEvent.objects.create(
+        vaccination=vaccination,
+        onset=onset or timezone.now(),
+        symptoms=symptoms.strip(),
+        severity=severity,
+        action_taken=action_taken.strip(),
+        referred_to_hospital=referred,
+        reported_by=reported_by,
+    )

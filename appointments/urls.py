@@ -4,5 +4,11 @@ from appointments import views
 
 app_name = "appointments"
 urlpatterns = [
-    path("", views.site_home, name="site_home"),
+    path("site/", views.site_home, name="site_home"),
+    path("booking/", views.booking, name="booking"),
+    path("follow-up/", views.follow_up, name="follow_up"),
+    path("resident/<int:pk>/book/", views.book_resident, name="book_resident"),
+    path("resident/<int:pk>/hold-dose-2/", views.hold_dose2, name="hold_dose2"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/reschedule/", views.reschedule, name="reschedule"),
 ]

@@ -1,9 +1,33 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from appointments.selectors import site_day_summary
+from appointments.forms import BookForm, BulkBookForm, CancelForm, MoveForm
+from appointments.models import Appointment
+from appointments.selectors import (
+    days_with_room,
+    needs_attention,
+    no_shows_to_call,
+    residents_to_book,
+    site_day_summary,
+)
+from appointments.services import (
+    BookingRefused,
+    DayFull,
+    appointment_book_pair,
+    appointment_cancel,
+    appointment_reschedule,
+    appointments_book_bulk,
+    dose2_follow_dose1,
+)
 from campaign.lib.access import role_required
-from campaign.roles import Role
+from campaign.models import Campaign
+from campaign.roles import Role, role_of
+from residents.models import Resident
+
+BOOKERS = (Role.CADRE, Role.OFFICE)
 
 
 @role_required(Role.SITE_TEAM)
@@ -15,4 +39,163 @@ def site_home(request):
         request,
         "appointments/site_home.html",
         {"site": site, "today": today, "summary": site_day_summary(site=site, day=today)},
+    )
+
+
+def _village(request, campaign):
+    """The cadre's own village; the office picks one with ?village=."""
+    if role_of(request.user) == Role.CADRE:
+        return request.user.profile.village
+    villages = campaign.villages.select_related("site")
+    return get_object_or_404(villages, pk=request.GET["village"]) if request.GET.get("village") else villages.first()
+
+
+@role_required(*BOOKERS)
+def booking(request):
+    """Book residents onto a day: ticked ones or the next N eligible; shows every day's room at the village's site."""
+    campaign = Campaign.objects.current()
+    village = _village(request, campaign)
+    candidates = residents_to_book(village=village)
+    today = timezone.localdate()
+    form = BulkBookForm(request.POST or None, candidates=candidates, initial={"day": request.GET.get("day")})
+    results = None
+    if request.method == "POST" and form.is_valid():
+        chosen = list(form.cleaned_data["residents"]) or list(candidates[: form.cleaned_data["next_n"]])
+        results = appointments_book_bulk(residents=chosen, day=form.cleaned_data["day"], booked_by=request.user)
+        booked = sum(1 for r in results if r["booked"])
+        messages.info(
+            request, _("%(booked)s booked, %(refused)s refused.") % {"booked": booked, "refused": len(results) - booked}
+        )
+    return render(
+        request,
+        "appointments/booking.html",
+        {
+            "campaign": campaign,
+            "village": village,
+            "villages": None if role_of(request.user) == Role.CADRE else campaign.villages.all(),
+            "days": days_with_room(campaign=campaign, site=village.site, start=max(today, campaign.start_date)),
+            "form": form,
+            "candidates": candidates[:200],
+            "candidate_count": candidates.count(),
+            "results": results,
+            "suggestions": _suggestions(results),
+        },
+    )
+
+
+def _suggestions(results):
+    for result in results or []:
+        if not result["booked"] and result.get("suggestions"):
+            return result["suggestions"]
+    return None
+
+
+def _resident(request, pk):
+    return get_object_or_404(Resident.objects.for_user(request.user).select_related("village__site"), pk=pk)
+
+
+@require_POST
+@role_required(*BOOKERS)
+def book_resident(request, pk):
+    """Book one resident's pair from their page; a full day offers the next days with room."""
+    resident = _resident(request, pk)
+    form = BookForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a day."))
+        return redirect("residents:detail", pk=pk)
+    try:
+        first, second = appointment_book_pair(resident=resident, day=form.cleaned_data["day"], booked_by=request.user)
+    except DayFull as full:
+        days = "、".join(f"{a:%m-%d}（{_('dose 2')} {b:%m-%d}）" for a, b in full.suggestions) or _("none")
+        messages.error(
+            request,
+            _("%(message)s Next days with room for both doses: %(days)s") % {"message": full.message, "days": days},
+        )
+    except BookingRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            _("Booked: dose 1 on %(first)s, dose 2 held on %(second)s at %(site)s.")
+            % {"first": first.date.isoformat(), "second": second.date.isoformat(), "site": first.site.name},
+        )
+    return redirect("residents:detail", pk=pk)
+
+
+def _appointment(request, pk):
+    scoped = Resident.objects.for_user(request.user)
+    return get_object_or_404(Appointment.objects.filter(resident__in=scoped).select_related("site"), pk=pk)
+
+
+@require_POST
+@role_required(*BOOKERS)
+def cancel(request, pk):
+    appointment = _appointment(request, pk)
+    form = CancelForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise BookingRefused(_("Say why the appointment is cancelled."))
+        appointment_cancel(appointment=appointment, cancelled_by=request.user, reason=form.cleaned_data["reason"])
+    except BookingRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("The appointment is cancelled."))
+    return redirect("residents:detail", pk=appointment.resident_id)
+
+
+@require_POST
+@role_required(*BOOKERS)
+def reschedule(request, pk):
+    appointment = _appointment(request, pk)
+    form = MoveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise BookingRefused(_("Choose the new day and say why."))
+        moved = appointment_reschedule(
+            appointment=appointment,
+            day=form.cleaned_data["day"],
+            changed_by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except BookingRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        for item in moved:
+            messages.success(
+                request, _("Dose %(dose)s moved to %(day)s.") % {"dose": item.dose_number, "day": item.date.isoformat()}
+            )
+    return redirect("residents:detail", pk=appointment.resident_id)
+
+
+@require_POST
+@role_required(*BOOKERS)
+def hold_dose2(request, pk):
+    """Hold a dose-2 place for someone whose dose 1 is given but who has none."""
+    resident = _resident(request, pk)
+    given = resident.vaccinations.filter(dose_number=1).values_list("vaccinated_at", flat=True).first()
+    if given is None:
+        messages.error(request, _("Dose 1 is not given yet: book the pair instead."))
+    elif (
+        held := dose2_follow_dose1(resident=resident, given_on=timezone.localdate(given), changed_by=request.user)
+    ) is None:
+        messages.error(request, _("No day until the end of the campaign has room for dose 2 at this site."))
+    else:
+        messages.success(request, _("Dose 2 held on %(day)s.") % {"day": held.date.isoformat()})
+    return redirect("residents:detail", pk=pk)
+
+
+@role_required(*BOOKERS)
+def follow_up(request):
+    """People to call: no-shows not booked again, and dose-1 people with no dose-2 place."""
+    campaign = Campaign.objects.current()
+    village = _village(request, campaign)
+    return render(
+        request,
+        "appointments/follow_up.html",
+        {
+            "village": village,
+            "villages": None if role_of(request.user) == Role.CADRE else campaign.villages.all(),
+            "no_shows": no_shows_to_call(village=village)[:500],
+            "attention": needs_attention(village=village)[:500],
+        },
     )

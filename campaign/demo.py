@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from appointments.models import AdverseEvent, Appointment, Vaccination, new_token
+from appointments.services import site_days_recount
 from campaign.lib.idnumber import age_on, make_id_number
 from campaign.lib.pinyin import name_initials
 from campaign.models import Campaign, Village
@@ -367,6 +368,8 @@ def load_residents(
         _insert_batch(campaign, batch, today, book, cadres, vaccinators, office, result)
         if progress:
             progress(count)
+    # The bulk inserts bypassed the booking services: bring the site-day counters in line.
+    site_days_recount(campaign=campaign)
     return result
 
 

@@ -23,7 +23,7 @@ _MODELS = {
     "campaign": ["campaign", "village", "profile"],
     "sites": ["site"],
     "residents": ["resident"],
-    "appointments": ["appointment", "vaccination", "adverseevent"],
+    "appointments": ["appointment", "vaccination", "adverseevent", "prescreening"],
 }
 
 # Permissions per role, as {app_label: {model: [actions]}}.
@@ -43,11 +43,16 @@ ROLE_PERMISSIONS = {
             "appointment": ["add", "change", "view"],
             "vaccination": ["add", "change", "view"],
             "adverseevent": ["add", "view"],
+            "prescreening": ["add", "view"],
         },
     },
     Role.SUPERVISION: {app: {model: ["view"] for model in models_} for app, models_ in _MODELS.items()},
     Role.LEADERSHIP: {app: {model: ["view"] for model in models_} for app, models_ in _MODELS.items()},
 }
+
+
+# Not a role of its own: a site team member who is also a doctor may override a positive pre-screening.
+SITE_DOCTOR_GROUP = "site_doctor"
 
 
 def ensure_role_groups(apps=None, using="default", **kwargs):
@@ -69,6 +74,10 @@ def ensure_role_groups(apps=None, using="default", **kwargs):
                     )
                 )
         group.permissions.set(wanted)
+    doctors, _created = Group.objects.using(using).get_or_create(name=SITE_DOCTOR_GROUP)
+    doctors.permissions.set(
+        Permission.objects.using(using).filter(content_type__app_label="appointments", codename="override_screening")
+    )
 
 
 def role_of(user) -> str | None:

@@ -128,6 +128,10 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Every periodic job is listed here and nowhere else (times are Asia/Shanghai, CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
+    "mark-no-shows-at-end-of-day": {
+        "task": "appointments.mark_no_shows",
+        "schedule": crontab(hour=23, minute=30),
+    },
     "cleanup-exports": {"task": "reports.cleanup_exports", "schedule": crontab(hour=3, minute=30)},
 }
 

@@ -13,7 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("residents/", include("residents.urls")),
-    path("site/", include("appointments.urls")),
+    path("appointments/", include("appointments.urls")),
+    path("plan/", include("appointments.urls_plan")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,7 @@ from e2e.conftest import log_in, screenshot
     "username, path, heading",
     [
         ("cadre_qingshan", "/residents/", "青山社区"),
-        ("site_jiangdian", "/site/", "江店体育馆接种点"),
+        ("site_jiangdian", "/appointments/site/", "江店体育馆接种点"),
         ("office", "/reports/", "梅山镇新冠病毒疫苗接种"),
         ("supervisor", "/reports/", "梅山镇新冠病毒疫苗接种"),
         ("leader", "/reports/", "梅山镇新冠病毒疫苗接种"),

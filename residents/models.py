@@ -128,6 +128,7 @@ class Resident(models.Model):
             models.CheckConstraint(
                 condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="residents_resident_phone_shape"
             ),
+            models.CheckConstraint(condition=~Q(name=""), name="residents_resident_name_given"),
             models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="residents_resident_sex"),
             models.CheckConstraint(
                 condition=Q(status__in=["eligible", "deferred", "excluded", "out_of_age", "refused"]),
@@ -146,3 +147,63 @@ class Resident(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ImportBatch(models.Model):
+    """One uploaded sheet of residents, kept from its preview until the user confirms it.
+
+    The file itself is kept (it is re-read at confirm time, so what is written is checked
+    again, and for the error report); `rows` holds the preview as shown to the user.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("previewed")
+        APPLIED = "applied", _("imported")
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.PROTECT, related_name="import_batches", verbose_name=_("campaign")
+    )
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.PROTECT, related_name="import_batches", verbose_name=_("village")
+    )
+    # None for an import run from the shell without --user.
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="import_batches",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("file"))
+    sheet_name = models.CharField(_("sheet"), max_length=100, blank=True)
+    header_row = models.PositiveIntegerField(_("header row"), default=1)
+    rows = models.JSONField(_("preview rows"), default=list)
+    # A digest of what the preview promised to write; confirm writes only when it still holds.
+    signature = models.CharField(max_length=64)
+    new_count = models.PositiveIntegerField(_("new"), default=0)
+    update_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    applied_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("resident import")
+        verbose_name_plural = _("resident imports")
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["previewed", "applied"]), name="residents_importbatch_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="applied", applied_at__isnull=False)
+                | Q(status="previewed", applied_at__isnull=True),
+                name="residents_importbatch_applied_when_imported",
+            ),
+        ]
+
+    def __str__(self):
+        return self.file_name

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_create_with_history
 
 from campaign.lib.idnumber import IdNumber, age_on, parse_id_number
 from campaign.lib.pinyin import name_initials
@@ -35,6 +36,9 @@ REASON_LABELS = {
 EDITABLE_FIELDS = ["name", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+# A space next to a Chinese character is a typing slip ("张 三"); between Latin words it is not.
+_SPACE_BY_CJK = re.compile(r"\s+(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])\s+")
+NAME_MAX_LENGTH = 50
 
 
 class AlreadyRegistered(Exception):
@@ -78,6 +82,31 @@ def normalize_phone(raw) -> str:
             params={"phone": text},
         )
     return digits
+
+
+def normalize_name(raw) -> str:
+    """A resident's name with full-width characters and stray spaces cleaned.
+
+    Raises ValidationError: code "required" for an empty name, "length" above 50
+    characters, "formula" for text a spreadsheet would run (= + - @ first).
+    """
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(raw or ""))).strip()
+    text = _SPACE_BY_CJK.sub("", text)
+    if not text:
+        raise ValidationError(_("Enter the resident's name."), code="required")
+    if len(text) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            _("A name has at most %(max)d characters; this one has %(count)d."),
+            code="length",
+            params={"max": NAME_MAX_LENGTH, "count": len(text)},
+        )
+    if text[0] in "=+-@":
+        raise ValidationError(
+            _("A name cannot start with %(char)s: it looks like a spreadsheet formula."),
+            code="formula",
+            params={"char": text[0]},
+        )
+    return text
 
 
 def eligibility_decide(
@@ -149,29 +178,57 @@ def resident_fill_derived(resident: Resident) -> None:
 def resident_register(*, campaign, village, name: str, id_number: str, registered_by=None, **fields) -> Resident:
     """Register a resident in a campaign, deciding their eligibility.
 
-    Raises ValidationError for a bad ID number, phone or age, and AlreadyRegistered
+    Raises ValidationError for a bad name, ID number, phone or age, and AlreadyRegistered
     when the number is already registered in this campaign (caught by the database's
     unique constraint, so two cadres racing for one person cannot both win).
     """
-    fields["phone"] = normalize_phone(fields.get("phone", ""))
-    answers = {field: bool(fields.get(field)) for field in CONTRAINDICATIONS}
-    parsed, decision = registration_check(campaign=campaign, id_number=id_number, answers=answers)
-    resident = Resident(campaign=campaign, village=village, name=name.strip(), **fields)
-    _apply_identity(resident, parsed)
+    resident = _registration(campaign=campaign, village=village, name=name, id_number=id_number, **fields)
     resident.registered_by = registered_by
-    resident.status, resident.status_reasons = decision.status, decision.reasons
     resident._history_user = registered_by
     try:
         with transaction.atomic():
             resident.save()
     except IntegrityError:
-        existing = (
-            Resident.objects.filter(campaign=campaign, id_number=resident.id_number).select_related("village").first()
-        )
-        if existing is None:
-            raise
-        raise AlreadyRegistered(existing.village) from None
+        _raise_already_registered(campaign, [resident.id_number])
+        raise
     return resident
+
+
+def residents_register_many(*, campaign, village, people: list[dict], registered_by=None) -> list[Resident]:
+    """Register many residents at once (the Excel import): resident_register's checks, batched inserts.
+
+    Each item of `people` holds resident_register's keyword arguments but the campaign,
+    village and registering user. All or none are inserted; raises ValidationError for a
+    bad person and AlreadyRegistered when a number is registered already.
+    """
+    residents = [_registration(campaign=campaign, village=village, **person) for person in people]
+    for resident in residents:
+        resident.registered_by = registered_by
+    try:
+        with transaction.atomic():
+            bulk_create_with_history(residents, Resident, batch_size=1000, default_user=registered_by)
+    except IntegrityError:
+        _raise_already_registered(campaign, [resident.id_number for resident in residents])
+        raise
+    return residents
+
+
+def _registration(*, campaign, village, name: str, id_number: str, **fields) -> Resident:
+    """An unsaved, checked registration; raises ValidationError for a bad name, ID number, phone or age."""
+    fields["phone"] = normalize_phone(fields.get("phone", ""))
+    answers = {field: bool(fields.get(field)) for field in CONTRAINDICATIONS}
+    parsed, decision = registration_check(campaign=campaign, id_number=id_number, answers=answers)
+    resident = Resident(campaign=campaign, village=village, name=normalize_name(name), **fields)
+    _apply_identity(resident, parsed)
+    resident.status, resident.status_reasons = decision.status, decision.reasons
+    return resident
+
+
+def _raise_already_registered(campaign, numbers: list[str]) -> None:
+    """After a unique-constraint failure: AlreadyRegistered with the village that holds a number."""
+    existing = Resident.objects.filter(campaign=campaign, id_number__in=numbers).select_related("village").first()
+    if existing is not None:
+        raise AlreadyRegistered(existing.village) from None
 
 
 def resident_update(*, resident: Resident, changed_by=None, **changes) -> Resident:

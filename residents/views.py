@@ -165,6 +165,10 @@ def resident_detail(request, pk):
     resident = _resident_or_404(request, pk)
     role = role_of(request.user)
     full = role in FULL_VALUE_ROLES
+    appointments = list(resident.appointments.select_related("site").order_by("dose_number", "date"))
+    vaccinations = list(resident.vaccinations.select_related("site").order_by("dose_number"))
+    given = {v.dose_number for v in vaccinations}
+    open_doses = {a.dose_number for a in appointments if a.status in ("booked", "arrived")}
     return render(
         request,
         "residents/resident_detail.html",
@@ -176,8 +180,11 @@ def resident_detail(request, pk):
             "reasons": reason_labels(resident.status_reasons),
             "screening": [(Resident._meta.get_field(f).verbose_name, getattr(resident, f)) for f in CONTRAINDICATIONS],
             "history": resident_history(resident),
-            "appointments": resident.appointments.select_related("site").order_by("dose_number", "date"),
-            "vaccinations": resident.vaccinations.select_related("site").order_by("dose_number"),
+            "appointments": appointments,
+            "vaccinations": vaccinations,
+            "can_book": resident.status == Resident.Status.ELIGIBLE and 1 not in given and 1 not in open_doses,
+            "needs_dose2": 1 in given and 2 not in given and 2 not in open_doses and resident.campaign.doses > 1,
+            "today": timezone.localdate(),
             "can_write": role in WRITERS,
             "can_delete": role == Role.OFFICE,
             "refuse_form": RefuseForm(),

@@ -13,6 +13,7 @@ class Site(models.Model):
     short_name = models.CharField(_("short name"), max_length=20)
     address = models.CharField(_("address"), max_length=200)
     daily_capacity = models.PositiveIntegerField(_("daily capacity (people)"))
+    current_lot = models.CharField(_("current vaccine lot number"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("vaccination site")

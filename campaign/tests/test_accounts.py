@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_page_but_login_needs_a_login(client):
-    for url in ["/", "/residents/", "/site/", "/reports/", "/admin/"]:
+    for url in ["/", "/residents/", "/appointments/site/", "/appointments/booking/", "/reports/", "/admin/"]:
         response = client.get(url)
         assert response.status_code == 302, url
         assert "/login/" in response["Location"]
@@ -36,7 +36,7 @@ def test_english_is_chosen_in_the_header(client):
     "persona, landing",
     [
         ("cadre_qingshan", "/residents/"),
-        ("site_team_jiangdian", "/site/"),
+        ("site_team_jiangdian", "/appointments/site/"),
         ("office", "/reports/"),
         ("supervisor", "/reports/"),
         ("leader", "/reports/"),
@@ -51,7 +51,7 @@ def test_each_role_lands_on_its_own_page(client, request, persona, landing):
 
 def test_a_cadre_cannot_open_the_site_page(client, cadre_qingshan):
     client.force_login(cadre_qingshan)
-    assert client.get("/site/").status_code == 403
+    assert client.get("/appointments/site/").status_code == 403
 
 
 def test_a_user_without_a_role_is_told_so(client, campaign):

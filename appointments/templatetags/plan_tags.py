@@ -1,0 +1,30 @@
+from django import template
+from django.utils import timezone
+from django.utils.translation import pgettext
+
+from appointments.plan_selectors import village_places
+
+register = template.Library()
+
+
+@register.simple_tag
+def village_plan_places(village, limit=7):
+    """The village's next places in published plans (see plan_selectors.village_places)."""
+    if village is None:
+        return []
+    return village_places(village=village, since=timezone.localdate(), limit=limit)
+
+
+@register.filter
+def weekday_short(day) -> str:
+    """周一 … 周日 in Chinese, Mon … Sun in English."""
+    names = [
+        pgettext("weekday", "Mon"),
+        pgettext("weekday", "Tue"),
+        pgettext("weekday", "Wed"),
+        pgettext("weekday", "Thu"),
+        pgettext("weekday", "Fri"),
+        pgettext("weekday", "Sat"),
+        pgettext("weekday", "Sun"),
+    ]
+    return names[day.weekday()]

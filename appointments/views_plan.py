@@ -1,0 +1,154 @@
+"""Pages of the weekly plan: the office's grid per site and week, and a cadre's places."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appointments.models import WeeklyPlan
+from appointments.plan_selectors import plan_for_week, plan_grid, village_places, week_days
+from appointments.plan_services import plan_adjust, plan_propose, plan_publish
+from campaign.lib.access import role_required
+from campaign.models import Campaign
+from campaign.roles import Role, role_of
+
+READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
+
+
+def _day(value, default: datetime.date) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value or "")
+    except ValueError:
+        return default
+
+
+def _week_url(day: datetime.date) -> str:
+    return f"{reverse('plan:week')}?week={week_days(day)[0].isoformat()}"
+
+
+@role_required(*READERS)
+def plan_week(request):
+    """The plan of one week (this one unless ?week= names a day), a table per site."""
+    today = timezone.localdate()
+    return _render_week(request, day=_day(request.GET.get("week"), today), today=today)
+
+
+def _render_week(request, *, day, today, errors=None, typed=None):
+    campaign = Campaign.objects.current()
+    plan = plan_for_week(campaign=campaign, day=day)
+    grid = plan_grid(campaign=campaign, day=day, today=today, plan=plan)
+    if typed:
+        # Show back what the office typed, not the stored numbers, next to the errors.
+        for site in grid:
+            for row in site["rows"]:
+                for cell in row["cells"]:
+                    if cell["name"] in typed:
+                        cell["places"] = typed[cell["name"]]
+    days = week_days(day)
+    can_edit = role_of(request.user) == Role.OFFICE
+    context = {
+        "campaign": campaign,
+        "plan": plan,
+        "grid": grid,
+        "days": days,
+        "today": today,
+        "previous_week": days[0] - datetime.timedelta(days=7),
+        "next_week": days[0] + datetime.timedelta(days=7),
+        "this_week": week_days(today)[0],
+        "can_edit": can_edit,
+        "editable": can_edit and plan is not None and plan.status == WeeklyPlan.Status.DRAFT,
+        "problems": [line for line in (plan.notes.splitlines() if plan else []) if line.strip()],
+        "errors": errors or [],
+    }
+    return render(request, "appointments/plan_week.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@role_required(Role.OFFICE)
+def plan_propose_view(request):
+    today = timezone.localdate()
+    day = _day(request.POST.get("week"), today)
+    try:
+        plan = plan_propose(campaign=Campaign.objects.current(), week_start=day, created_by=request.user, today=today)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        places = sum(plan.allocations.values_list("places", flat=True))
+        messages.success(
+            request,
+            _("A proposal for the week is saved as a draft: %(places)s first-dose places.") % {"places": places},
+        )
+    return redirect(_week_url(day))
+
+
+@require_POST
+@role_required(Role.OFFICE)
+def plan_save(request, pk):
+    plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=Campaign.objects.current())
+    changes, typed, errors = _changes_from(request.POST)
+    if not errors:
+        try:
+            plan_adjust(plan=plan, changes=changes)
+        except ValidationError as error:
+            errors = error.messages
+        else:
+            messages.success(request, _("The plan is saved."))
+            return redirect(_week_url(plan.week_start))
+    return _render_week(request, day=plan.week_start, today=timezone.localdate(), errors=errors, typed=typed)
+
+
+def _changes_from(data):
+    """{(village id, day): places} from fields named p-<village id>-<YYYY-MM-DD>, what was typed, and errors."""
+    changes, typed, errors = {}, {}, []
+    for name, value in data.items():
+        if not name.startswith("p-"):
+            continue
+        try:
+            _prefix, village_id, day = name.split("-", 2)
+            key = (int(village_id), datetime.date.fromisoformat(day))
+        except ValueError:
+            continue  # not one of our fields
+        typed[name] = value
+        text = value.strip()
+        if not text:
+            changes[key] = 0
+        elif text.isdigit():
+            changes[key] = int(text)
+        else:
+            errors.append(
+                _("%(day)s: “%(value)s” is not a number of places (a whole number, 0 or more).")
+                % {"day": key[1].isoformat(), "value": value}
+            )
+    return changes, typed, errors
+
+
+@require_POST
+@role_required(Role.OFFICE)
+def plan_publish_view(request, pk):
+    plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=Campaign.objects.current())
+    try:
+        plan_publish(plan=plan, published_by=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The plan is published: cadres now see their villages' places."))
+    return redirect(_week_url(plan.week_start))
+
+
+@role_required(Role.CADRE)
+def village_plan(request):
+    """A cadre's village: its places in published plans from today on, and how many are filled."""
+    village = request.user.profile.village
+    today = timezone.localdate()
+    return render(
+        request,
+        "appointments/plan_village.html",
+        {"village": village, "today": today, "rows": village_places(village=village, since=today)},
+    )

@@ -1,0 +1,34 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaign.models import Village
+from residents.importing import MAX_UPLOAD_BYTES
+
+
+class ImportUploadForm(forms.Form):
+    """The sheet to import and, for the office, the village it is for."""
+
+    file = forms.FileField(
+        label=_("Excel file (.xlsx)"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ),
+    )
+
+    def __init__(self, *args, campaign, choose_village: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if choose_village:
+            self.fields["village"] = forms.ModelChoiceField(
+                queryset=Village.objects.filter(campaign=campaign).select_related("site"), label=_("village")
+            )
+            self.order_fields(["village", "file"])
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        # Refused before it is read: the size the browser sent is enough to say no.
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size).1f MB; at most %(max)d MB can be uploaded. Split it into several files.")
+                % {"size": upload.size / 1024 / 1024, "max": MAX_UPLOAD_BYTES // 1024 // 1024}
+            )
+        return upload

@@ -1,0 +1,65 @@
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError
+
+from campaign.models import Campaign, Village
+from residents import importing
+
+
+class Command(BaseCommand):
+    help = "Import residents from an Excel sheet into a village: preview, then write unless --dry-run."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the .xlsx file")
+        parser.add_argument("--village", required=True, help="the village or community, by name (青山社区)")
+        parser.add_argument("--user", help="username recorded as having registered or changed the rows")
+        parser.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
+
+    def handle(self, *args, file, village, user, dry_run, **options):
+        campaign = Campaign.objects.current()
+        try:
+            target = Village.objects.get(campaign=campaign, name=village.strip())
+        except Village.DoesNotExist:
+            raise CommandError(f"No village called {village!r} in {campaign}.") from None
+        uploader = None
+        if user:
+            try:
+                uploader = User.objects.get(username=user)
+            except User.DoesNotExist:
+                raise CommandError(f"No user {user!r}.") from None
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No file {file!r}.")
+        try:
+            batch = importing.import_preview(
+                data=path.read_bytes(), file_name=path.name, campaign=campaign, village=target, user=uploader
+            )
+        except importing.ImportFileError as error:
+            raise CommandError(str(error)) from None
+        self.report(batch)
+        if dry_run:
+            self.stdout.write("Dry run: nothing written.")
+            return
+        if not batch.new_count + batch.update_count:
+            self.stdout.write("Nothing to write.")
+            return
+        try:
+            batch = importing.import_apply(batch=batch, user=uploader)
+        except importing.PreviewChanged:
+            raise CommandError("The data changed while importing; nothing was written. Run again.") from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Written: {batch.new_count} new, {batch.update_count} updated, in {target.name}.")
+        )
+
+    def report(self, batch):
+        self.stdout.write(
+            f"{batch.file_name} → {batch.village.name}: sheet {batch.sheet_name!r}, header on row {batch.header_row}"
+        )
+        self.stdout.write(
+            f"new {batch.new_count}, update {batch.update_count}, "
+            f"unchanged {batch.unchanged_count}, error {batch.error_count}"
+        )
+        for row in batch.rows:
+            for field, message in row["errors"].items():
+                self.stdout.write(f"  row {row['row']}, {importing.HEADERS[field][0]}: {message}", self.style.ERROR)
