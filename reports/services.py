@@ -153,14 +153,11 @@ def _build_roster(export: Export) -> tuple[str, str, int]:
     campaign = export.campaign
     residents = roster_residents(user=user, campaign=campaign, parameters=export.parameters)
     now = timezone.localtime()
+    village_id = export.parameters.get("village")  # within the user's scope: roster_residents checked it
+    village_names = dict(campaign.villages.filter(pk=village_id).values_list("pk", "name")) if village_id else {}
+    village_names = {str(pk): name for pk, name in village_names.items()}
     with translation.override("zh-hans"):
-        village_names = dict(
-            export_villages(user=user, campaign=campaign)
-            .filter(pk=export.parameters.get("village") or None)
-            .values_list("pk", "name")
-        )
-        village_names = {str(pk): name for pk, name in village_names.items()}
-        scope = village_names.get(export.parameters.get("village"), "全镇")
+        scope = village_names.get(village_id, "全镇")
         title = f"{campaign.name} · {scope}居民花名册"
         who = user.get_full_name() or user.username
         privacy = (
