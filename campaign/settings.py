@@ -126,12 +126,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Every periodic job is listed here and nowhere else (times are Asia/Shanghai).
+# Every periodic job is listed here and nowhere else (times are Asia/Shanghai, CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
     "mark-no-shows-at-end-of-day": {
         "task": "appointments.mark_no_shows",
         "schedule": crontab(hour=23, minute=30),
     },
+    "cleanup-exports": {"task": "reports.cleanup_exports", "schedule": crontab(hour=3, minute=30)},
 }
 
 # Accounts
@@ -195,6 +196,9 @@ STORAGES = {
 }
 MEDIA_ROOT = BASE_DIR / env_str("MEDIA_DIR", "media")
 MEDIA_URL = "media/"
+# Export files (MEDIA_ROOT/exports/) are deleted this many days after they were asked for;
+# their rows stay as the record of who exported what.
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

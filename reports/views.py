@@ -1,10 +1,24 @@
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
-from campaign.models import Campaign
-from campaign.roles import Role
-from reports.selectors import campaign_overview
+from campaign.models import Campaign, Village
+from campaign.roles import Role, role_of
+from reports.models import Export
+from reports.selectors import campaign_overview, export_descriptions
+from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_villages
+from residents.filters import ResidentFilter
+from residents.models import Resident
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @role_required(Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
@@ -17,3 +31,87 @@ def dashboard(request):
         "reports/dashboard.html",
         {"campaign": campaign, "today": today, "overview": campaign_overview(campaign=campaign, on=today)},
     )
+
+
+@role_required(*EXPORT_ROLES)
+def export_list(request):
+    """Ask for a roster, and the recent exports: the office sees everyone's (the audit trail)."""
+    campaign = Campaign.objects.current()
+    role = role_of(request.user)
+    villages = None if role == Role.CADRE else export_villages(user=request.user, campaign=campaign)
+    filters = ResidentFilter(request.GET or None, queryset=Resident.objects.none(), villages=villages)
+    exports = Export.objects.for_user(request.user).select_related("requested_by")
+    page = Paginator(exports, 25).get_page(request.GET.get("page"))
+    descriptions = export_descriptions(page.object_list)
+    return render(
+        request,
+        "reports/export_list.html",
+        {
+            "filters": filters,
+            "village": request.user.profile.village if role == Role.CADRE else None,
+            "page": page,
+            "rows": [(export, descriptions[export.pk]) for export in page],
+            "sees_everyone": role == Role.OFFICE,
+            "can_export_full": role in FULL_VALUE_ROLES,
+            "keep_days": settings.EXPORT_KEEP_DAYS,
+        },
+    )
+
+
+@require_POST
+@role_required(*EXPORT_ROLES)
+def export_residents(request):
+    """Ask for a roster of the resident list as filtered.
+
+    The filter (q, status, village, ordering) is read from the form's fields or from the
+    query string, so the list page can post its own GET parameters either way.
+    """
+    params = {**request.GET.dict(), **request.POST.dict()}
+    try:
+        export = export_request(
+            user=request.user,
+            kind=Export.Kind.RESIDENTS,
+            params=params,
+            full_values=request.POST.get("full_values") in ("1", "on", "true"),
+        )
+    except Village.DoesNotExist:
+        raise Http404 from None
+    except ValidationError:
+        messages.error(request, _("The filter of this export is not valid; check it and try again."))
+        return redirect("reports:export_list")
+    return redirect("reports:export_detail", pk=export.pk)
+
+
+def _export_or_404(request, pk):
+    # Someone else's export is simply not there: 404, never 403.
+    return get_object_or_404(Export.objects.for_user(request.user).select_related("requested_by"), pk=pk)
+
+
+@role_required(*EXPORT_ROLES)
+def export_detail(request, pk):
+    """One export: what was asked, and its status until the file is ready (polled with htmx)."""
+    export = _export_or_404(request, pk)
+    return render(
+        request,
+        "reports/export_detail.html",
+        {"export": export, "description": export_descriptions([export])[export.pk]},
+    )
+
+
+@never_cache
+@role_required(*EXPORT_ROLES)
+def export_status(request, pk):
+    """The status block of the export page; it keeps polling itself until the export is finished."""
+    return render(request, "reports/export_status.html", {"export": _export_or_404(request, pk)})
+
+
+@never_cache
+@role_required(*EXPORT_ROLES)
+def export_download(request, pk):
+    """The file, for whoever asked for it and for the office; 404 for anyone else or once deleted."""
+    export = _export_or_404(request, pk)
+    if not export.can_download:
+        raise Http404
+    if export.full_values and role_of(request.user) not in FULL_VALUE_ROLES:
+        raise Http404  # the requester has lost the role that let them see full values
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename, content_type=XLSX)

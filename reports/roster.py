@@ -1,0 +1,157 @@
+"""The residents roster (居民花名册): one Excel sheet in the layout village cadres and the office use.
+
+The sheet is a Chinese administrative document whatever the user's interface language:
+its headers are written in Chinese here, and labels are rendered under zh-hans.
+"""
+
+import datetime
+
+from django.utils import timezone, translation
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from campaign.lib.excel import header_row, safe_cell, set_widths
+from campaign.lib.idnumber import age_on
+from campaign.lib.masking import mask_id_number, mask_phone
+from reports.selectors import roster_rows
+from residents.models import Resident
+from residents.services import reason_labels
+
+SHEET_TITLE = "居民花名册"
+DOSE_NAMES = "一二三四五"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+TITLE_FONT = Font(bold=True, size=14)
+NOTE_FONT = Font(size=10, color="555555")
+HEADER_ROW = 3
+
+# (header, width in characters) before and after the dose columns.
+COLUMNS_BEFORE_DOSES = [
+    ("序号", 7),
+    ("姓名", 10),
+    ("性别", 6),
+    ("出生日期", 12),
+    ("年龄", 6),
+    ("身份证号码", 21),
+    ("手机号码", 14),
+    ("村（社区）", 12),
+    ("纳入依据", 10),
+    ("重点人群", 18),
+    ("状态", 10),
+    ("原因", 30),
+    ("包保干部", 14),
+]
+DOSE_WIDTH = 17
+COLUMNS_AFTER_DOSES = [("登记时间", 17)]
+
+
+def roster_columns(*, doses: int, age_unit: str = "years") -> list[tuple[str, int]]:
+    """The roster's headers and widths: one column per dose of the campaign (第一剂, 第二剂, ...)."""
+    before = [
+        ("年龄（月）", 8) if header == "年龄" and age_unit == "months" else (header, width)
+        for header, width in COLUMNS_BEFORE_DOSES
+    ]
+    doses_ = [(f"第{DOSE_NAMES[n - 1]}剂", DOSE_WIDTH) for n in range(1, doses + 1)]
+    return before + doses_ + COLUMNS_AFTER_DOSES
+
+
+def _local_naive(moment: datetime.datetime | None) -> datetime.datetime | None:
+    # Excel has no time zones: write the wall-clock time in Meishan.
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+
+
+def _cadre_name(row) -> str:
+    full = f"{row['cadre_last_name'] or ''}{row['cadre_first_name'] or ''}".strip()
+    return full or (row["cadre_username"] or "")
+
+
+def _dose_cell(ws, given, booked):
+    """The day the dose was given (a date), else 已预约 and the booked day, else empty."""
+    if given:
+        cell = WriteOnlyCell(ws, timezone.localtime(given).date())
+        cell.number_format = DATE_FORMAT
+        return cell
+    if booked:
+        return safe_cell(ws, f"已预约 {booked:%Y-%m-%d}")
+    return None
+
+
+def write_roster(
+    *, target, campaign, residents, title: str, note: str, full_values: bool, today: datetime.date | None = None
+) -> int:
+    """Write the roster of `residents` (scoped and filtered) as an .xlsx file to `target` (a path or binary file).
+
+    ID numbers and phones are masked unless `full_values`; every text cell goes through
+    safe_cell, so text starting with = + - @ shows as typed and never runs. Streams rows
+    (openpyxl write-only mode over a server-side iterator), so memory stays flat.
+    Returns the number of residents written.
+    """
+    today = today or timezone.localdate()
+    columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit)
+    workbook = Workbook(write_only=True)
+    ws = workbook.create_sheet(SHEET_TITLE)
+    set_widths(ws, [width for _header, width in columns])
+    ws.freeze_panes = f"C{HEADER_ROW + 1}"  # headers and the name stay in view
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    last_column = get_column_letter(len(columns))
+
+    title_cell = safe_cell(ws, title, font=TITLE_FONT)
+    title_cell.alignment = Alignment(horizontal="center", vertical="center")
+    ws.append([title_cell])
+    ws.append([safe_cell(ws, note, font=NOTE_FONT)])
+    ws.merged_cells.add(f"A1:{last_column}1")
+    ws.merged_cells.add(f"A2:{last_column}2")
+    ws.append(header_row(ws, [header for header, _width in columns]))
+
+    with translation.override("zh-hans"):
+        sexes = {value: str(label) for value, label in Resident.Sex.choices}
+        bases = {value: str(label) for value, label in Resident.Basis.choices}
+        groups = {value: str(label) for value, label in Resident.PriorityGroup.choices}
+        statuses = {value: str(label) for value, label in Resident.Status.choices}
+        labels_cache: dict[tuple, str] = {}
+        count = 0
+        for row in roster_rows(residents=residents, doses=campaign.doses):
+            count += 1
+            reasons_key = tuple(row["status_reasons"] or ())
+            if reasons_key not in labels_cache:
+                labels_cache[reasons_key] = "、".join(reason_labels(list(reasons_key)))
+            reasons = labels_cache[reasons_key]
+            if row["status_note"]:
+                reasons = f"{reasons}：{row['status_note']}" if reasons else row["status_note"]
+            id_number = row["id_number"] if full_values else mask_id_number(row["id_number"])
+            phone = row["phone"] if full_values else mask_phone(row["phone"])
+            birth = WriteOnlyCell(ws, row["birth_date"])
+            birth.number_format = DATE_FORMAT
+            cadre = _cadre_name(row)
+            cells = [
+                count,
+                safe_cell(ws, row["name"]),
+                safe_cell(ws, sexes.get(row["sex"], row["sex"])),
+                birth,
+                age_on(row["birth_date"], today, campaign.age_unit),
+                safe_cell(ws, id_number, text=True),
+                safe_cell(ws, phone, text=True) if phone else None,
+                safe_cell(ws, row["village_name"]),
+                safe_cell(ws, bases.get(row["basis"], row["basis"])),
+                safe_cell(ws, groups.get(row["priority_group"], row["priority_group"])),
+                safe_cell(ws, statuses.get(row["status"], row["status"])),
+                safe_cell(ws, reasons) if reasons else None,
+                safe_cell(ws, cadre) if cadre else None,
+            ]
+            for n in range(1, campaign.doses + 1):
+                cells.append(_dose_cell(ws, row[f"dose{n}_at"], row[f"dose{n}_booked"]))
+            registered = WriteOnlyCell(ws, _local_naive(row["registered_at"]))
+            registered.number_format = DATETIME_FORMAT
+            cells.append(registered)
+            ws.append(cells)
+    # Filter arrows on the headers (written at the end of the sheet, so known only now).
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(count, 1)}"
+    workbook.save(target)
+    return count

@@ -1,0 +1,210 @@
+"""Exports as jobs: asking for a file, building it in the background, dropping old files.
+
+The export views, the Celery tasks and the `cleanup_exports` command all call these functions.
+"""
+
+import datetime
+import logging
+import secrets
+import tempfile
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone, translation
+
+from campaign.models import Campaign, Village
+from campaign.roles import Role, role_of
+from reports.models import Export
+from reports.roster import write_roster
+from reports.selectors import describe_filter
+from residents.filters import ResidentFilter
+from residents.models import Resident
+
+logger = logging.getLogger(__name__)
+
+# The resident list's query parameters an export keeps; anything else (page, csrf token) is dropped.
+FILTER_KEYS = ("q", "status", "village", "ordering")
+EXPORT_ROLES = {Role.CADRE, Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP}
+# Unmasked ID numbers and phones leave the system only for the office (PIPL: the least that is needed).
+FULL_VALUE_ROLES = {Role.OFFICE}
+# A job still pending or running after this is taken as lost (no worker, or a worker that died):
+# well above the build task's hard time limit, so a live build is never failed under its feet.
+STALE_AFTER = datetime.timedelta(hours=1)
+
+
+def export_villages(*, user, campaign):
+    """The villages a user may name in an export's filter: a cadre's own, all for the other exporters."""
+    villages = Village.objects.filter(campaign=campaign)
+    if role_of(user) == Role.CADRE:
+        profile = getattr(user, "profile", None)
+        return villages.filter(pk=profile.village_id if profile else None)
+    return villages
+
+
+def roster_residents(*, user, campaign, parameters: dict):
+    """The residents a roster export holds: the user's scope, filtered exactly as the resident list filters.
+
+    Rebuilds the list's ResidentFilter from the saved parameters; with no sort chosen, the list's
+    default order (newest registered first). Raises Village.DoesNotExist when the filter names a
+    village outside the user's scope, and ValidationError for any other invalid parameter.
+    """
+    residents = Resident.objects.for_user(user).filter(campaign=campaign)
+    filters = ResidentFilter(parameters, queryset=residents, villages=export_villages(user=user, campaign=campaign))
+    if not filters.is_valid():
+        if "village" in filters.errors:
+            # Another village is simply not there for this user: the caller answers 404, never 403.
+            raise Village.DoesNotExist(f"village {parameters.get('village')!r} is outside the user's scope")
+        raise ValidationError(filters.errors.as_text())
+    queryset = filters.qs
+    if not parameters.get("ordering"):
+        queryset = queryset.order_by("-registered_at", "-id")
+    return queryset
+
+
+def _roster_parameters(*, user, params) -> dict:
+    parameters = {}
+    for key in FILTER_KEYS:
+        value = params.get(key)
+        if value is not None and str(value).strip() != "":
+            parameters[key] = str(value).strip()
+    if role_of(user) == Role.CADRE and "village" not in parameters:
+        profile = getattr(user, "profile", None)
+        if profile is not None and profile.village_id:
+            parameters["village"] = str(profile.village_id)  # a cadre's roster is always their village's
+    return parameters
+
+
+def export_request(*, user, kind: str, params, full_values: bool = False) -> Export:
+    """Record that `user` asks for an export and enqueue its build once the row is committed.
+
+    `params` are the resident list's query parameters (a QueryDict or a dict); only the
+    filter's own keys are kept. Returns the pending Export. Raises PermissionDenied when
+    the user's role may not export, or asks for full values without being the office;
+    Village.DoesNotExist when the filter names a village outside the user's scope (a cadre
+    asking for another village); ValidationError for other invalid parameters.
+    """
+    role = role_of(user)
+    if role not in EXPORT_ROLES:
+        raise PermissionDenied("this role may not export")
+    if full_values and role not in FULL_VALUE_ROLES:
+        raise PermissionDenied("full ID numbers and phones are exported for the office only")
+    if kind != Export.Kind.RESIDENTS:
+        raise ValueError(f"unknown export kind {kind!r}")
+    campaign = Campaign.objects.current()
+    parameters = _roster_parameters(user=user, params=params)
+    roster_residents(user=user, campaign=campaign, parameters=parameters)  # refuses a bad filter now, not later
+    from reports.tasks import build_export  # the task module imports this one
+
+    with transaction.atomic():
+        export = Export.objects.create(
+            kind=kind, campaign=campaign, parameters=parameters, full_values=full_values, requested_by=user
+        )
+        # robust: a broker that is down must not undo the request; the row stays pending and
+        # the daily cleanup marks it failed, so the user sees it and asks again.
+        transaction.on_commit(partial(build_export.delay, export.pk), robust=True)
+    return export
+
+
+def export_build(*, export_id: int) -> bool:
+    """Build the file of a pending export and mark it done (or failed, with the error).
+
+    Returns False when there was nothing to do: the export is gone, or another run has
+    claimed it already (a conditional UPDATE pending→running claims it, so a task that is
+    delivered twice builds one file). A failure is recorded on the row and not raised:
+    retrying would not help, the user asks again.
+    """
+    claimed = Export.objects.filter(pk=export_id, status=Export.Status.PENDING).update(
+        status=Export.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    export = Export.objects.select_related("requested_by", "campaign").get(pk=export_id)
+    stored = ""
+    try:
+        stored, filename, count = _build_roster(export)
+        finished = Export.objects.filter(pk=export_id, status=Export.Status.RUNNING).update(
+            status=Export.Status.DONE, file=stored, filename=filename, row_count=count, finished_at=timezone.now()
+        )
+        if not finished:
+            raise RuntimeError("the export was no longer running when its file was ready")
+    # Any error fails this one export, with the reason on its row: the worker carries on.
+    except Exception as error:
+        logger.exception("export %s failed", export_id)
+        if stored:
+            export.file.storage.delete(stored)
+        Export.objects.filter(pk=export_id, status=Export.Status.RUNNING).update(
+            status=Export.Status.FAILED,
+            finished_at=timezone.now(),
+            error=(f"{type(error).__name__}: {error}")[:2000],
+        )
+    return True
+
+
+def _build_roster(export: Export) -> tuple[str, str, int]:
+    user = export.requested_by
+    # The rights are those of the build's moment: a role may have changed since the request.
+    if role_of(user) not in EXPORT_ROLES:
+        raise PermissionDenied("the requester may no longer export")
+    if export.full_values and role_of(user) not in FULL_VALUE_ROLES:
+        raise PermissionDenied("the requester is no longer allowed full ID numbers and phones")
+    campaign = export.campaign
+    residents = roster_residents(user=user, campaign=campaign, parameters=export.parameters)
+    now = timezone.localtime()
+    village_id = export.parameters.get("village")  # within the user's scope: roster_residents checked it
+    village_names = dict(campaign.villages.filter(pk=village_id).values_list("pk", "name")) if village_id else {}
+    village_names = {str(pk): name for pk, name in village_names.items()}
+    with translation.override("zh-hans"):
+        scope = village_names.get(village_id, "全镇")
+        title = f"{campaign.name} · {scope}居民花名册"
+        who = user.get_full_name() or user.username
+        privacy = (
+            "身份证号码、手机号码为完整信息，请妥善保管" if export.full_values else "身份证号码、手机号码已部分隐藏"
+        )
+        note = (
+            f"筛选条件：{describe_filter(export.parameters, village_names)}　｜　"
+            f"导出人：{who}　｜　导出时间：{now:%Y-%m-%d %H:%M}　｜　{privacy}"
+        )
+        status = export.parameters.get("status")
+        status_part = f"_{Resident.Status(status).label}" if status in Resident.Status.values else ""
+        filename = f"{scope}居民花名册{status_part}_{now:%Y%m%d-%H%M}.xlsx"
+    storage = export.file.storage
+    name = f"exports/{now:%Y/%m}/roster-{export.pk}-{secrets.token_hex(8)}.xlsx"
+    with tempfile.TemporaryFile(suffix=".xlsx") as target:
+        count = write_roster(
+            target=target,
+            campaign=campaign,
+            residents=residents,
+            title=title,
+            note=note,
+            full_values=export.full_values,
+            today=now.date(),
+        )
+        target.seek(0)
+        stored = storage.save(name, File(target, name=name))
+    return stored, filename, count
+
+
+def export_cleanup(*, now: datetime.datetime | None = None, keep_days: int | None = None) -> dict:
+    """Delete the files of exports asked for more than `keep_days` ago and fail lost jobs.
+
+    The rows stay: they are the record of who exported what, when, with which filter.
+    Returns {"files_deleted": n, "stale_failed": n}; running it twice deletes nothing more.
+    """
+    now = now or timezone.now()
+    keep_days = settings.EXPORT_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = now - datetime.timedelta(days=keep_days)
+    deleted = 0
+    for export in Export.objects.filter(requested_at__lt=cutoff).exclude(file="").only("pk", "file").iterator():
+        export.file.storage.delete(export.file.name)
+        deleted += Export.objects.filter(pk=export.pk).update(file="", file_deleted_at=now)
+    stale = now - STALE_AFTER
+    lost = Export.objects.filter(status=Export.Status.PENDING, requested_at__lt=stale) | Export.objects.filter(
+        status=Export.Status.RUNNING, started_at__lt=stale
+    )
+    stale_failed = lost.update(
+        status=Export.Status.FAILED, finished_at=now, error="lost: not finished within an hour (no worker, or it died)"
+    )
+    return {"files_deleted": deleted, "stale_failed": stale_failed}

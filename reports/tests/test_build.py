@@ -1,0 +1,81 @@
+"""The build task: claimed once, safe to run twice, failures recorded."""
+
+from unittest import mock
+
+from django.utils import timezone
+
+from reports.models import Export
+from reports.services import export_request
+from reports.tasks import build_export
+from reports.tests.factories import ExportFactory
+from residents.tests.factories import ResidentFactory
+
+
+def exported_files(settings):
+    folder = settings.MEDIA_ROOT / "exports"
+    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+
+
+def test_running_the_task_twice_builds_one_file_and_stays_done(settings, office, qingshan):
+    ResidentFactory.create_batch(2, village=qingshan)
+    export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})  # queued, not yet run
+    assert build_export.delay(export.pk).get() is True
+    export.refresh_from_db()
+    first = (export.status, export.file.name, export.finished_at)
+    assert build_export.delay(export.pk).get() is False
+    export.refresh_from_db()
+    assert (export.status, export.file.name, export.finished_at) == first
+    assert export.status == Export.Status.DONE and export.row_count == 2
+    assert [path.name for path in exported_files(settings)] == [export.file.name.rsplit("/", 1)[-1]]
+
+
+def test_the_task_takes_the_id_only_and_has_a_name_and_limits():
+    assert build_export.name == "reports.build_export"
+    assert build_export.acks_late is True
+    assert build_export.soft_time_limit < build_export.time_limit
+
+
+def test_a_task_for_an_export_that_is_gone_does_nothing(db):
+    assert build_export.delay(987654).get() is False
+
+
+def test_a_failed_build_is_recorded_with_its_error_and_leaves_no_file(settings, office, qingshan):
+    ResidentFactory(village=qingshan)
+    export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
+    with mock.patch("reports.services.write_roster", side_effect=OSError("disk full")):
+        build_export.delay(export.pk).get()
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED
+    assert export.error == "OSError: disk full"
+    assert export.finished_at is not None and not export.file
+    assert exported_files(settings) == []
+
+
+def test_a_build_that_lost_its_claim_keeps_no_file(settings, office, qingshan):
+    """The daily cleanup failed the job as lost while it was still building: its file is not kept."""
+    ResidentFactory(village=qingshan)
+    export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
+    from reports import services
+
+    real = services._build_roster
+
+    def build_then_lose_claim(export_):
+        result = real(export_)
+        Export.objects.filter(pk=export_.pk).update(
+            status=Export.Status.FAILED, error="lost", finished_at=timezone.now()
+        )
+        return result
+
+    with mock.patch("reports.services._build_roster", side_effect=build_then_lose_claim):
+        services.export_build(export_id=export.pk)
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED and not export.file
+    assert exported_files(settings) == []
+
+
+def test_a_running_export_is_not_claimed_again(office, qingshan):
+
+    export = ExportFactory(
+        campaign=qingshan.campaign, requested_by=office, status=Export.Status.RUNNING, started_at=timezone.now()
+    )
+    assert build_export.delay(export.pk).get() is False
