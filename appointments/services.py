@@ -9,8 +9,8 @@ date order, so two bookings never wait on each other in a cycle.
 
 import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -123,20 +123,26 @@ def _release_place(site_id: int, day: datetime.date) -> None:
 
 
 def _take_first_place(site_id: int, first: datetime.date, last: datetime.date) -> datetime.date | None:
-    """Take a place on the first day in [first, last] with room; None when every day is full."""
+    """Take a place on the first day in [first, last] with room; None when every day is full.
+
+    One statement finds and takes the place; when another booking fills that day
+    between the two, the guarded update matches nothing and the search runs again.
+    """
+    table = SiteDay._meta.db_table
+    sql = (
+        f"UPDATE {table} SET booked = booked + 1 WHERE booked < capacity AND id = ("  # noqa: S608 - no user input
+        f"SELECT id FROM {table} WHERE site_id = %s AND date >= %s AND date <= %s AND booked < capacity "
+        "ORDER BY date LIMIT 1) RETURNING date"
+    )
     while True:
-        candidates = list(
-            SiteDay.objects.filter(site_id=site_id, date__range=(first, last), booked__lt=F("capacity"))
-            .order_by("date")
-            .values_list("date", flat=True)[:5]
-        )
-        if not candidates:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [site_id, first, last])
+            row = cursor.fetchone()
+        if row is not None:
+            day = row[0]
+            return datetime.date.fromisoformat(day) if isinstance(day, str) else day
+        if not SiteDay.objects.filter(site_id=site_id, date__range=(first, last), booked__lt=F("capacity")).exists():
             return None
-        for day in candidates:
-            if _take_place(site_id, day):
-                return day
-        # Others took those places meanwhile: look again from the last one tried.
-        first = candidates[-1]
 
 
 # Queries that bookings need -----------------------------------------------
@@ -197,9 +203,20 @@ def appointment_book_pair(
             first=max(campaign.start_date, today).isoformat(),
             deadline=campaign.first_dose_deadline.isoformat(),
         )
-    if Vaccination.objects.filter(resident=resident, dose_number=1).exists():
+    # One query for both: dose 1 given already, or booked already.
+    given, booked = (
+        Resident.objects.filter(pk=resident.pk)
+        .annotate(
+            given=Exists(Vaccination.objects.filter(resident=OuterRef("pk"), dose_number=1)),
+            booked=Subquery(
+                Appointment.objects.open().filter(resident=OuterRef("pk"), dose_number=1).values("date")[:1]
+            ),
+        )
+        .values_list("given", "booked")
+        .get()
+    )
+    if given:
         raise AlreadyBooked(_("%(name)s already has dose 1."), name=resident.name)
-    booked = resident.appointments.open().filter(dose_number=1).values_list("date", flat=True).first()
     if booked is not None:
         raise AlreadyBooked(_("%(name)s is already booked for %(day)s."), name=resident.name, day=booked.isoformat())
     site = resident.village.site
@@ -232,11 +249,14 @@ def _create_pair(resident, site, day, due, campaign, booked_by, slot):
             end=campaign.end_date.isoformat(),
             site=site.name,
         )
-    first = Appointment.objects.create(
-        resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by
-    )
-    held = Appointment.objects.create(resident=resident, dose_number=2, site=site, date=second, booked_by=booked_by)
-    return first, held
+    pair = [
+        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by),
+        Appointment(resident=resident, dose_number=2, site=site, date=second, booked_by=booked_by),
+    ]
+    # Two statements instead of four: the pair, then its history rows.
+    Appointment.objects.bulk_create(pair)
+    Appointment.history.bulk_history_create(pair, default_user=booked_by)
+    return pair[0], pair[1]
 
 
 def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> list[dict]:
