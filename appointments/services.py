@@ -640,9 +640,11 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
         if locked.status != Appointment.Status.ARRIVED:
             raise BookingRefused(_("Check the resident in first."))
         screening = locked.screenings.order_by("-screened_at").first()
-        if screening is None or screening.outcome not in (
-            PreScreening.Outcome.CLEARED,
-            PreScreening.Outcome.OVERRIDDEN,
+        if (
+            screening is None
+            or screening.outcome not in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
+            # A screening holds for its own day: someone screened yesterday who left before the shot is asked again.
+            or timezone.localdate(screening.screened_at) != timezone.localdate(at)
         ):
             raise BookingRefused(_("The pre-screening has not cleared this resident for the shot."))
         if locked.dose_number > 1:

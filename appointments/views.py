@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from appointments import views_site
 from appointments.forms import BookForm, BulkBookForm, CancelForm, MoveForm
 from appointments.models import Appointment
 from appointments.selectors import (
@@ -11,7 +12,6 @@ from appointments.selectors import (
     needs_attention,
     no_shows_to_call,
     residents_to_book,
-    site_day_summary,
 )
 from appointments.services import (
     BookingRefused,
@@ -32,14 +32,8 @@ BOOKERS = (Role.CADRE, Role.OFFICE)
 
 @role_required(Role.SITE_TEAM)
 def site_home(request):
-    """The site team's page for today."""
-    site = request.user.profile.site
-    today = timezone.localdate()
-    return render(
-        request,
-        "appointments/site_home.html",
-        {"site": site, "today": today, "summary": site_day_summary(site=site, day=today)},
-    )
+    """The site team's workstation for today: scan, pre-screening, shot, observation (see views_site)."""
+    return views_site.workstation(request)
 
 
 def _village(request, campaign):

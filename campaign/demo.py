@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -21,7 +21,7 @@ from appointments.services import site_days_recount
 from campaign.lib.idnumber import age_on, make_id_number
 from campaign.lib.pinyin import name_initials
 from campaign.models import Campaign, Village
-from campaign.roles import Role, ensure_role_groups
+from campaign.roles import SITE_DOCTOR_GROUP, Role, ensure_role_groups
 from campaign.services import user_assign_role
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
@@ -185,6 +185,10 @@ def load_campaign(*, today: datetime.date, seed_dates: bool = False) -> Campaign
             name=site_name,
             defaults={"short_name": short, "address": address, "daily_capacity": capacity},
         )
+        if not site.current_lot:
+            # The lot the site's fridge starts with; the workstation follows the lot last used.
+            site.current_lot = f"{start:%Y%m}A01"
+            site.save(update_fields=["current_lot"])
         for village_name, population in villages:
             Village.objects.update_or_create(
                 campaign=campaign,
@@ -206,7 +210,7 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
     password = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow on purpose
     rows = []
 
-    def user(username, full_name, role, *, village=None, site=None, staff=False):
+    def user(username, full_name, role, *, village=None, site=None, staff=False, doctor=False):
         account, created = User.objects.get_or_create(username=username, defaults={"first_name": full_name})
         if created or not account.has_usable_password():
             account.password = password
@@ -214,7 +218,11 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
         account.is_staff = staff
         account.save()
         user_assign_role(user=account, role=role, village=village, site=site)
-        rows.append((username, str(Role(role).label), str(village or site or "")))
+        label = str(Role(role).label)
+        if doctor:
+            account.groups.add(Group.objects.get(name=SITE_DOCTOR_GROUP))
+            label += f" + {SITE_DOCTOR_GROUP}"
+        rows.append((username, label, str(village or site or "")))
 
     user("office", "储国庆", Role.OFFICE, staff=True)
     user("supervisor", "詹秀兰", Role.SUPERVISION)
@@ -222,6 +230,9 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
     for index, site in enumerate(campaign.sites.order_by("id")):
         username = SITES[index][4]
         user(username, f"{site.short_name}现场组", Role.SITE_TEAM, site=site)
+        # A doctor per site: may override a positive pre-screening with a reason.
+        doctor = username.replace("site_", "doctor_")
+        user(doctor, f"{site.short_name}值班医生", Role.SITE_TEAM, site=site, doctor=True)
     for index, village in enumerate(campaign.villages.order_by("id")):
         username = f"cadre_{VILLAGE_USERNAMES[village.name]}"
         user(username, f"{STAFF_NAMES[index % len(STAFF_NAMES)]}（{village.name}）", Role.CADRE, village=village)

@@ -253,3 +253,19 @@ def test_twenty_concurrent_submits_of_one_shot_record_one_dose(booked, nurse, si
     assert len(ids) == 20 and len(set(ids)) == 1
     assert Vaccination.objects.count() == 1
     assert Appointment.objects.filter(dose_number=2, status="booked").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_screening_from_another_day_does_not_clear_todays_shot(qingshan, nurse, site_centre, today):
+    # Screened yesterday, left before the shot, back today with the same (still arrived) appointment.
+    site_days_ensure(campaign=qingshan.campaign)
+    resident = ResidentFactory(village=qingshan)
+    first, _second = appointment_book_pair(resident=resident, day=today)
+    arrived = site_checkin(site=site_centre, resident=resident, checked_in_by=nurse)
+    screening = clear(arrived, nurse)
+    PreScreening.objects.filter(pk=screening.pk).update(screened_at=timezone.now() - DAY)
+    with pytest.raises(BookingRefused):
+        site_vaccinate(appointment=arrived, lot_number="L1", vaccinator=nurse)
+    clear(arrived, nurse)
+    vaccination, _held = site_vaccinate(appointment=arrived, lot_number="L1", vaccinator=nurse)
+    assert vaccination.dose_number == 1

@@ -125,3 +125,13 @@ def test_there_is_a_demo_user_for_every_role(loaded):
     cadre = User.objects.get(username="cadre_qingshan")
     assert cadre.profile.village.name == "青山社区"
     assert cadre.check_password(demo.DEMO_PASSWORD)
+
+
+def test_each_site_has_a_doctor_who_may_override_and_a_lot_in_use(loaded):
+    for site in loaded.sites.all():
+        assert site.current_lot == f"{loaded.start_date:%Y%m}A01"
+    for username in ["doctor_centre", "doctor_hospital", "doctor_jiangdian"]:
+        doctor = User.objects.get(username=username)
+        assert role_of(doctor) == Role.SITE_TEAM and doctor.profile.site is not None
+        assert doctor.has_perm("appointments.override_screening")
+    assert not User.objects.get(username="site_centre").has_perm("appointments.override_screening")

@@ -1,0 +1,526 @@
+"""The site team's workstation: scan (登记), pre-screening (预检), the shot (接种), observation (留观).
+
+Every view of the team takes the site from the user's profile, never from the
+request, so one site's team cannot act at another site. The rules live in
+appointments.services; these views call them and show what they say.
+
+htmx requests get the changed panel back, with an `HX-Trigger: site-changed`
+header that refreshes the counters and lists; plain requests are redirected
+after a change (post/redirect/get), so reloading a page never submits twice.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appointments.forms_site import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
+from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
+from appointments.selectors import site_day_live, site_lookup
+from appointments.services import (
+    BookingRefused,
+    adverse_event_report,
+    next_dose_number,
+    observation_release,
+    site_checkin,
+    site_prescreen,
+    site_vaccinate,
+)
+from campaign.lib.access import role_required
+from campaign.lib.idnumber import age_on, normalize_id_number
+from campaign.lib.masking import mask_id_number
+from campaign.models import Campaign
+from campaign.roles import Role, role_of
+from residents.forms import ResidentForm
+from residents.models import CONTRAINDICATIONS, Resident
+from residents.services import AlreadyRegistered, age_range_text, reason_labels, resident_register
+from sites.models import Site
+
+# Roles that may watch any site's day, read-only.
+WATCHERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
+SCREENING_PASSED = (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
+
+
+def _own_site(request) -> Site:
+    """The site bound to the user's profile, with its campaign (one query)."""
+    site = Site.objects.select_related("campaign").filter(team__user=request.user).first()
+    if site is None:
+        raise PermissionDenied
+    return site
+
+
+def _site_for(request, site_pk=None) -> Site:
+    """The team's own site; a watcher (office, supervision, leadership) names the site in the URL."""
+    if role_of(request.user) == Role.SITE_TEAM:
+        site = _own_site(request)
+        if site_pk is not None and site_pk != site.pk:
+            raise PermissionDenied
+        return site
+    if site_pk is None:
+        raise PermissionDenied
+    return get_object_or_404(Site.objects.select_related("campaign"), pk=site_pk, campaign=Campaign.objects.current())
+
+
+def _htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _changed(response):
+    response["HX-Trigger"] = "site-changed"
+    return response
+
+
+def _home_url(appointment=None) -> str:
+    url = reverse("appointments:site_home")
+    return f"{url}?a={appointment.pk}" if appointment is not None else url
+
+
+# What the screens show ----------------------------------------------------
+
+
+def _card(resident: Resident, dose: int, today):
+    return {
+        "resident": resident,
+        "masked_id": mask_id_number(resident.id_number),
+        "age": age_on(resident.birth_date, today),
+        "dose": dose,
+    }
+
+
+def _slip_url(appointment):
+    # The slip page comes with the daily list (/daily/); until it is there, no link.
+    try:
+        return reverse("daily:slip", args=[appointment.pk])
+    except NoReverseMatch:
+        return None
+
+
+_UNKNOWN = object()
+
+
+def _person_context(
+    request,
+    site,
+    appointment,
+    *,
+    warnings=(),
+    form=None,
+    confirm=False,
+    error="",
+    screening=_UNKNOWN,
+    vaccination=_UNKNOWN,
+    held=_UNKNOWN,
+):
+    """The panel for one arrival: who it is, and the step they are at.
+
+    A view that has just recorded the screening or the shot passes what the service
+    returned, so the panel is drawn without asking the database again.
+    """
+    if vaccination is _UNKNOWN:
+        vaccination = Vaccination.objects.filter(appointment=appointment).select_related("vaccinator").first()
+    context = {
+        "site": site,
+        "appointment": appointment,
+        "card": _card(appointment.resident, appointment.dose_number, timezone.localdate()),
+        "warnings": warnings,
+        "vaccination": vaccination,
+        "error": error,
+    }
+    if vaccination is not None:
+        if held is _UNKNOWN:
+            held = (
+                Appointment.objects.open()
+                .filter(resident_id=appointment.resident_id, dose_number=appointment.dose_number + 1)
+                .select_related("site")
+                .first()
+            )
+        context.update(step="done", held=held, slip_url=_slip_url(held) if held else None)
+        return context
+    if screening is _UNKNOWN:
+        screening = appointment.screenings.order_by("-screened_at").first()
+        if screening and appointment.status == Appointment.Status.ARRIVED and _day(screening.screened_at) != _day():
+            screening = None  # a screening holds for its own day: ask the questions again
+    context["screening"] = screening
+    if appointment.status == Appointment.Status.ARRIVED and screening is None:
+        context.update(step="screen", form=form or ScreeningForm(), confirm=confirm)
+        if confirm:
+            context["positive_labels"] = reason_labels(form.positives())
+            context["would_exclude"] = form.would_exclude()
+            context["can_override"] = request.user.has_perm("appointments.override_screening")
+    elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
+        context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
+    elif screening is not None and screening.outcome not in SCREENING_PASSED:
+        context.update(step="stopped", reasons=reason_labels(screening.reasons))
+    else:
+        context["step"] = "closed"
+    return context
+
+
+def _day(moment=None):
+    return timezone.localdate(moment) if moment else timezone.localdate()
+
+
+def _person(request, site, appointment, **kwargs):
+    return render(request, "appointments/site_home_person.html", _person_context(request, site, appointment, **kwargs))
+
+
+def _page(request, site, *, person=None, scan_result=None):
+    """The whole workstation, with the person panel filled in when there is one."""
+    today = timezone.localdate()
+    context = {
+        "site": site,
+        "today": today,
+        "live": site_day_live(site=site, day=today),
+        "scan_form": ScanForm(),
+        "observing": _observing(site, today),
+        "events": _events_today(site, today),
+        "now": timezone.now(),
+        "panel": "person" if person else "scan" if scan_result else None,
+    }
+    # The panel's own keys (card, warnings, form, step...) sit beside the page's.
+    context.update(person or scan_result or {})
+    return render(request, "appointments/site_home.html", context)
+
+
+def _observing(site, day):
+    """Today's doses at the site whose person is not released yet, longest waiting first."""
+    return list(
+        Vaccination.objects.filter(site=site, vaccinated_at__date=day, released_at__isnull=True)
+        .select_related("resident__village")
+        .order_by("observation_until", "id")
+    )
+
+
+def _events_today(site, day):
+    return list(
+        AdverseEvent.objects.filter(vaccination__site=site, reported_at__date=day)
+        .select_related("vaccination__resident", "reported_by")
+        .order_by("-reported_at")[:20]
+    )
+
+
+def _appointment(site, pk):
+    return get_object_or_404(
+        Appointment.objects.filter(site=site).select_related("resident__village", "site__campaign"), pk=pk
+    )
+
+
+def _vaccination(site, pk):
+    return get_object_or_404(Vaccination.objects.filter(site=site).select_related("resident__village"), pk=pk)
+
+
+# The workstation ------------------------------------------------------------
+
+
+def workstation(request):
+    """The site's screen for today; `?a=` opens one arrival's panel (after a plain, non-htmx action)."""
+    site = _own_site(request)
+    if request.GET.get("a", "").isdigit():
+        appointment = _appointment(site, int(request.GET["a"]))
+        return _page(request, site, person=_person_context(request, site, appointment))
+    return _page(request, site)
+
+
+@require_POST
+@role_required(Role.SITE_TEAM)
+def scan(request):
+    """A scan, an ID number or its last 6 digits with the name: find the person and check them in (登记)."""
+    site = _own_site(request)
+    today = timezone.localdate()
+    form = ScanForm(request.POST)
+    form.is_valid()
+    query = form.cleaned_data.get("q", "")
+    if form.cleaned_data.get("pick"):
+        # A person picked from several that matched: look them up by their full number.
+        picked = get_object_or_404(Resident.objects.filter(campaign=site.campaign), pk=form.cleaned_data["pick"])
+        query = picked.id_number
+    found = site_lookup(site=site, query=query, on=today)
+    blocked = any(level == "block" for level, _message in found.warnings)
+    # When something blocks, the hints about coming in as a walk-in would only confuse.
+    warnings = [w for w in found.warnings if w[0] == "block"] if blocked else found.warnings
+    context = {"site": site, "query": query, "found": found, "warnings": warnings}
+    if found.resident is not None:
+        dose = found.appointment.dose_number if found.appointment else next_dose_number(found.resident)
+        context["card"] = _card(found.resident, dose, today)
+    if found.candidates:
+        context["candidates"] = [_card(r, None, today) for r in found.candidates]
+    if found.resident is not None and not blocked:
+        # Booked here today and only now arriving: nothing is screened or given yet.
+        fresh = found.appointment is not None and found.appointment.status == Appointment.Status.BOOKED
+        try:
+            appointment = site_checkin(site=site, resident=found.resident, checked_in_by=request.user)
+        except BookingRefused as refused:
+            context["error"] = refused.message
+        else:
+            appointment.resident = found.resident  # already loaded with its village
+            known = {"screening": None, "vaccination": None} if fresh else {}
+            if _htmx(request):
+                return _changed(_person(request, site, appointment, warnings=found.warnings, **known))
+            for _level, message in found.warnings:
+                messages.warning(request, message)
+            return redirect(_home_url(appointment))
+    if query and found.resident is None and not found.candidates:
+        context["register_url"] = reverse("appointments:site_register") + _register_query(query)
+    if _htmx(request):
+        return render(request, "appointments/site_home_scan.html", context)
+    return _page(request, site, scan_result=context)
+
+
+def _register_query(query: str) -> str:
+    number = normalize_id_number(query)
+    return "?" + urlencode({"id_number": number}) if len(number) == 18 else ""
+
+
+@role_required(Role.SITE_TEAM)
+def person(request, pk):
+    """One arrival's panel: the step they are at."""
+    site = _own_site(request)
+    appointment = _appointment(site, pk)
+    if not _htmx(request):
+        return redirect(_home_url(appointment))
+    return _person(request, site, appointment)
+
+
+def _after_action(request, site, appointment, **known):
+    if _htmx(request):
+        return _changed(_person(request, site, appointment, **known))
+    return redirect(_home_url(appointment))
+
+
+def _again(request, site, appointment, **kwargs):
+    """Show the panel again with the form and its problem (nothing was recorded)."""
+    if _htmx(request):
+        return _person(request, site, appointment, **kwargs)
+    return _page(request, site, person=_person_context(request, site, appointment, **kwargs))
+
+
+@require_POST
+@role_required(Role.SITE_TEAM)
+def screen(request, pk):
+    """预检: record the screening; a positive answer is shown first, to confirm or (a doctor) to override."""
+    site = _own_site(request)
+    appointment = _appointment(site, pk)
+    form = ScreeningForm(request.POST)
+    if not form.is_valid():
+        shown = "confirm_shown" in request.POST and bool(form.positives())
+        return _again(request, site, appointment, form=form, confirm=shown)
+    data = form.cleaned_data
+    positives = form.positives()
+    overriding = positives and data["override"]
+    if "edit" in request.POST:
+        return _again(request, site, appointment, form=form)
+    if positives and not (data["confirm"] or overriding):
+        return _again(request, site, appointment, form=form, confirm=True)
+    try:
+        screening = site_prescreen(
+            appointment=appointment,
+            answers=form.answers(),
+            temperature=data["temperature"],
+            consent=data["consent"],
+            screened_by=request.user,
+            override_reason=data["override_reason"] if overriding else "",
+        )
+    except BookingRefused as refused:
+        return _again(request, site, appointment, form=form, confirm=bool(positives), error=refused.message)
+    return _after_action(request, site, appointment, screening=screening, vaccination=None)
+
+
+@require_POST
+@role_required(Role.SITE_TEAM)
+def vaccinate(request, pk):
+    """接种: record the dose with the lot number, by this user, now."""
+    site = _own_site(request)
+    appointment = _appointment(site, pk)
+    form = ShotForm(request.POST)
+    if not form.is_valid():
+        return _again(request, site, appointment, form=form)
+    try:
+        vaccination, held = site_vaccinate(
+            appointment=appointment, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user
+        )
+    except BookingRefused as refused:
+        return _again(request, site, appointment, form=form, error=refused.message)
+    return _after_action(request, site, appointment, vaccination=vaccination, held=held)
+
+
+@require_POST
+@role_required(Role.SITE_TEAM)
+def release(request, pk):
+    """离开: the person leaves the observation area."""
+    site = _own_site(request)
+    vaccination = _vaccination(site, pk)
+    observation_release(vaccination=vaccination, released_by=request.user)
+    if _htmx(request):
+        return _changed(HttpResponse(status=204))
+    messages.success(request, _("%(name)s has left the observation area.") % {"name": vaccination.resident.name})
+    return redirect(_home_url())
+
+
+@role_required(Role.SITE_TEAM)
+def adverse(request, pk):
+    """不良反应: report a reaction of someone vaccinated here; the office sees it at once."""
+    site = _own_site(request)
+    vaccination = _vaccination(site, pk)
+    form = AdverseEventForm(request.POST or None)
+    context = {"site": site, "vaccination": vaccination, "form": form, "card": _adverse_card(vaccination)}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            event = adverse_event_report(
+                vaccination=vaccination,
+                onset=data["onset"],
+                symptoms=data["symptoms"],
+                severity=data["severity"],
+                action_taken=data["action_taken"],
+                referred=data["referred_to_hospital"],
+                reported_by=request.user,
+            )
+        except BookingRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            if _htmx(request):
+                return _changed(render(request, "appointments/site_adverse_done.html", {**context, "event": event}))
+            messages.success(request, _("The adverse event is reported to the office."))
+            return redirect(_home_url())
+    if _htmx(request):
+        return render(request, "appointments/site_adverse_form.html", context)
+    return render(request, "appointments/site_adverse_page.html", context)
+
+
+def _adverse_card(vaccination):
+    return _card(vaccination.resident, vaccination.dose_number, timezone.localdate())
+
+
+@role_required(Role.SITE_TEAM)
+def register(request):
+    """On-the-spot registration (现场登记) of someone not registered yet, then their check-in."""
+    site = _own_site(request)
+    campaign = site.campaign
+    villages = site.villages.filter(campaign=campaign).select_related("site")
+    initial = {"id_number": request.GET.get("id_number", "")}
+    form = ResidentForm(request.POST or None, initial=initial, campaign=campaign, villages=villages)
+    # The team may name a cadre of the villages it serves, or leave it to the village.
+    form.fields["responsible_cadre"].queryset = form.fields["responsible_cadre"].queryset.filter(
+        profile__village__site=site
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                resident = resident_register(
+                    campaign=campaign,
+                    village=data["village"],
+                    name=data["name"],
+                    id_number=data["id_number"],
+                    registered_by=request.user,
+                    responsible_cadre=data["responsible_cadre"],
+                    **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
+                )
+        except AlreadyRegistered as duplicate:
+            form.add_error(
+                "id_number",
+                _("This ID number is already registered in %(village)s: scan it at the workstation instead.")
+                % {"village": duplicate.village},
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _check_in_registered(request, site, resident)
+    return render(
+        request,
+        "appointments/site_register.html",
+        {"site": site, "form": form, "campaign": campaign, "age_range": age_range_text(campaign)},
+    )
+
+
+def _check_in_registered(request, site, resident):
+    registered = _("%(name)s is registered: %(status)s.") % {
+        "name": resident.name,
+        "status": resident.get_status_display(),
+    }
+    if resident.status != Resident.Status.ELIGIBLE:
+        messages.warning(request, registered + " " + _("Not checked in: the screening answers do not allow the shot."))
+        return redirect(_home_url())
+    try:
+        appointment = site_checkin(site=site, resident=resident, checked_in_by=request.user)
+    except BookingRefused as refused:
+        messages.error(request, registered + " " + refused.message)
+        return redirect(_home_url())
+    messages.success(request, registered + " " + _("Checked in as a walk-in."))
+    return redirect(_home_url(appointment))
+
+
+# Live parts, for the team and for watchers ---------------------------------
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def live(request, site_pk=None):
+    """The day's counters against the floor; polled by the page."""
+    site = _site_for(request, site_pk)
+    return render(
+        request,
+        "appointments/site_home_live.html",
+        {"site": site, "live": site_day_live(site=site, day=timezone.localdate())},
+    )
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def observation(request, site_pk=None):
+    """People under observation with their time left, and today's adverse events; polled by the page."""
+    site = _site_for(request, site_pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "appointments/site_home_observation.html",
+        {
+            "site": site,
+            "observing": _observing(site, today),
+            "events": _events_today(site, today),
+            "now": timezone.now(),
+            "read_only": role_of(request.user) != Role.SITE_TEAM,
+        },
+    )
+
+
+@role_required(*WATCHERS)
+def watch(request, site_pk):
+    """A read-only live view of one site's day for the office."""
+    site = _site_for(request, site_pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "appointments/site_watch.html",
+        {
+            "site": site,
+            "today": today,
+            "sites": Site.objects.filter(campaign=site.campaign),
+            "live": site_day_live(site=site, day=today),
+            "observing": _observing(site, today),
+            "events": _events_today(site, today),
+            "now": timezone.now(),
+            "read_only": True,
+        },
+    )
+
+
+@role_required(*WATCHERS)
+def adverse_recent(request):
+    """The latest adverse events of the campaign, newest first, for the office's dashboard."""
+    campaign = Campaign.objects.current()
+    events = (
+        AdverseEvent.objects.filter(vaccination__site__campaign=campaign)
+        .select_related("vaccination__resident__village", "vaccination__site")
+        .order_by("-reported_at")[:10]
+    )
+    return render(
+        request,
+        "appointments/site_adverse_recent.html",
+        {"events": events, "sites": Site.objects.filter(campaign=campaign), "today": timezone.localdate()},
+    )

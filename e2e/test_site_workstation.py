@@ -1,0 +1,178 @@
+"""The site workstation in a real browser: scan → 预检 → 接种 → 留观 → 离开, by keyboard, in Chinese."""
+
+import datetime
+import re
+
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from appointments.models import Appointment, Vaccination
+from appointments.services import appointment_book_pair
+from appointments.tests.factories import VaccinationFactory
+from campaign.demo import DEMO_PASSWORD
+from e2e.conftest import log_in, screenshot
+from residents.tests.factories import ResidentFactory
+from sites.models import Site
+
+JIANGDIAN = "江店体育馆接种点"
+TABLET = {"width": 1024, "height": 768}
+
+
+def booked_today(site):
+    """A demo resident booked for dose 1 today at the site (booked here when the demo has none)."""
+    today = timezone.localdate()
+    appointment = (
+        Appointment.objects.filter(site=site, date=today, dose_number=1, status="booked", resident__status="eligible")
+        .select_related("resident")
+        .first()
+    )
+    if appointment is None:
+        resident = ResidentFactory(village=site.villages.first(), name="张三丰")
+        appointment, _second = appointment_book_pair(resident=resident, day=today)
+    return appointment
+
+
+def count(page, testid) -> int:
+    return int(page.get_by_test_id(testid).inner_text())
+
+
+def test_a_booked_person_goes_from_scan_to_release_in_four_actions(page, live_server, demo):
+    site = Site.objects.get(name=JIANGDIAN)
+    appointment = booked_today(site)
+    name = appointment.resident.name
+    # Two people already in the observation area: one still waiting, one past the 30 minutes.
+    for minutes, observer in ((10, "周一鸣"), (40, "吴晓燕")):
+        VaccinationFactory(
+            resident=ResidentFactory(village=site.villages.last(), name=observer),
+            site=site,
+            vaccinated_at=timezone.now() - datetime.timedelta(minutes=minutes),
+        )
+
+    log_in(page, live_server, "site_jiangdian", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/appointments/site/$"))
+    expect(page.get_by_test_id("scan-input")).to_be_focused()
+    arrived, vaccinated, observing = count(page, "live-arrived"), count(page, "live-vaccinated"), 2
+    expect(page.get_by_test_id("live-observing")).to_have_text(str(observing))
+    expect(page.locator("tr.overdue")).to_have_count(1)  # the one past 30 minutes is highlighted
+    screenshot(page, "site-workstation")
+
+    # 1. Scan: the USB scanner types the slip's token and presses Enter. That checks the person in.
+    page.keyboard.type(appointment.token)
+    page.keyboard.press("Enter")
+    card = page.get_by_test_id("person-card")
+    expect(card).to_have_attribute("data-step", "screen")
+    expect(page.get_by_test_id("person-name")).to_have_text(name)
+    expect(page.get_by_test_id("person-dose")).to_have_text("第1剂")
+    expect(page.get_by_test_id("live-arrived")).to_have_text(str(arrived + 1))  # counters move without a reload
+    expect(page.get_by_test_id("consent")).to_be_focused()
+    assert appointment.resident.id_number not in page.content()  # masked on screen
+    screenshot(page, "site-screening")
+
+    # 2. Pre-screening with the keyboard: the six answers stay "no"; consent, temperature, Enter.
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.type("36.5")
+    page.keyboard.press("Enter")
+    expect(card).to_have_attribute("data-step", "shot")
+    expect(page.get_by_test_id("lot-number")).to_have_value(site.current_lot)
+    expect(page.get_by_test_id("shot-submit")).to_be_focused()
+    screenshot(page, "site-shot")
+
+    # 3. The shot: the lot is preselected, the vaccinator is the user, the time is now.
+    page.keyboard.press("Enter")
+    expect(card).to_have_attribute("data-step", "done")
+    expect(page.get_by_test_id("held-dose")).to_contain_text("第2剂已预留")
+    expect(page.get_by_test_id("live-vaccinated")).to_have_text(str(vaccinated + 1))
+    expect(page.get_by_test_id("live-observing")).to_have_text(str(observing + 1))
+    expect(page.get_by_test_id("scan-input")).to_be_focused()  # ready for the next person
+    row = page.get_by_test_id("observing-row").filter(has_text=name)
+    expect(row).to_contain_text("剩余")
+    screenshot(page, "site-observation")
+
+    # 4. Release: before the 30 minutes are over the browser asks first.
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_test_id("release").click()
+    expect(row).to_have_count(0)
+    expect(page.get_by_test_id("live-observing")).to_have_text(str(observing))
+
+    vaccination = Vaccination.objects.get(appointment=appointment)
+    assert vaccination.released_at is not None and vaccination.lot_number == site.current_lot
+    assert vaccination.vaccinator.username == "site_jiangdian"
+
+
+def test_a_refusal_reads_clearly_on_a_tablet(browser, live_server, demo):
+    site = Site.objects.get(name=JIANGDIAN)
+    too_early = ResidentFactory(village=site.villages.first(), name="李四")
+    VaccinationFactory(resident=too_early, site=site, vaccinated_at=timezone.now() - datetime.timedelta(days=5))
+    other_site = ResidentFactory(village=demo.villages.get(name="青山社区"), name="王五")
+    context = browser.new_context(locale="en-US", viewport=TABLET)
+    page = context.new_page()
+    log_in(page, live_server, "site_jiangdian", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/appointments/site/$"))
+
+    page.keyboard.type(too_early.id_number)
+    page.keyboard.press("Enter")
+    result = page.get_by_test_id("scan-result")
+    expect(result.get_by_test_id("warning-block")).to_contain_text("第2剂过早")
+    expect(result.get_by_test_id("not-checked-in")).to_have_text("未登记到场。")
+    expect(page.get_by_test_id("scan-input")).to_be_focused()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"the workstation scrolls sideways on a tablet ({width}px)"
+    screenshot(page, "site-refusal-dose2-too-early-tablet")
+
+    page.keyboard.type(f"{other_site.id_number[-6:]}王五")
+    page.keyboard.press("Enter")
+    expect(result.get_by_test_id("warning-block")).to_contain_text("接种点不对")
+    expect(result).to_contain_text("梅山社区卫生服务中心疫苗接种点")
+    assert not Appointment.objects.filter(resident__in=[too_early, other_site]).exists()
+    screenshot(page, "site-refusal-wrong-site-tablet")
+
+    # The screening step fits the tablet too.
+    appointment = booked_today(site)
+    page.get_by_test_id("scan-input").fill(appointment.token)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("person-card")).to_have_attribute("data-step", "screen")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"the screening scrolls sideways on a tablet ({width}px)"
+    screenshot(page, "site-screening-tablet")
+    context.close()
+
+
+def test_an_adverse_event_from_the_observation_list_reaches_the_office(browser, live_server, demo):
+    site = Site.objects.get(name=JIANGDIAN)
+    vaccination = VaccinationFactory(
+        resident=ResidentFactory(village=site.villages.first(), name="赵六"),
+        site=site,
+        vaccinated_at=timezone.now() - datetime.timedelta(minutes=12),
+    )
+    context = browser.new_context(locale="en-US", viewport=TABLET)
+    page = context.new_page()
+    log_in(page, live_server, "site_jiangdian", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/appointments/site/$"))
+    row = page.get_by_test_id("observing-row").filter(has_text="赵六")
+    row.get_by_test_id("report-adverse").click()
+    expect(page.get_by_test_id("symptoms")).to_be_focused()
+    page.keyboard.type("接种部位红肿，头晕")
+    page.get_by_label("中度").check()
+    page.get_by_label("处置措施").fill("平卧休息，延长留观")
+    screenshot(page, "site-adverse-form-tablet")
+    page.get_by_test_id("adverse-submit").click()
+    expect(page.get_by_test_id("adverse-done")).to_contain_text("已上报")
+    expect(page.get_by_test_id("site-adverse-events")).to_contain_text("接种部位红肿")
+    assert vaccination.adverse_events.get().severity == "moderate"
+    context.close()
+
+    office = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})
+    page = office.new_page()
+    log_in(page, live_server, "office", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/reports/$"))
+    panel = page.get_by_test_id("adverse-recent")
+    expect(panel.get_by_test_id("adverse-row").first).to_contain_text("赵六")
+    expect(panel).to_contain_text("江店体育馆")
+    screenshot(page, "office-dashboard-adverse-events")
+    panel.get_by_role("link", name="江店体育馆").click()
+    page.wait_for_url(re.compile(r"/appointments/site/\d+/$"))
+    expect(page.get_by_test_id("observing-row").filter(has_text="赵六")).to_have_count(1)
+    expect(page.get_by_test_id("release")).to_have_count(0)  # read-only
+    screenshot(page, "office-site-live")
+    office.close()
