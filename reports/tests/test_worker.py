@@ -1,20 +1,14 @@
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from campaign.celery import app
+from campaign.tests.worker import real_worker
 from reports.models import Export
 from reports.services import export_request
 from reports.tests.helpers import column, open_roster
 from residents.tests.factories import ResidentFactory
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres
@@ -22,38 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.django_db(transaction=True)
 def test_an_export_is_built_by_a_real_worker_on_redis(settings, monkeypatch, office, qingshan):
     ResidentFactory.create_batch(3, village=qingshan)
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
     queue = f"test-{uuid.uuid4().hex[:8]}"
     # The service enqueues on the default queue: point it at this test's own queue.
     monkeypatch.setitem(app.conf, "task_default_queue", queue)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "campaign",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": settings.REDIS_URL,
-            "MEDIA_DIR": str(settings.MEDIA_ROOT),  # the worker writes where this test reads
-        },
-    )
-    try:
+    # The worker writes where this test reads.
+    with real_worker(queue, MEDIA_DIR=str(settings.MEDIA_ROOT)):
         export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={"village": str(qingshan.pk)})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -65,6 +32,3 @@ def test_an_export_is_built_by_a_real_worker_on_redis(settings, monkeypatch, off
         assert export.row_count == 3
         _sheet, _title, _note, headers, rows = open_roster(export)
         assert {cell.value for cell in column(headers, rows, "村（社区）")} == {"青山社区"}
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
