@@ -188,7 +188,12 @@ def site_day_live(*, site, day: datetime.date) -> dict:
             to_come=Count("id", filter=Q(status=Appointment.Status.BOOKED)),
         )
     )
-    vaccinated = Vaccination.objects.filter(site=site, vaccinated_at__date=day)
+    # A range on the time itself, not `vaccinated_at__date`: the (site, vaccinated_at) index serves it, and
+    # SQLite needs no Python function (which can deadlock a live-server thread sharing the test connection).
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    vaccinated = Vaccination.objects.filter(
+        site=site, vaccinated_at__gte=start, vaccinated_at__lt=start + datetime.timedelta(days=1)
+    )
     counts["vaccinated"] = vaccinated.count()
     counts["observing"] = vaccinated.filter(released_at__isnull=True).count()
     counts["floor"] = site.campaign.daily_floor_per_site
