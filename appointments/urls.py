@@ -9,7 +9,6 @@ urlpatterns = [
     path("site/register/", views_site.register, name="site_register"),
     path("site/live/", views_site.live, name="site_live"),
     path("site/observation/", views_site.observation, name="site_observation"),
-    path("site/arrival/<int:pk>/", views_site.person, name="site_person"),
     path("site/arrival/<int:pk>/screen/", views_site.screen, name="site_screen"),
     path("site/arrival/<int:pk>/vaccinate/", views_site.vaccinate, name="site_vaccinate"),
     path("site/dose/<int:pk>/release/", views_site.release, name="site_release"),

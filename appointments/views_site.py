@@ -9,6 +9,7 @@ header that refreshes the counters and lists; plain requests are redirected
 after a change (post/redirect/get), so reloading a page never submits twice.
 """
 
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -189,18 +190,25 @@ def _page(request, site, *, person=None, scan_result=None):
     return render(request, "appointments/site_home.html", context)
 
 
+# Who still shows in the observation list: anyone not released, up to this long after the shot
+# (a plain time window, so nobody drops off the list at midnight).
+OBSERVATION_LIST_HOURS = 12
+
+
 def _observing(site, day):
-    """Today's doses at the site whose person is not released yet, longest waiting first."""
+    """The doses at the site whose person is not released yet, longest waiting first."""
+    since = timezone.now() - datetime.timedelta(hours=OBSERVATION_LIST_HOURS)
     return list(
-        Vaccination.objects.filter(site=site, vaccinated_at__date=day, released_at__isnull=True)
+        Vaccination.objects.filter(site=site, vaccinated_at__gte=since, released_at__isnull=True)
         .select_related("resident__village")
         .order_by("observation_until", "id")
     )
 
 
 def _events_today(site, day):
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     return list(
-        AdverseEvent.objects.filter(vaccination__site=site, reported_at__date=day)
+        AdverseEvent.objects.filter(vaccination__site=site, reported_at__gte=start)
         .select_related("vaccination__resident", "reported_by")
         .order_by("-reported_at")[:20]
     )
@@ -276,16 +284,6 @@ def scan(request):
 def _register_query(query: str) -> str:
     number = normalize_id_number(query)
     return "?" + urlencode({"id_number": number}) if len(number) == 18 else ""
-
-
-@role_required(Role.SITE_TEAM)
-def person(request, pk):
-    """One arrival's panel: the step they are at."""
-    site = _own_site(request)
-    appointment = _appointment(site, pk)
-    if not _htmx(request):
-        return redirect(_home_url(appointment))
-    return _person(request, site, appointment)
 
 
 def _after_action(request, site, appointment, **known):

@@ -24,6 +24,10 @@
     if (event.detail.elt && event.detail.elt.hasAttribute("data-release")) focusScan(false);
   });
 
+  // A page opened on one person's step (after a plain form post): that step's field first.
+  const opened = document.querySelector("#person [data-focus]");
+  if (opened) opened.focus();
+
   if (scan) {
     // Esc always comes back to the scan box.
     document.addEventListener("keydown", function (event) {
