@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -245,11 +245,13 @@ def scan(request):
     form = ScanForm(request.POST)
     form.is_valid()
     query = form.cleaned_data.get("q", "")
-    if form.cleaned_data.get("pick"):
-        # A person picked from several that matched: look them up by their full number.
-        picked = get_object_or_404(Resident.objects.filter(campaign=site.campaign), pk=form.cleaned_data["pick"])
-        query = picked.id_number
     found = site_lookup(site=site, query=query, on=today)
+    if form.cleaned_data.get("pick"):
+        # One person picked from those the same query matched (never any resident by number).
+        picked = next((r for r in found.candidates if r.pk == form.cleaned_data["pick"]), None)
+        if picked is None:
+            raise Http404
+        found = site_lookup(site=site, query=picked.id_number, on=today)
     blocked = any(level == "block" for level, _message in found.warnings)
     # When something blocks, the hints about coming in as a walk-in would only confuse.
     warnings = [w for w in found.warnings if w[0] == "block"] if blocked else found.warnings

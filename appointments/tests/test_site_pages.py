@@ -312,8 +312,11 @@ def test_several_people_matching_the_last_digits_and_name_are_listed_to_pick_one
         pytest.skip("no second number with the same last 6 digits in range")
     response = scan(team, f"{tail}张三丰")
     assert len(response.context["candidates"]) == 2
-    picked = team.post(reverse("appointments:site_scan"), {"pick": two.pk}, **HX)
+    picked = team.post(reverse("appointments:site_scan"), {"q": f"{tail}张三丰", "pick": two.pk}, **HX)
     assert picked.context["card"]["resident"] == two and picked.context["step"] == "screen"
+    stranger = ResidentFactory(village=honghe, name="李四")
+    response = team.post(reverse("appointments:site_scan"), {"q": f"{tail}张三丰", "pick": stranger.pk}, **HX)
+    assert response.status_code == 404  # only someone the query matched can be picked
 
 
 def test_a_shot_before_the_screening_is_refused(team, booked, site_team_jiangdian):
