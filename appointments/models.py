@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from residents.models import ScreeningAnswers
+
 OPEN_STATUSES = ["booked", "arrived"]
 
 
@@ -90,7 +92,7 @@ class Appointment(models.Model):
         return f"{self.resident} #{self.dose_number} {self.date}"
 
 
-class PreScreening(models.Model):
+class PreScreening(ScreeningAnswers):
     """The questions asked again at the site before the shot (预检), the temperature and the consent.
 
     A positive answer stops the shot unless a site doctor overrides it with a reason.
@@ -107,14 +109,6 @@ class PreScreening(models.Model):
     appointment = models.ForeignKey(
         Appointment, on_delete=models.PROTECT, related_name="screenings", verbose_name=_("appointment")
     )
-    pregnant = models.BooleanField(_("pregnant"), default=False)
-    severe_allergy = models.BooleanField(_("severe allergic reaction to an earlier vaccine"), default=False)
-    neuro_history = models.BooleanField(
-        _("convulsions, epilepsy, encephalopathy or mental illness (personal or family history)"), default=False
-    )
-    fever = models.BooleanField(_("fever"), default=False)
-    acute_illness = models.BooleanField(_("acute illness or acute attack of a chronic disease"), default=False)
-    severe_chronic = models.BooleanField(_("severe chronic disease"), default=False)
     temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
     consent = models.BooleanField(_("informed consent confirmed"), default=False)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)

@@ -36,7 +36,23 @@ class ResidentQuerySet(models.QuerySet):
         return self.none()
 
 
-class Resident(models.Model):
+class ScreeningAnswers(models.Model):
+    """The six screening questions of DOMAIN.md, asked at registration and again at the site."""
+
+    pregnant = models.BooleanField(_("pregnant"), default=False)
+    severe_allergy = models.BooleanField(_("severe allergic reaction to an earlier vaccine"), default=False)
+    neuro_history = models.BooleanField(
+        _("convulsions, epilepsy, encephalopathy or mental illness (personal or family history)"), default=False
+    )
+    fever = models.BooleanField(_("fever"), default=False)
+    acute_illness = models.BooleanField(_("acute illness or acute attack of a chronic disease"), default=False)
+    severe_chronic = models.BooleanField(_("severe chronic disease"), default=False)
+
+    class Meta:
+        abstract = True
+
+
+class Resident(ScreeningAnswers):
     """A person registered in one campaign (预约登记)."""
 
     class Sex(models.TextChoices):
@@ -82,15 +98,6 @@ class Resident(models.Model):
     priority_group = models.CharField(
         _("priority group"), max_length=20, choices=PriorityGroup.choices, default=PriorityGroup.GENERAL
     )
-
-    pregnant = models.BooleanField(_("pregnant"), default=False)
-    severe_allergy = models.BooleanField(_("severe allergic reaction to an earlier vaccine"), default=False)
-    neuro_history = models.BooleanField(
-        _("convulsions, epilepsy, encephalopathy or mental illness (personal or family history)"), default=False
-    )
-    fever = models.BooleanField(_("fever"), default=False)
-    acute_illness = models.BooleanField(_("acute illness or acute attack of a chronic disease"), default=False)
-    severe_chronic = models.BooleanField(_("severe chronic disease"), default=False)
 
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ELIGIBLE)
     status_reasons = models.JSONField(_("status reasons"), default=list, blank=True)
