@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class ExportQuerySet(models.QuerySet):
@@ -87,3 +88,241 @@ class Export(models.Model):
     @property
     def can_download(self) -> bool:
         return self.status == self.Status.DONE and bool(self.file)
+
+
+COUNTS = (
+    "registered",
+    "booked",
+    "arrived",
+    "dose1",
+    "dose2",
+    "completed",
+    "no_shows",
+    "deferrals",
+    "adverse_events",
+)
+
+
+class DailyProgress(models.Model):
+    """One day's numbers for one village at one site, computed from the raw records.
+
+    Written only by `reports.services.progress_compute` (a rerun replaces the same rows with the
+    same numbers); the dashboard and the reports read these rows, never the raw tables.
+    """
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.CASCADE, related_name="+", verbose_name=_("campaign")
+    )
+    date = models.DateField(_("date"))
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="+", verbose_name=_("site"))
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.CASCADE, related_name="+", verbose_name=_("village")
+    )
+    # Residents registered that day (their village's site).
+    registered = models.PositiveIntegerField(_("registered"), default=0)
+    # Appointments for that day that were not cancelled, and those checked in (arrived or vaccinated).
+    booked = models.PositiveIntegerField(_("booked"), default=0)
+    arrived = models.PositiveIntegerField(_("arrived"), default=0)
+    # Doses given that day; `completed` counts the doses that completed a course (the campaign's last dose).
+    dose1 = models.PositiveIntegerField(_("dose 1 given"), default=0)
+    dose2 = models.PositiveIntegerField(_("dose 2 given"), default=0)
+    completed = models.PositiveIntegerField(_("courses completed"), default=0)
+    no_shows = models.PositiveIntegerField(_("no-shows"), default=0)
+    # Pre-screenings that deferred or excluded the person that day.
+    deferrals = models.PositiveIntegerField(_("deferred or excluded"), default=0)
+    adverse_events = models.PositiveIntegerField(_("adverse events"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("daily progress")
+        verbose_name_plural = _("daily progress")
+        ordering = ["date", "site", "village"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "date", "site", "village"], name="reports_dailyprogress_one_row_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(arrived__lte=F("booked")), name="reports_dailyprogress_arrived_le_booked"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.site_id}/{self.village_id}"
+
+
+class VillageProgress(models.Model):
+    """Where a village stands now: its people, not its days (registered, eligible, booked, doses)."""
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.CASCADE, related_name="+", verbose_name=_("campaign")
+    )
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.CASCADE, related_name="+", verbose_name=_("village")
+    )
+    registered = models.PositiveIntegerField(_("registered"), default=0)
+    eligible = models.PositiveIntegerField(_("eligible"), default=0)
+    # People whose dose 1 is booked (still open) or given.
+    booked = models.PositiveIntegerField(_("booked"), default=0)
+    dose1 = models.PositiveIntegerField(_("people with dose 1"), default=0)
+    completed = models.PositiveIntegerField(_("fully vaccinated"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("village progress")
+        verbose_name_plural = _("village progress")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "village"], name="reports_villageprogress_one_per_village"),
+        ]
+
+    def __str__(self):
+        return f"{self.village_id}: {self.dose1}/{self.completed}"
+
+
+class CadreProgress(models.Model):
+    """The people a cadre answers for (包保) and how far they have come."""
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.CASCADE, related_name="+", verbose_name=_("campaign")
+    )
+    cadre = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("cadre")
+    )
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.CASCADE, related_name="+", verbose_name=_("village")
+    )
+    assigned = models.PositiveIntegerField(_("people assigned"), default=0)
+    eligible = models.PositiveIntegerField(_("eligible"), default=0)
+    booked = models.PositiveIntegerField(_("booked"), default=0)
+    dose1 = models.PositiveIntegerField(_("people with dose 1"), default=0)
+    completed = models.PositiveIntegerField(_("fully vaccinated"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("cadre progress")
+        verbose_name_plural = _("cadre progress")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "cadre", "village"], name="reports_cadreprogress_one_per_cadre_village"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.cadre_id}@{self.village_id}"
+
+
+class SupervisionThresholds(models.Model):
+    """How far behind the expected % a village may fall before the weekly report proposes a level.
+
+    Gaps are percentage points of quota below the % expected by the report's date:
+    from `notice_gap` on 通报, from `talk_gap` on 约谈, from `deduct_gap` on 扣分.
+    """
+
+    campaign = models.OneToOneField(
+        "campaign.Campaign", on_delete=models.CASCADE, related_name="supervision_thresholds", verbose_name=_("campaign")
+    )
+    notice_gap = models.PositiveSmallIntegerField(_("notice (通报) from a gap of (points)"), default=5)
+    talk_gap = models.PositiveSmallIntegerField(_("formal talk (约谈) from a gap of (points)"), default=10)
+    deduct_gap = models.PositiveSmallIntegerField(_("point deduction (扣分) from a gap of (points)"), default=20)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("supervision thresholds")
+        verbose_name_plural = _("supervision thresholds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(notice_gap__gte=1, talk_gap__gt=F("notice_gap"), deduct_gap__gt=F("talk_gap")),
+                name="reports_thresholds_increasing",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.notice_gap}/{self.talk_gap}/{self.deduct_gap}"
+
+
+class WeeklyReport(models.Model):
+    """The weekly supervision report (周调度通报) of one ISO week: one row per campaign and week.
+
+    `data` is the snapshot of the numbers when the report was made (villages, sites, levels), so a
+    past report reads the same later; making it again replaces the snapshot of the same row.
+    """
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.PROTECT, related_name="weekly_reports", verbose_name=_("campaign")
+    )
+    week_start = models.DateField(_("week starting (Monday)"))
+    data = models.JSONField(_("figures"), default=dict)
+    made_at = models.DateTimeField(_("made at"), default=timezone.now)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+
+    class Meta:
+        verbose_name = _("weekly supervision report")
+        verbose_name_plural = _("weekly supervision reports")
+        ordering = ["-week_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "week_start"], name="reports_weeklyreport_one_per_week"),
+        ]
+
+    def __str__(self):
+        iso = self.week_start.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+
+
+class SupervisionFinding(models.Model):
+    """What the supervision group found in a village in a week, and the level and points it decided."""
+
+    class Level(models.TextChoices):
+        NONE = "", _("none")
+        NOTICE = "notice", _("notice (通报)")
+        TALK = "talk", _("formal talk (约谈)")
+        DEDUCT = "deduct", _("point deduction (扣分)")
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.PROTECT, related_name="+", verbose_name=_("campaign")
+    )
+    village = models.ForeignKey(
+        "campaign.Village", on_delete=models.PROTECT, related_name="supervision_findings", verbose_name=_("village")
+    )
+    week_start = models.DateField(_("week starting (Monday)"))
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, default="", blank=True)
+    points_deducted = models.PositiveSmallIntegerField(_("points deducted"), default=0)
+    text = models.TextField(_("findings"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("supervision finding")
+        verbose_name_plural = _("supervision findings")
+        ordering = ["-week_start", "village", "-recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level__in=["", "notice", "talk", "deduct"]), name="reports_finding_level"
+            ),
+            models.CheckConstraint(
+                condition=Q(points_deducted=0) | Q(level="deduct"), name="reports_finding_points_only_with_deduction"
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "week_start"], name="reports_finding_week")]
+
+    def __str__(self):
+        return f"{self.village} {self.week_start}: {self.get_level_display()}"

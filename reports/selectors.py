@@ -10,6 +10,17 @@ from residents.filters import ResidentFilter
 from residents.models import Resident
 
 
+def expected_percent(*, campaign, on: datetime.date) -> float:
+    """The % of a quota that should have dose 1 by the end of day `on`.
+
+    The schedule is a straight line: 0% before the first day, 100% on the first-dose deadline.
+    A village's "% of quota" is its people with dose 1 over its quota, compared with this.
+    """
+    days = (campaign.first_dose_deadline - campaign.start_date).days + 1
+    done = min(max((on - campaign.start_date).days + 1, 0), days)
+    return round(100 * done / days, 1)
+
+
 def campaign_overview(*, campaign, on: datetime.date) -> dict:
     """People with dose 1 and fully vaccinated against the target; days left; the daily rate still needed."""
     doses = Vaccination.objects.filter(resident__campaign=campaign).aggregate(

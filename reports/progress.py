@@ -1,0 +1,198 @@
+"""Progress as precomputed rows: the one writer of DailyProgress, VillageProgress and CadreProgress.
+
+The Celery task (every 10 minutes in the day, in full after midnight), the `compute_progress`
+command, the dashboard's refresh button and `load_demo` all call `progress_compute`. It reads the
+raw records with a handful of GROUP BY queries and replaces the rows it covers inside one
+transaction, holding the campaign's row lock: a rerun over the same records writes the same rows,
+two runs never interleave, and a run killed half-way leaves the previous rows in place.
+"""
+
+import datetime
+from collections import Counter, defaultdict
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
+from campaign.models import Campaign
+from reports.models import COUNTS, CadreProgress, DailyProgress, VillageProgress
+from residents.models import Resident
+
+CHECKED_IN = [Appointment.Status.ARRIVED, Appointment.Status.VACCINATED]
+SCREENED_OUT = [PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED]
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of a local (Asia/Shanghai) day, as an aware datetime."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _daily_counts(*, campaign: Campaign, since: datetime.date | None) -> dict[tuple, Counter]:
+    """Per (date, site id, village id): the counts of COUNTS, from the raw records."""
+    counts: dict[tuple, Counter] = defaultdict(Counter)
+    start = _day_start(since) if since else None
+
+    def add(rows, *fields):
+        for row in rows:
+            key = (row["day"], row["at_site"], row["of_village"])
+            for field in fields:
+                counts[key][field] += row[field]
+
+    residents = Resident.objects.filter(campaign=campaign)
+    if start:
+        residents = residents.filter(registered_at__gte=start)
+    add(
+        residents.order_by()
+        .values(day=TruncDate("registered_at"), at_site=F("village__site"), of_village=F("village_id"))
+        .annotate(registered=Count("id")),
+        "registered",
+    )
+
+    appointments = Appointment.objects.filter(resident__campaign=campaign).exclude(status=Appointment.Status.CANCELLED)
+    if since:
+        appointments = appointments.filter(date__gte=since)
+    add(
+        appointments.order_by()
+        .values(day=F("date"), at_site=F("site_id"), of_village=F("resident__village"))
+        .annotate(
+            booked=Count("id"),
+            arrived=Count("id", filter=Q(status__in=CHECKED_IN)),
+            no_shows=Count("id", filter=Q(status=Appointment.Status.NO_SHOW)),
+        ),
+        "booked",
+        "arrived",
+        "no_shows",
+    )
+
+    vaccinations = Vaccination.objects.filter(resident__campaign=campaign)
+    if start:
+        vaccinations = vaccinations.filter(vaccinated_at__gte=start)
+    add(
+        vaccinations.order_by()
+        .values(day=TruncDate("vaccinated_at"), at_site=F("site_id"), of_village=F("resident__village"))
+        .annotate(
+            dose1=Count("id", filter=Q(dose_number=1)),
+            dose2=Count("id", filter=Q(dose_number=2)),
+            completed=Count("id", filter=Q(dose_number=campaign.doses)),
+        ),
+        "dose1",
+        "dose2",
+        "completed",
+    )
+
+    screenings = PreScreening.objects.filter(appointment__resident__campaign=campaign, outcome__in=SCREENED_OUT)
+    if start:
+        screenings = screenings.filter(screened_at__gte=start)
+    add(
+        screenings.order_by()
+        .values(
+            day=TruncDate("screened_at"),
+            at_site=F("appointment__site"),
+            of_village=F("appointment__resident__village"),
+        )
+        .annotate(deferrals=Count("id")),
+        "deferrals",
+    )
+
+    events = AdverseEvent.objects.filter(vaccination__resident__campaign=campaign)
+    if start:
+        events = events.filter(onset__gte=start)
+    add(
+        events.order_by()
+        .values(day=TruncDate("onset"), at_site=F("vaccination__site"), of_village=F("vaccination__resident__village"))
+        .annotate(adverse_events=Count("id")),
+        "adverse_events",
+    )
+    return counts
+
+
+def _people_counts(*, campaign: Campaign, by: tuple[str, ...]) -> dict[tuple, Counter]:
+    """Where people stand now, grouped by resident fields `by`: registered, eligible, booked, doses."""
+    counts: dict[tuple, Counter] = defaultdict(Counter)
+    residents = Resident.objects.filter(campaign=campaign).order_by()
+    for row in residents.values(*by).annotate(
+        registered=Count("id"), eligible=Count("id", filter=Q(status=Resident.Status.ELIGIBLE))
+    ):
+        counts[tuple(row[f] for f in by)].update(registered=row["registered"], eligible=row["eligible"])
+    given = Vaccination.objects.filter(resident__campaign=campaign).order_by()
+    resident_by = [f"resident__{f}" for f in by]
+    for row in given.values(*resident_by).annotate(
+        dose1=Count("id", filter=Q(dose_number=1)), completed=Count("id", filter=Q(dose_number=campaign.doses))
+    ):
+        counts[tuple(row[f] for f in resident_by)].update(dose1=row["dose1"], completed=row["completed"])
+    # Booked: dose 1 given, or held by an open appointment (at most one per dose: a constraint).
+    waiting = Appointment.objects.filter(resident__campaign=campaign, dose_number=1, status__in=["booked", "arrived"])
+    for row in waiting.order_by().values(*resident_by).annotate(n=Count("id")):
+        counts[tuple(row[f] for f in resident_by)]["booked"] += row["n"]
+    for counter in counts.values():
+        counter["booked"] += counter["dose1"]
+    return counts
+
+
+@transaction.atomic
+def progress_compute(*, campaign: Campaign, since: datetime.date | None = None) -> dict:
+    """Recompute the campaign's daily rows from `since` (every day when None) and its snapshots.
+
+    Returns what it wrote: {"days": rows written, "since": since, "villages": ..., "cadres": ...}.
+    """
+    # One run at a time per campaign: the second waits here and then recomputes from fresh records.
+    Campaign.objects.select_for_update().only("pk").get(pk=campaign.pk)
+    now = timezone.now()
+
+    daily = _daily_counts(campaign=campaign, since=since)
+    old = DailyProgress.objects.filter(campaign=campaign)
+    if since:
+        old = old.filter(date__gte=since)
+    old.delete()
+    DailyProgress.objects.bulk_create(
+        [
+            DailyProgress(
+                campaign=campaign,
+                date=day,
+                site_id=site,
+                village_id=village,
+                computed_at=now,
+                **{field: counter[field] for field in COUNTS},
+            )
+            for (day, site, village), counter in sorted(daily.items())
+        ],
+        batch_size=2000,
+    )
+
+    villages = _people_counts(campaign=campaign, by=("village",))
+    VillageProgress.objects.filter(campaign=campaign).delete()
+    VillageProgress.objects.bulk_create(
+        [
+            VillageProgress(campaign=campaign, village_id=village_id, computed_at=now, **counter)
+            for (village_id,), counter in sorted(villages.items())
+        ]
+    )
+
+    cadres = _people_counts(campaign=campaign, by=("responsible_cadre", "village"))
+    CadreProgress.objects.filter(campaign=campaign).delete()
+    CadreProgress.objects.bulk_create(
+        [
+            CadreProgress(
+                campaign=campaign,
+                cadre_id=cadre_id,
+                village_id=village_id,
+                computed_at=now,
+                assigned=counter["registered"],
+                **{k: counter[k] for k in ("eligible", "booked", "dose1", "completed")},
+            )
+            for (cadre_id, village_id), counter in sorted(cadres.items())
+            if cadre_id is not None
+        ]
+    )
+    return {"days": len(daily), "since": since, "villages": len(villages), "cadres": len(cadres)}
+
+
+def progress_compute_current(*, full: bool = False) -> dict | None:
+    """The periodic job: today and yesterday for the current campaign, or every day when `full`."""
+    campaign = Campaign.objects.filter(is_current=True).first()
+    if campaign is None:
+        return None
+    since = None if full else timezone.localdate() - datetime.timedelta(days=1)
+    return progress_compute(campaign=campaign, since=since)
