@@ -133,6 +133,21 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=23, minute=30),
     },
     "cleanup-exports": {"task": "reports.cleanup_exports", "schedule": crontab(hour=3, minute=30)},
+    # Quota progress: today and yesterday every 10 minutes in the day, every day once after midnight.
+    "progress-in-the-day": {
+        "task": "reports.compute_progress",
+        "schedule": crontab(minute="*/10", hour="6-22"),
+    },
+    "progress-after-midnight": {
+        "task": "reports.compute_progress",
+        "schedule": crontab(hour=0, minute=15),
+        "kwargs": {"full": True},
+    },
+    # The weekly supervision report (周调度通报) for the week before, on Monday morning.
+    "weekly-supervision-report": {
+        "task": "reports.weekly_report",
+        "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
+    },
 }
 
 # Accounts
