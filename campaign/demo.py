@@ -23,6 +23,7 @@ from campaign.lib.pinyin import name_initials
 from campaign.models import Campaign, Village
 from campaign.roles import SITE_DOCTOR_GROUP, Role, ensure_role_groups
 from campaign.services import user_assign_role
+from reports.progress import progress_compute
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
 from sites.models import Site
@@ -381,6 +382,8 @@ def load_residents(
             progress(count)
     # The bulk inserts bypassed the booking services: bring the site-day counters in line.
     site_days_recount(campaign=campaign)
+    # The dashboard reads precomputed progress: compute it once now rather than wait for beat.
+    progress_compute(campaign=campaign)
     return result
 
 

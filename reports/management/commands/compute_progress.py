@@ -1,0 +1,38 @@
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from campaign.models import Campaign
+from reports import tasks
+from reports.progress import progress_compute
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute the current campaign's quota progress (daily rows per site and village, village and "
+        "cadre totals). Every day by default; --since limits it to that day on; --queue hands it to a worker."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", help="YYYY-MM-DD: recompute only this day and later")
+        parser.add_argument("--queue", action="store_true", help="send it to the Celery worker instead")
+
+    def handle(self, *args, since=None, queue=False, **options):
+        try:
+            day = datetime.date.fromisoformat(since) if since else None
+        except ValueError:
+            raise CommandError(f"--since must be YYYY-MM-DD, got {since!r}") from None
+        if queue:
+            if day:
+                raise CommandError("--queue computes today and yesterday, or everything; drop --since")
+            result = tasks.compute_progress.delay(full=True)
+            self.stdout.write(f"Queued as task {result.id}.")
+            return
+        campaign = Campaign.objects.filter(is_current=True).first()
+        if campaign is None:
+            raise CommandError("There is no current campaign (load_demo, or mark one as current in the admin).")
+        result = progress_compute(campaign=campaign, since=day)
+        self.stdout.write(
+            f"{campaign}: {result['days']} day rows (from {day or 'the first day'}), "
+            f"{result['villages']} villages, {result['cadres']} cadre rows."
+        )
