@@ -182,8 +182,9 @@ def progress_compute(*, campaign: Campaign, since: datetime.date | None = None) 
                 assigned=counter["registered"],
                 **{k: counter[k] for k in ("eligible", "booked", "dose1", "completed")},
             )
-            for (cadre_id, village_id), counter in sorted(cadres.items())
-            if cadre_id is not None
+            for (cadre_id, village_id), counter in sorted(
+                (key, counter) for key, counter in cadres.items() if key[0] is not None
+            )
         ]
     )
     return {"days": len(daily), "since": since, "villages": len(villages), "cadres": len(cadres)}

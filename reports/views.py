@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,8 +14,10 @@ from django.views.decorators.http import require_POST
 from campaign.lib.access import role_required
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
+from reports import tasks
 from reports.models import Export
-from reports.selectors import campaign_overview, export_descriptions
+from reports.progress import progress_compute_current
+from reports.selectors import dashboard_figures, export_descriptions
 from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_villages
 from residents.filters import ResidentFilter
 from residents.models import Resident
@@ -21,16 +25,43 @@ from residents.models import Resident
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# On the embedded default there is no beat: the dashboard recomputes progress itself when it is older.
+STALE_PROGRESS = datetime.timedelta(minutes=10)
+
+
 @role_required(Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
 def dashboard(request):
-    """Progress of the current campaign for the office, supervision and leadership."""
+    """Progress of the current campaign for the office, supervision and leadership (precomputed rows)."""
     campaign = Campaign.objects.current()
     today = timezone.localdate()
+    figures = dashboard_figures(campaign=campaign, today=today)
+    if settings.CELERY_TASK_ALWAYS_EAGER and (
+        figures["computed_at"] is None or timezone.now() - figures["computed_at"] > STALE_PROGRESS
+    ):
+        progress_compute_current()
+        figures = dashboard_figures(campaign=campaign, today=today)
     return render(
         request,
         "reports/dashboard.html",
-        {"campaign": campaign, "today": today, "overview": campaign_overview(campaign=campaign, on=today)},
+        {
+            "campaign": campaign,
+            "today": today,
+            "figures": figures,
+            "can_refresh": role_of(request.user) == Role.OFFICE,
+        },
     )
+
+
+@require_POST
+@role_required(Role.OFFICE)
+def progress_refresh(request):
+    """The office asks for fresh numbers now (a worker does it; in-process on the embedded default)."""
+    tasks.compute_progress.delay(full=False)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        messages.success(request, _("The progress figures were recomputed."))
+    else:
+        messages.info(request, _("The progress figures are being recomputed; reload the page in a moment."))
+    return redirect("reports:dashboard")
 
 
 @role_required(*EXPORT_ROLES)

@@ -1,0 +1,27 @@
+// The dashboard's chart: cumulative doses and people against the target line (echarts, served locally).
+(function () {
+  "use strict";
+  var box = document.getElementById("progress-chart");
+  var source = document.getElementById("progress-chart-data");
+  if (!box || !source || !window.echarts) return;
+  var data = JSON.parse(source.textContent);
+  var chart = echarts.init(box, null, { renderer: "svg" });
+  function line(name, values, extra) {
+    return Object.assign({ name: name, type: "line", data: values, showSymbol: false }, extra || {});
+  }
+  chart.setOption({
+    animation: false,
+    tooltip: { trigger: "axis" },
+    legend: { top: 0 },
+    grid: { left: 60, right: 20, top: 36, bottom: 30 },
+    xAxis: { type: "category", data: data.dates, boundaryGap: false },
+    yAxis: { type: "value" },
+    series: [
+      line(box.dataset.labelTarget, data.target, { lineStyle: { type: "dashed", color: "#888" }, itemStyle: { color: "#888" } }),
+      line(box.dataset.labelDoses, data.doses, { areaStyle: { opacity: 0.08 } }),
+      line(box.dataset.labelDose1, data.dose1),
+      line(box.dataset.labelCompleted, data.completed),
+    ],
+  });
+  window.addEventListener("resize", function () { chart.resize(); });
+})();
