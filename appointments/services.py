@@ -12,7 +12,7 @@ import functools
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -387,6 +387,9 @@ def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> 
 
     Returns one entry per resident: {"resident", "booked": bool, "appointments" or "reason"}.
     """
+    residents = list(residents)
+    # The residents of a village share one campaign, village and site: read them once for all, not once each.
+    prefetch_related_objects(residents, "campaign", "village__site")
     results = []
     for resident in residents:
         try:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair, appointments_book_bulk, site_days_ensure
 from campaign.tests.factories import UserFactory
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
@@ -107,3 +107,11 @@ def test_the_one_statement_books_nothing_for_a_resident_with_dose_1_booked(qings
     assert pair is None
     assert SiteDay.objects.get(site=site, date=today + DAY).booked == 0
     assert Appointment.objects.count() == 2
+
+
+def test_bulk_booking_reads_the_campaign_village_and_site_once_not_per_resident(qingshan, site, today):
+    residents = list(Resident.objects.filter(pk__in=[r.pk for r in ResidentFactory.create_batch(10, village=qingshan)]))
+    with CaptureQueriesContext(connection) as captured:
+        results = appointments_book_bulk(residents=residents, day=today)
+    assert all(r["booked"] for r in results)
+    assert len(statements(captured)) == 3 + 10
