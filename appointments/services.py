@@ -276,8 +276,9 @@ ONE_STATEMENT_VENDORS = {"postgresql"}
 
 
 def _one_statement_possible(campaign) -> bool:
-    # With an interval of 0 days both doses could fall on one site-day row, which one
-    # statement cannot update twice; and without history rows there is nothing to write them for.
+    # With an interval of 0 days both doses can fall on one site-day row, which one statement
+    # cannot update twice (it would find nothing and go step by step anyway); with history
+    # switched off the statement would still write it.
     return (
         connection.vendor in ONE_STATEMENT_VENDORS
         and campaign.min_interval_days >= 1
@@ -286,22 +287,22 @@ def _one_statement_possible(campaign) -> bool:
 
 
 @functools.cache
-def _pair_statement() -> tuple[str, list, list]:
-    """The SQL that books a pair, and the Appointment fields whose values it takes for each dose.
+def _pair_statement() -> tuple[str, list]:
+    """The SQL that books a pair, and the Appointment fields it takes as parameters for each dose.
 
     Built once from the models' metadata, so that a new column is written as
-    bulk_create and bulk_history_create would write it.
+    bulk_create and bulk_history_create would write it. Each dose's date comes
+    from the site-day row the statement took.
     """
     site_day = SiteDay._meta.db_table
     history = Appointment.history.model
     fields = [field for field in Appointment._meta.concrete_fields if not field.primary_key]
-    dose2_fields = [field for field in fields if field.name != "date"]
+    given = [field for field in fields if field.name != "date"]
+    cast = {field.name: f"CAST(%s AS {field.cast_db_type(connection)})" for field in given}
 
-    def values(of_fields, date_from):
-        cast = {field.name: f"CAST(%s AS {field.cast_db_type(connection)})" for field in of_fields}
-        return ", ".join(cast.get(field.name, date_from) for field in fields)
+    def values(date):
+        return ", ".join(cast.get(field.name, date) for field in fields)
 
-    columns = ", ".join(field.column for field in fields)
     tracked = [Appointment._meta.get_field(field.name).column for field in history.tracked_fields]
     history_columns = [history._meta.get_field(field.name).column for field in history.tracked_fields] + [
         history._meta.get_field(name).column
@@ -316,11 +317,13 @@ def _pair_statement() -> tuple[str, list, list]:
             WHERE resident_id = %s AND dose_number = 1 AND status = ANY(%s)
         ) AS ok
     ),
+    -- Guarded: no row when the day is full. Takes the dose-1 row lock first, as every booking does.
     first AS (
         UPDATE {site_day} SET booked = booked + 1
         WHERE site_id = %s AND date = %s AND booked < capacity AND (SELECT ok FROM ready)
         RETURNING date
     ),
+    -- Only once dose 1 has its place; guarded again in case a racing booking filled the day found.
     second AS (
         UPDATE {site_day} SET booked = booked + 1
         WHERE booked < capacity AND id = (
@@ -331,10 +334,10 @@ def _pair_statement() -> tuple[str, list, list]:
         RETURNING date
     ),
     pair AS (
-        INSERT INTO {Appointment._meta.db_table} ({columns})
-        SELECT {values(fields, "first.date")} FROM first, second
+        INSERT INTO {Appointment._meta.db_table} ({", ".join(field.column for field in fields)})
+        SELECT {values("first.date")} FROM first, second
         UNION ALL
-        SELECT {values(dose2_fields, "second.date")} FROM first, second
+        SELECT {values("second.date")} FROM first, second
         RETURNING *
     ),
     history AS (
@@ -343,7 +346,7 @@ def _pair_statement() -> tuple[str, list, list]:
     )
     SELECT id, date FROM pair ORDER BY dose_number
     """  # noqa: S608 - table and column names come from the models, values are parameters
-    return sql, fields, dose2_fields
+    return sql, given
 
 
 def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
@@ -356,15 +359,15 @@ def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
     the rows after it are not written, and the transaction is rolled back so that a
     dose-1 place taken alone is given back.
     """
-    sql, fields, dose2_fields = _pair_statement()
+    sql, given = _pair_statement()
     pair = [
         Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by),
         Appointment(resident=resident, dose_number=2, site=site, booked_by=booked_by),
     ]
     history_user = booked_by or Appointment.history.model.get_default_history_user(pair[0])
     params = [resident.pk, resident.pk, OPEN_STATUSES, site.id, day, site.id, due, end]
-    for appointment, of_fields in zip(pair, (fields, dose2_fields), strict=True):
-        params += [field.get_db_prep_save(getattr(appointment, field.attname), connection) for field in of_fields]
+    for appointment in pair:
+        params += [field.get_db_prep_save(getattr(appointment, field.attname), connection) for field in given]
     params += [timezone.now(), "", history_user.pk if history_user is not None else None]
     try:
         with transaction.atomic():
