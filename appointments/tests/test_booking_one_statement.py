@@ -10,6 +10,7 @@ from django.utils import timezone
 from appointments import services
 from appointments.models import Appointment
 from appointments.services import appointment_book_pair, appointments_book_bulk, site_days_ensure
+from appointments.tests.test_concurrency import race
 from campaign.tests.factories import UserFactory
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
@@ -123,3 +124,21 @@ def test_a_campaign_without_an_interval_counts_both_doses_on_one_day(qingshan, s
     first, second = appointment_book_pair(resident=loaded(ResidentFactory(village=qingshan)), day=today)
     assert first.date == second.date == today
     assert SiteDay.objects.get(site=site, date=today).booked == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_its_guard_the_dose_2_update_would_overbook_racing_for_the_last_places(qingshan, monkeypatch):
+    """Shows the race is real: each statement finds the dose-2 day in its own snapshot, taken before it
+    waited for the dose-1 row, so by then the day can be full; only the guard notices."""
+    sql, given = services._pair_statement()
+    guard = "WHERE booked < capacity AND id = ("
+    assert sql.count(guard) == 1
+    monkeypatch.setattr(services, "_pair_statement", lambda: (sql.replace(guard, "WHERE id = ("), given))
+    site_days_ensure(campaign=qingshan.campaign)
+    today = timezone.localdate()
+    SiteDay.objects.filter(site=qingshan.site, date__gte=today + 14 * DAY).update(capacity=0)
+    SiteDay.objects.filter(site=qingshan.site, date=today + 14 * DAY).update(capacity=3)
+    outcomes = race(ResidentFactory.create_batch(20, village=qingshan), today)
+    # The naive statement took a fourth place; the capacity constraint refused it, reported as the wrong error.
+    assert outcomes.count("already_booked") > 0
+    assert SiteDay.objects.get(site=qingshan.site, date=today + 14 * DAY).booked == 3

@@ -74,6 +74,7 @@ def test_racing_for_the_last_dose_2_places_never_books_a_dose_1_without_its_dose
     SiteDay.objects.filter(site=qingshan.site, date=today + timezone.timedelta(days=14)).update(capacity=3)
     outcomes = race(ResidentFactory.create_batch(20, village=qingshan), today)
     assert outcomes.count("booked") == 3
+    assert outcomes.count("day_full") == 17
     assert Appointment.objects.filter(dose_number=1).count() == Appointment.objects.filter(dose_number=2).count() == 3
     assert SiteDay.objects.get(site=qingshan.site, date=today).booked == 3
 
