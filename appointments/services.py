@@ -189,9 +189,11 @@ def appointment_book_pair(
 ) -> tuple[Appointment, Appointment]:
     """Book dose 1 on `day` and hold dose 2 on the first day with room at least the interval later.
 
-    Both places are taken in one transaction or neither is. Returns the two
-    appointments. Raises NotEligible, AlreadyBooked, OutsideWindow, or DayFull
-    with the next days that have room for both doses.
+    Both places are taken in one transaction or neither is; on PostgreSQL in one
+    statement, elsewhere (and whenever that statement finds something in the way)
+    step by step. Returns the two appointments. Raises NotEligible, AlreadyBooked,
+    OutsideWindow, or DayFull with the next days that have room for both doses.
+    Pass the resident loaded with its campaign and village's site to save reads.
     """
     campaign = resident.campaign
     today = timezone.localdate()
