@@ -8,9 +8,11 @@ date order, so two bookings never wait on each other in a cycle.
 """
 
 import datetime
+import functools
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -187,9 +189,11 @@ def appointment_book_pair(
 ) -> tuple[Appointment, Appointment]:
     """Book dose 1 on `day` and hold dose 2 on the first day with room at least the interval later.
 
-    Both places are taken in one transaction or neither is. Returns the two
-    appointments. Raises NotEligible, AlreadyBooked, OutsideWindow, or DayFull
-    with the next days that have room for both doses.
+    Both places are taken in one transaction or neither is; on PostgreSQL in one
+    statement, elsewhere (and whenever that statement finds something in the way)
+    step by step. Returns the two appointments. Raises NotEligible, AlreadyBooked,
+    OutsideWindow, or DayFull with the next days that have room for both doses.
+    Pass the resident loaded with its campaign and village's site to save reads.
     """
     campaign = resident.campaign
     today = timezone.localdate()
@@ -203,6 +207,18 @@ def appointment_book_pair(
             first=max(campaign.start_date, today).isoformat(),
             deadline=campaign.first_dose_deadline.isoformat(),
         )
+    site = resident.village.site
+    due = day + datetime.timedelta(days=campaign.min_interval_days)
+    if _one_statement_possible(campaign):
+        pair = _book_pair_in_one_statement(resident, site, day, due, campaign.end_date, booked_by, slot)
+        if pair is not None:
+            return pair
+        # Something stood in the way (already booked, a day full, a missing site-day, a place
+        # taken by a racing booking): nothing was changed, and the step-by-step path decides and explains.
+    return _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
+
+
+def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot):
     # One query for both: dose 1 given already, or booked already.
     given, booked = (
         Resident.objects.filter(pk=resident.pk)
@@ -219,8 +235,6 @@ def appointment_book_pair(
         raise AlreadyBooked(_("%(name)s already has dose 1."), name=resident.name)
     if booked is not None:
         raise AlreadyBooked(_("%(name)s is already booked for %(day)s."), name=resident.name, day=booked.isoformat())
-    site = resident.village.site
-    due = day + datetime.timedelta(days=campaign.min_interval_days)
     try:
         with transaction.atomic():
             if not _take_place(site.id, day):
@@ -259,11 +273,128 @@ def _create_pair(resident, site, day, due, campaign, booked_by, slot):
     return pair[0], pair[1]
 
 
+# Vendors where the whole pair is one statement (data-modifying WITH queries); elsewhere step by step.
+ONE_STATEMENT_VENDORS = {"postgresql"}
+
+
+def _one_statement_possible(campaign) -> bool:
+    # With an interval of 0 days both doses can fall on one site-day row, which one statement
+    # cannot update twice (it would find nothing and go step by step anyway); with history
+    # switched off the statement would still write it.
+    return (
+        connection.vendor in ONE_STATEMENT_VENDORS
+        and campaign.min_interval_days >= 1
+        and getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+    )
+
+
+@functools.cache
+def _pair_statement() -> tuple[str, list]:
+    """The SQL that books a pair, and the Appointment fields it takes as parameters for each dose.
+
+    Built once from the models' metadata, so that a new column is written as
+    bulk_create and bulk_history_create would write it. Each dose's date comes
+    from the site-day row the statement took.
+    """
+    site_day = SiteDay._meta.db_table
+    history = Appointment.history.model
+    fields = [field for field in Appointment._meta.concrete_fields if not field.primary_key]
+    given = [field for field in fields if field.name != "date"]
+    cast = {field.name: f"CAST(%s AS {field.cast_db_type(connection)})" for field in given}
+
+    def values(date):
+        return ", ".join(cast.get(field.name, date) for field in fields)
+
+    tracked = [Appointment._meta.get_field(field.name).column for field in history.tracked_fields]
+    history_columns = [history._meta.get_field(field.name).column for field in history.tracked_fields] + [
+        history._meta.get_field(name).column
+        for name in ("history_date", "history_change_reason", "history_type", "history_user")
+    ]
+    sql = f"""
+    WITH ready AS (
+        SELECT NOT EXISTS (
+            SELECT 1 FROM {Vaccination._meta.db_table} WHERE resident_id = %s AND dose_number = 1
+        ) AND NOT EXISTS (
+            SELECT 1 FROM {Appointment._meta.db_table}
+            WHERE resident_id = %s AND dose_number = 1 AND status = ANY(%s)
+        ) AS ok
+    ),
+    -- Guarded: no row when the day is full. Takes the dose-1 row lock first, as every booking does.
+    first AS (
+        UPDATE {site_day} SET booked = booked + 1
+        WHERE site_id = %s AND date = %s AND booked < capacity AND (SELECT ok FROM ready)
+        RETURNING date
+    ),
+    -- Only once dose 1 has its place; guarded again in case a racing booking filled the day found.
+    second AS (
+        UPDATE {site_day} SET booked = booked + 1
+        WHERE booked < capacity AND id = (
+            SELECT id FROM {site_day}
+            WHERE site_id = %s AND date >= %s AND date <= %s AND booked < capacity AND EXISTS (SELECT 1 FROM first)
+            ORDER BY date LIMIT 1
+        )
+        RETURNING date
+    ),
+    pair AS (
+        INSERT INTO {Appointment._meta.db_table} ({", ".join(field.column for field in fields)})
+        SELECT {values("first.date")} FROM first, second
+        UNION ALL
+        SELECT {values("second.date")} FROM first, second
+        RETURNING *
+    ),
+    history AS (
+        INSERT INTO {history._meta.db_table} ({", ".join(history_columns)})
+        SELECT {", ".join(f"pair.{column}" for column in tracked)}, %s, %s, '+', %s FROM pair
+    )
+    SELECT id, date FROM pair ORDER BY dose_number
+    """  # noqa: S608 - table and column names come from the models, values are parameters
+    return sql, given
+
+
+def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
+    """Book the pair in one round trip; returns the two appointments, or None with nothing changed.
+
+    One statement (PostgreSQL) checks that dose 1 is neither given nor booked, takes the
+    dose-1 place with a guarded UPDATE, finds and takes the first dose-2 day with room
+    with another, inserts both appointments and their history rows. The dose-1 row is
+    locked before the later dose-2 row, as everywhere else. When any step finds nothing,
+    the rows after it are not written, and the transaction is rolled back so that a
+    dose-1 place taken alone is given back.
+    """
+    sql, given = _pair_statement()
+    pair = [
+        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by),
+        Appointment(resident=resident, dose_number=2, site=site, booked_by=booked_by),
+    ]
+    history_user = booked_by or Appointment.history.model.get_default_history_user(pair[0])
+    params = [resident.pk, resident.pk, OPEN_STATUSES, site.id, day, site.id, due, end]
+    for appointment in pair:
+        params += [field.get_db_prep_save(getattr(appointment, field.attname), connection) for field in given]
+    params += [timezone.now(), "", history_user.pk if history_user is not None else None]
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            if len(rows) != 2:
+                transaction.set_rollback(True)
+                return None
+    except IntegrityError:
+        raise AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name) from None
+    for appointment, (pk, date) in zip(pair, rows, strict=True):
+        appointment.pk, appointment.date = pk, date
+        appointment._state.adding, appointment._state.db = False, connection.alias
+    return pair[0], pair[1]
+
+
 def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> list[dict]:
     """Book each resident's pair on `day`, each in its own transaction.
 
     Returns one entry per resident: {"resident", "booked": bool, "appointments" or "reason"}.
     """
+    residents = list(residents)
+    # The residents of a village share one campaign, village and site: read them once for all, not once each.
+    prefetch_related_objects(residents, "campaign", "village__site")
     results = []
     for resident in residents:
         try:

@@ -85,7 +85,7 @@ def _suggestions(results):
 
 
 def _resident(request, pk):
-    return get_object_or_404(Resident.objects.for_user(request.user).select_related("village__site"), pk=pk)
+    return get_object_or_404(Resident.objects.for_user(request.user).select_related("campaign", "village__site"), pk=pk)
 
 
 @require_POST

@@ -8,6 +8,11 @@ resident on a random day through appointments.services.appointment_book_pair (ta
 offered next day when a day is full) until no pair fits. Prints pair bookings a second and
 checks that no site-day is over capacity and that the counters match the appointments.
 Bounded: stops when the days are full, the residents run out, or after --seconds.
+
+It also reports the CPU the client process itself used (all its threads, in cores) and,
+on Linux, how busy the whole machine was, so that a harness that eats the cores the
+database needs shows. --step-by-step books through the portable path that other
+databases use, for comparison with the one-statement path PostgreSQL uses.
 """
 
 import argparse
@@ -31,6 +36,7 @@ from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from appointments import services  # noqa: E402
 from appointments.models import Appointment  # noqa: E402
 from appointments.services import DayFull, appointment_book_pair, site_days_ensure  # noqa: E402
 from campaign.lib.idnumber import make_id_number  # noqa: E402
@@ -87,6 +93,17 @@ def setup(capacity: int, days: int, residents: int) -> tuple[Campaign, list[Resi
     return campaign, list(Resident.objects.filter(campaign=campaign).select_related("campaign", "village__site"))
 
 
+def machine_busy_and_total() -> tuple[int, int]:
+    """Busy and total CPU ticks of the whole machine since boot (Linux), or zeros elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
@@ -94,9 +111,13 @@ def main():
     parser.add_argument("--days", type=int, default=45, help="campaign window in days")
     parser.add_argument("--residents", type=int, default=12000)
     parser.add_argument("--seconds", type=float, default=120, help="stop after this long in any case")
+    parser.add_argument("--step-by-step", action="store_true", help="book through the portable path")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run on PostgreSQL: set DATABASE_URL.")
+    if args.step_by_step:
+        services.ONE_STATEMENT_VENDORS = set()
+    load = os.getloadavg()[0]
 
     campaign, people = setup(args.capacity, args.days, args.residents)
     connection.close()
@@ -107,6 +128,8 @@ def main():
     stop = threading.Event()
     counts = {"booked": 0, "full": 0, "other": 0}
     lock = threading.Lock()
+    busy_before, total_before = machine_busy_and_total()
+    cpu_before = time.process_time()
     started_at = time.monotonic()
 
     def client(seed):
@@ -144,6 +167,9 @@ def main():
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started_at
+    client_cores = (time.process_time() - cpu_before) / elapsed
+    busy_after, total_after = machine_busy_and_total()
+    machine_busy = (busy_after - busy_before) / max(1, total_after - total_before)
 
     days = list(SiteDay.objects.filter(site__campaign=campaign))
     over = [d for d in days if d.booked > d.capacity]
@@ -156,9 +182,21 @@ def main():
     mismatched = [d for d in days if actual.get(d.date, 0) != d.booked]
     pairs = Appointment.objects.filter(site__campaign=campaign, dose_number=1).count()
     seconds = Appointment.objects.filter(site__campaign=campaign, dose_number=2).count()
+    booked_ids = Appointment.objects.filter(site__campaign=campaign).values("id")
+    without_history = booked_ids.exclude(
+        id__in=Appointment.history.filter(history_type="+", site__campaign=campaign).values("id")
+    ).count()
     dose1_capacity = sum(d.capacity for d in days if d.date <= campaign.first_dose_deadline)
-    print(f"clients: {args.clients}, capacity {args.capacity}/day over {args.days} days, {args.residents} residents")
+    path = "step by step" if args.step_by_step else "one statement"
+    print(
+        f"clients: {args.clients} threads, one process, {path}; capacity {args.capacity}/day over {args.days} days, "
+        f"{args.residents} residents; load average before: {load:.2f} on {os.cpu_count()} cores"
+    )
     print(f"pair bookings: {counts['booked']} in {elapsed:.1f} s = {counts['booked'] / elapsed:.0f} pairs/s")
+    print(
+        f"client process CPU: {client_cores:.2f} cores of {os.cpu_count()}; "
+        f"whole machine busy: {machine_busy:.0%} of all cores (this client, PostgreSQL and anything else running)"
+    )
     print(f"day-full refusals retried: {counts['full']}, errors: {counts['other']}")
     print(
         f"places taken: {sum(d.booked for d in days)} of {sum(d.capacity for d in days)}; "
@@ -166,9 +204,10 @@ def main():
     )
     print(f"dose 1 appointments {pairs}, dose 2 appointments {seconds}")
     print(f"site-days over capacity: {len(over)}; counters not matching appointments: {len(mismatched)}")
-    if over or mismatched or pairs != seconds or counts["other"]:
+    print(f"appointments without their history row: {without_history}")
+    if over or mismatched or pairs != seconds or counts["other"] or without_history:
         sys.exit("FAILED: capacity or pairing broken")
-    print("OK: no site-day over capacity, every dose 1 holds its dose 2")
+    print("OK: no site-day over capacity, every dose 1 holds its dose 2, every appointment has its history")
 
 
 if __name__ == "__main__":
