@@ -10,7 +10,7 @@ import datetime
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Font
@@ -110,7 +110,7 @@ def _percent(ws, value, *, font=None):
 
 
 def _bold(ws, values):
-    return [safe_cell(ws, v, font=TOTAL_FONT) if not isinstance(v, WriteOnlyCell) else v for v in values]
+    return [safe_cell(ws, v, font=TOTAL_FONT) if not isinstance(v, Cell) else v for v in values]
 
 
 def _date(text: str) -> datetime.date:
