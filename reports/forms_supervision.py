@@ -24,7 +24,7 @@ class ThresholdsForm(forms.ModelForm):
 class WeekForm(forms.Form):
     """An ISO week as the browser's week picker sends it (2021-W15); cleaned to its Monday."""
 
-    week = forms.CharField(label=_("week"), widget=forms.TextInput(attrs={"type": "week"}))
+    week = forms.CharField(label=_("week number"), widget=forms.TextInput(attrs={"type": "week"}))
 
     def clean_week(self):
         try:
