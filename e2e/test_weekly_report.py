@@ -60,6 +60,10 @@ def test_the_office_makes_last_weeks_report_reads_it_and_downloads_the_excel(pag
     expect(page.get_by_test_id("weekly-row")).to_have_count(1)
     screenshot(page, "weekly-list")
     page.get_by_test_id("thresholds-link").click()
+    page.get_by_label("落后多少个百分点起约谈").fill("25")  # above the deduction threshold: refused
+    page.get_by_test_id("save-thresholds").click()
+    expect(page.get_by_test_id("errors")).to_be_visible()
+    screenshot(page, "weekly-thresholds-refused")
     page.get_by_label("落后多少个百分点起约谈").fill("12")
     page.get_by_test_id("save-thresholds").click()
     expect(page.get_by_test_id("page-title")).to_have_text("周调度通报")
