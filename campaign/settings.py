@@ -129,6 +129,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis gives a task whose worker died before acknowledging it to another worker after this many
+# seconds (kombu's default, an hour: longer than any task's time limit). Tests of a killed worker lower it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Tests only: seconds the weekly report waits inside its transaction, so a test can kill its worker there.
+WEEKLY_REPORT_TEST_PAUSE = env_int("WEEKLY_REPORT_TEST_PAUSE", 0)
 # Every periodic job is listed here and nowhere else (times are Asia/Shanghai, CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
     "mark-no-shows-at-end-of-day": {

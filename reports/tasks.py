@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from reports import progress, services
+from reports import progress, services, supervision
 
 
 @shared_task(name="reports.build_export", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60)
@@ -33,3 +33,23 @@ def compute_progress(full: bool = False) -> dict | None:
     """
     result = progress.progress_compute_current(full=full)
     return result and {**result, "since": result["since"] and result["since"].isoformat()}
+
+
+@shared_task(
+    name="reports.weekly_report",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=15 * 60,
+    soft_time_limit=14 * 60,
+)
+def weekly_report(week: str | None = None) -> dict | None:
+    """Make the current campaign's weekly supervision report of `week` (2021-W15; default: last week).
+
+    Monday 08:00 on beat. Safe to run twice: the report is one row per campaign and week, made
+    in one transaction, so a message redelivered after its worker died makes the same single report.
+    Returns {"week", "report"} (the row's id), or None without a current campaign.
+    """
+    report = supervision.weekly_report_make_current(week=week)
+    return report and {"week": str(report), "report": report.pk}

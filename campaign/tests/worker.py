@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def real_worker(queue: str, **env):
-    """Run `celery worker` on one queue while the block runs; extra environment variables in `env`."""
+def real_worker(queue: str, *, pool: str = "solo", **env):
+    """Run `celery worker` on one queue while the block runs; extra environment variables in `env`.
+
+    `pool="prefork"` runs one child process, as production does, for tests that kill a worker.
+    """
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
     )
-    command = [sys.executable, "-m", "celery", "-A", "campaign", "worker", "--pool=solo", "-Q", queue]
+    command = [sys.executable, "-m", "celery", "-A", "campaign", "worker", f"--pool={pool}", "-Q", queue]
+    if pool == "prefork":
+        command.append("--concurrency=1")
     command += ["--loglevel=WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"]
     worker = subprocess.Popen(
         command,

@@ -1,0 +1,29 @@
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from campaign.models import Campaign
+from reports.supervision import upward_report_figures
+from reports.weekly_excel import write_upward_report
+
+
+class Command(BaseCommand):
+    help = "Write the day's figures for the county (上报接种进度) as Excel: per site and village, and the town total."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        parser.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+
+    def handle(self, *args, date=None, output, **options):
+        try:
+            on = datetime.date.fromisoformat(date) if date else timezone.localdate()
+        except ValueError:
+            raise CommandError(f"--date must be YYYY-MM-DD, got {date!r}") from None
+        campaign = Campaign.objects.filter(is_current=True).first()
+        if campaign is None:
+            raise CommandError("There is no current campaign (load_demo, or mark one as current in the admin).")
+        figures = upward_report_figures(campaign=campaign, on=on)
+        write_upward_report(target=output, figures=figures)
+        total = figures["total"]
+        self.stdout.write(f"{campaign} on {on}: {total['dose1']} people with dose 1 ({total['percent']}%); {output}.")

@@ -1,0 +1,46 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from campaign.models import Campaign
+from reports import tasks
+from reports.supervision import iso_week, last_week_start, parse_iso_week, week_findings, weekly_report_make
+from reports.weekly_excel import write_weekly_report
+
+
+class Command(BaseCommand):
+    help = (
+        "Make the current campaign's weekly supervision report (周调度通报) of an ISO week, by default last "
+        "week; -o writes it as Excel. Making a week again replaces its figures (one report per week)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--week", help="ISO week, e.g. 2021-W15 (default: last week)")
+        parser.add_argument("-o", "--output", help="write the report to this .xlsx file")
+        parser.add_argument("--queue", action="store_true", help="send it to the Celery worker instead")
+
+    def handle(self, *args, week=None, output=None, queue=False, **options):
+        try:
+            week_start = parse_iso_week(week) if week else last_week_start(timezone.localdate())
+        except ValueError as error:
+            raise CommandError(f"--week: {error}") from None
+        if queue:
+            if output:
+                raise CommandError("--queue makes the report in the worker; drop -o and download it from the page")
+            result = tasks.weekly_report.delay(week=iso_week(week_start))
+            self.stdout.write(f"Queued as task {result.id}.")
+            return
+        campaign = Campaign.objects.filter(is_current=True).first()
+        if campaign is None:
+            raise CommandError("There is no current campaign (load_demo, or mark one as current in the admin).")
+        report = weekly_report_make(campaign=campaign, week_start=week_start)
+        levels = report.data["levels"]
+        self.stdout.write(
+            f"{campaign}: weekly report {report} ({report.data['week_start']} to {report.data['week_end']}), "
+            f"{len(report.data['villages'])} villages; 通报 {levels['notice']}, 约谈 {levels['talk']}, "
+            f"扣分 {levels['deduct']}."
+        )
+        if output:
+            write_weekly_report(
+                target=output, report=report, findings=week_findings(campaign=campaign, week_start=week_start)
+            )
+            self.stdout.write(f"Written to {output}.")

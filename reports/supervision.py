@@ -1,0 +1,356 @@
+"""The weekly supervision report (周调度通报), its thresholds and findings, and the upward report.
+
+Every number here is read from DailyProgress (never from the raw tables), after
+`reports.progress.progress_compute` has brought those rows up to date. A weekly report is
+stored as a snapshot (WeeklyReport.data) so that it reads the same later, whatever
+happens to the records or the thresholds afterwards; its page and its Excel file render
+from that snapshot.
+"""
+
+import datetime
+import re
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaign.models import Campaign, Village
+from reports.models import DailyProgress, SupervisionFinding, SupervisionThresholds, WeeklyReport
+from reports.progress import progress_compute
+from reports.selectors import expected_percent
+from sites.models import Site
+
+Level = SupervisionFinding.Level
+SNAPSHOT_VERSION = 1
+LEVELS = ("notice", "talk", "deduct")  # the levels proposed, mildest first
+_ISO_WEEK = re.compile(r"(\d{4})-W(\d{1,2})")
+
+
+# Weeks -------------------------------------------------------------------------------------------
+
+
+def parse_iso_week(text: str) -> datetime.date:
+    """The Monday of an ISO week written `2021-W15`; raises ValueError with a message for people."""
+    match = _ISO_WEEK.fullmatch((text or "").strip())
+    if not match:
+        raise ValueError(f"a week is written like 2021-W15 (ISO year, W, week number), not {text!r}")
+    try:
+        return datetime.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a week: {match[1]} has no week {int(match[2])}") from None
+
+
+def iso_week(day: datetime.date) -> str:
+    """`2021-W15` for any day of that ISO week."""
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def last_week_start(today: datetime.date) -> datetime.date:
+    """The Monday of the week before `today`'s week: the week the Monday report is about."""
+    return today - datetime.timedelta(days=today.weekday() + 7)
+
+
+# Thresholds and levels ---------------------------------------------------------------------------
+
+
+def thresholds_for(*, campaign: Campaign) -> SupervisionThresholds:
+    """The campaign's thresholds, created with the defaults (5/10/20 points) on first use."""
+    thresholds, _created = SupervisionThresholds.objects.get_or_create(campaign=campaign)
+    return thresholds
+
+
+def thresholds_update(
+    *, campaign: Campaign, notice_gap: int, talk_gap: int, deduct_gap: int, user
+) -> SupervisionThresholds:
+    """Set the gaps (points below the expected %) from which a level is proposed.
+
+    Raises ValidationError unless 1 <= notice < talk < deduct. Reports already made keep the
+    thresholds they were made with (they are in the snapshot).
+    """
+    if not 1 <= notice_gap < talk_gap < deduct_gap:
+        raise ValidationError(_("The gaps must increase: notice < formal talk < point deduction, from 1 point."))
+    thresholds = thresholds_for(campaign=campaign)
+    thresholds.notice_gap, thresholds.talk_gap, thresholds.deduct_gap = notice_gap, talk_gap, deduct_gap
+    thresholds.updated_by, thresholds.updated_at = user, timezone.now()
+    thresholds.save()
+    return thresholds
+
+
+def proposed_level(*, gap: float | None, notice_gap: int, talk_gap: int, deduct_gap: int) -> str:
+    """The level a gap of `gap` points behind schedule earns: a Level value ("" for none).
+
+    Each threshold is inclusive: a gap of exactly `talk_gap` points is a formal talk.
+    """
+    if gap is None:
+        return Level.NONE
+    if gap >= deduct_gap:
+        return Level.DEDUCT
+    if gap >= talk_gap:
+        return Level.TALK
+    if gap >= notice_gap:
+        return Level.NOTICE
+    return Level.NONE
+
+
+def ranks(values: list[float | None]) -> list[int | None]:
+    """Competition ranks, highest value first; equal values share a rank (1, 2, 2, 4). None is unranked."""
+    ordered = sorted((v for v in values if v is not None), reverse=True)
+    first = {}
+    for position, value in enumerate(ordered, start=1):
+        first.setdefault(value, position)
+    return [None if v is None else first[v] for v in values]
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# The weekly snapshot -----------------------------------------------------------------------------
+
+_SUMS = ("dose1", "dose2", "completed")
+_ZERO = dict.fromkeys([*(f"all_{field}" for field in _SUMS), *(f"in_{field}" for field in _SUMS)], 0)
+
+
+def _sums(rows, group: str, *, within: Q) -> dict[int, dict[str, int]]:
+    """Per `group` id: sums of dose1, dose2, completed in all (all_dose1...) and `within` (in_dose1...)."""
+    fields = {}
+    for field in _SUMS:
+        fields[f"all_{field}"] = Coalesce(Sum(field), 0)
+        fields[f"in_{field}"] = Coalesce(Sum(field, filter=within), 0)
+    return {row[group]: row for row in rows.order_by().values(group).annotate(**fields)}
+
+
+def weekly_figures(*, campaign: Campaign, week_start: datetime.date, today: datetime.date | None = None) -> dict:
+    """The weekly report's numbers from DailyProgress, as a JSON-ready dict (the snapshot).
+
+    Villages: the week's and cumulative dose 1 / dose 2, people fully vaccinated, % of quota
+    (people with dose 1 by Sunday / quota), the % expected by Sunday, the gap in points, the
+    proposed level and the rank by % of quota. Sites: the same counts and the people a day on
+    average (days of the campaign in the period, up to today) against the daily floor.
+    """
+    today = today or timezone.localdate()
+    week_end = week_start + datetime.timedelta(days=6)
+    thresholds = thresholds_for(campaign=campaign)
+    gaps = {k: getattr(thresholds, k) for k in ("notice_gap", "talk_gap", "deduct_gap")}
+    expected = expected_percent(campaign=campaign, on=week_end)
+    rows = DailyProgress.objects.filter(campaign=campaign, date__lte=week_end)
+    in_week = Q(date__gte=week_start)
+    by_village = _sums(rows, "village", within=in_week)
+    by_site = _sums(rows, "site", within=in_week)
+    villages = []
+    for village in Village.objects.filter(campaign=campaign).select_related("site").order_by("site_id", "id"):
+        sums = by_village.get(village.pk, _ZERO)
+        percent = _percent(sums["all_dose1"], village.quota)
+        gap = None if percent is None else round(expected - percent, 1)
+        villages.append(
+            {
+                "id": village.pk,
+                "name": village.name,
+                "site": village.site.short_name,
+                "quota": village.quota,
+                "week_dose1": sums["in_dose1"],
+                "week_dose2": sums["in_dose2"],
+                "dose1": sums["all_dose1"],
+                "dose2": sums["all_dose2"],
+                "completed": sums["all_completed"],
+                "percent": percent,
+                "gap": gap,
+                "level": str(proposed_level(gap=gap, **gaps)),
+            }
+        )
+    for village, rank in zip(villages, ranks([v["percent"] for v in villages]), strict=True):
+        village["rank"] = rank
+    # The report reads as a ranking: best first, unranked (no quota) last, ties in the villages' order.
+    villages.sort(key=lambda v: v["rank"] or len(villages) + 1)
+
+    # Days the sites worked in each period: the campaign's days in it, up to today.
+    through = min(week_end, campaign.end_date, today)
+    week_days = max((through - max(week_start, campaign.start_date)).days + 1, 0)
+    all_days = max((through - campaign.start_date).days + 1, 0)
+    floor = campaign.daily_floor_per_site
+    sites = []
+    for site in Site.objects.filter(campaign=campaign).order_by("id"):
+        sums = by_site.get(site.pk, _ZERO)
+        week_people = sums["in_dose1"] + sums["in_dose2"]
+        people = sums["all_dose1"] + sums["all_dose2"]
+        week_average = round(week_people / week_days, 1) if week_days else None
+        sites.append(
+            {
+                "id": site.pk,
+                "name": site.name,
+                "short_name": site.short_name,
+                "week_dose1": sums["in_dose1"],
+                "week_dose2": sums["in_dose2"],
+                "week_people": week_people,
+                "week_average": week_average,
+                "week_below_floor": week_average is not None and week_average < floor,
+                "dose1": sums["all_dose1"],
+                "dose2": sums["all_dose2"],
+                "people": people,
+                "average": round(people / all_days, 1) if all_days else None,
+                "below_floor": bool(all_days) and people / all_days < floor,
+            }
+        )
+
+    quota = sum(v["quota"] for v in villages)
+    total_dose1 = sum(v["dose1"] for v in villages)
+    totals = {key: sum(v[key] for v in villages) for key in ("quota", "week_dose1", "week_dose2", "dose1", "dose2")}
+    totals["completed"] = sum(v["completed"] for v in villages)
+    totals["percent"] = _percent(total_dose1, quota)
+    totals["gap"] = None if totals["percent"] is None else round(expected - totals["percent"], 1)
+    return {
+        "version": SNAPSHOT_VERSION,
+        "campaign": campaign.name,
+        "week": iso_week(week_start),
+        "week_start": week_start.isoformat(),
+        "week_end": week_end.isoformat(),
+        "expected_percent": expected,
+        "thresholds": gaps,
+        "daily_floor_per_site": floor,
+        "week_days": week_days,
+        "campaign_days": all_days,
+        "villages": villages,
+        "sites": sites,
+        "totals": totals,
+        "levels": {level: sum(v["level"] == level for v in villages) for level in LEVELS},
+    }
+
+
+def _pause_for_tests() -> None:
+    # Tests only (WEEKLY_REPORT_TEST_PAUSE, 0 in every real deployment): hold the open transaction
+    # so that a test can kill the worker in the middle of a report.
+    if settings.WEEKLY_REPORT_TEST_PAUSE:
+        time.sleep(settings.WEEKLY_REPORT_TEST_PAUSE)
+
+
+@transaction.atomic
+def weekly_report_make(
+    *, campaign: Campaign, week_start: datetime.date, user=None, today: datetime.date | None = None
+) -> WeeklyReport:
+    """Make (or make again) the weekly report of the week starting `week_start` (a Monday).
+
+    Brings the progress rows up to date from that Monday, computes the snapshot and stores it in
+    the one WeeklyReport row of (campaign, week): making it twice leaves one report, the newer
+    numbers. One transaction: a run killed half-way leaves no report or the previous one.
+    Raises ValueError when `week_start` is not a Monday.
+    """
+    if week_start.weekday() != 0:
+        raise ValueError(f"a week starts on a Monday, {week_start} is not one")
+    # Holds the campaign's lock until the report is stored: two makes of a week run one after the other.
+    progress_compute(campaign=campaign, since=week_start)
+    data = weekly_figures(campaign=campaign, week_start=week_start, today=today)
+    report, _created = WeeklyReport.objects.update_or_create(
+        campaign=campaign, week_start=week_start, defaults={"data": data, "made_at": timezone.now(), "made_by": user}
+    )
+    _pause_for_tests()
+    return report
+
+
+def weekly_report_make_current(*, week: str | None = None) -> WeeklyReport | None:
+    """The periodic job: the current campaign's report of `week` (2021-W15), by default last week's."""
+    campaign = Campaign.objects.filter(is_current=True).first()
+    if campaign is None:
+        return None
+    week_start = parse_iso_week(week) if week else last_week_start(timezone.localdate())
+    return weekly_report_make(campaign=campaign, week_start=week_start)
+
+
+def weekly_reports(*, campaign: Campaign):
+    """Every report of the campaign, newest week first (all past reports stay available)."""
+    return WeeklyReport.objects.filter(campaign=campaign).select_related("made_by").order_by("-week_start")
+
+
+# Findings ----------------------------------------------------------------------------------------
+
+
+def finding_record(
+    *, campaign: Campaign, village: Village, week_start: datetime.date, level: str, points: int, text: str, user
+) -> SupervisionFinding:
+    """Record what the supervision group found in a village in a week, with its level and points.
+
+    Raises ValidationError when points are given without a point deduction, or the village or
+    week does not fit (another campaign's village, a day that is not a Monday, no text).
+    """
+    errors = {}
+    if village.campaign_id != campaign.pk:
+        errors["village"] = _("This village is not in the campaign.")
+    if week_start.weekday() != 0:
+        errors["week_start"] = _("A week starts on a Monday.")
+    if level not in Level.values:
+        errors["level"] = _("Choose a level.")
+    if points and level != Level.DEDUCT:
+        errors["points_deducted"] = _("Points are deducted only with a point deduction (扣分).")
+    if level == Level.DEDUCT and not points:
+        errors["points_deducted"] = _("A point deduction needs the points deducted.")
+    if not (text or "").strip():
+        errors["text"] = _("Write what was found.")
+    if errors:
+        raise ValidationError(errors)
+    return SupervisionFinding.objects.create(
+        campaign=campaign,
+        village=village,
+        week_start=week_start,
+        level=level,
+        points_deducted=points,
+        text=text.strip(),
+        recorded_by=user,
+    )
+
+
+def week_findings(*, campaign: Campaign, week_start: datetime.date):
+    """The findings recorded against villages for the week, by village then newest first."""
+    return (
+        SupervisionFinding.objects.filter(campaign=campaign, week_start=week_start)
+        .select_related("village", "recorded_by")
+        .order_by("village__site_id", "village_id", "-recorded_at")
+    )
+
+
+# The upward report (上报接种进度) -----------------------------------------------------------------
+
+
+def upward_figures(*, campaign: Campaign, on: datetime.date) -> dict:
+    """The day's figures the office sends to the county, from DailyProgress.
+
+    {"on", "sites": [{"name", "villages": [row...], "subtotal": row}], "total": row}, where a row
+    has quota, the day's dose 1 and dose 2, people with dose 1 and fully vaccinated by the end
+    of the day, and % of quota (people with dose 1 / quota).
+    """
+    rows = DailyProgress.objects.filter(campaign=campaign, date__lte=on)
+    by_village = _sums(rows, "village", within=Q(date=on))
+
+    def row(name: str, quota: int, sums: list[dict]) -> dict:
+        counts = {
+            "day_dose1": sum(s["in_dose1"] for s in sums),
+            "day_dose2": sum(s["in_dose2"] for s in sums),
+            "dose1": sum(s["all_dose1"] for s in sums),
+            "completed": sum(s["all_completed"] for s in sums),
+        }
+        return {"name": name, "quota": quota, **counts, "percent": _percent(counts["dose1"], quota)}
+
+    sites, every = [], []
+    for site in Site.objects.filter(campaign=campaign).order_by("id"):
+        villages = list(Village.objects.filter(site=site).order_by("id"))
+        sums = [by_village.get(v.pk, _ZERO) for v in villages]
+        every += sums
+        sites.append(
+            {
+                "name": site.name,
+                "villages": [row(v.name, v.quota, [s]) for v, s in zip(villages, sums, strict=True)],
+                "subtotal": row(site.name, sum(v.quota for v in villages), sums),
+            }
+        )
+    quota = sum(site["subtotal"]["quota"] for site in sites)
+    return {"on": on, "campaign": campaign.name, "sites": sites, "total": row("", quota, every)}
+
+
+def upward_report_figures(*, campaign: Campaign, on: datetime.date) -> dict:
+    """Bring the progress rows up to date from `on`, then return upward_figures for that day."""
+    progress_compute(campaign=campaign, since=on)
+    return upward_figures(campaign=campaign, on=on)

@@ -1,0 +1,276 @@
+"""The weekly supervision report (周调度通报) and the upward report (上报接种进度) as Excel files.
+
+Both are Chinese administrative documents whatever the user's interface language: titles,
+sheet names and headers are written in Chinese here. The weekly file renders from the stored
+snapshot (WeeklyReport.data), so a past report's file reads the same later. Both are a few
+dozen rows: they are built in memory on request, not as a background export.
+"""
+
+import datetime
+
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from campaign.lib.excel import header_row, safe_cell, set_widths
+
+TITLE_FONT = Font(bold=True, size=14)
+NOTE_FONT = Font(size=10, color="555555")
+TOTAL_FONT = Font(bold=True)
+PERCENT_FORMAT = "0.0"
+HEADER_ROW = 3  # title, note, headers
+
+LEVEL_NAMES = {"": "", "notice": "通报", "talk": "约谈", "deduct": "扣分"}
+
+VILLAGE_SHEET = "村居进度"
+SITE_SHEET = "接种点进度"
+FINDING_SHEET = "督查记录"
+CHART_SHEET = "完成率图表"
+UPWARD_SHEET = "接种进度上报"
+
+VILLAGE_COLUMNS = [
+    ("排名", 6),
+    ("村（社区）", 12),
+    ("接种点", 14),
+    ("分配任务数", 11),
+    ("本周第一剂", 11),
+    ("本周第二剂", 11),
+    ("累计第一剂", 11),
+    ("累计第二剂", 11),
+    ("累计完成全程", 13),
+    ("完成率（%）", 11),
+    ("应完成（%）", 11),
+    ("落后（百分点）", 14),
+    ("建议处理", 10),
+]
+SITE_COLUMNS = [
+    ("接种点", 30),
+    ("本周第一剂", 11),
+    ("本周第二剂", 11),
+    ("本周日均接种人数", 16),
+    ("累计第一剂", 11),
+    ("累计第二剂", 11),
+    ("累计日均接种人数", 16),
+    ("每日最低接种人数", 16),
+    ("是否达标", 10),
+]
+FINDING_COLUMNS = [
+    ("村（社区）", 12),
+    ("处理", 8),
+    ("扣分", 6),
+    ("督查情况", 60),
+    ("记录人", 12),
+    ("记录时间", 17),
+]
+UPWARD_COLUMNS = [
+    ("序号", 6),
+    ("接种点", 30),
+    ("村（社区）", 12),
+    ("分配任务数", 11),
+    ("当日第一剂", 11),
+    ("当日第二剂", 11),
+    ("累计第一剂", 11),
+    ("累计完成全程", 13),
+    ("完成率（%）", 11),
+]
+
+
+def _sheet(workbook, name: str, columns, *, title: str, note: str, freeze: str = "A4") -> Worksheet:
+    """A write-only sheet with a merged title, a note line, frozen headers and print settings."""
+    ws = workbook.create_sheet(name)
+    set_widths(ws, [width for _header, width in columns])
+    ws.freeze_panes = freeze
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    last = get_column_letter(len(columns))
+    title_cell = safe_cell(ws, title, font=TITLE_FONT)
+    title_cell.alignment = Alignment(horizontal="center", vertical="center")
+    ws.append([title_cell])
+    ws.append([safe_cell(ws, note, font=NOTE_FONT)])
+    ws.merged_cells.add(f"A1:{last}1")
+    ws.merged_cells.add(f"A2:{last}2")
+    ws.append(header_row(ws, [header for header, _width in columns]))
+    return ws
+
+
+def _percent(ws, value, *, font=None):
+    cell = WriteOnlyCell(ws, value)
+    cell.number_format = PERCENT_FORMAT
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _bold(ws, values):
+    return [safe_cell(ws, v, font=TOTAL_FONT) if not isinstance(v, Cell) else v for v in values]
+
+
+def _date(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+def weekly_title(data: dict) -> str:
+    """周调度通报 title: the campaign, the ISO week and its Monday to Sunday."""
+    start, end = _date(data["week_start"]), _date(data["week_end"])
+    year, week = data["week"].split("-W")
+    days = f"{start.month}月{start.day}日—{end.month}月{end.day}日"
+    return f"{data['campaign']}周调度通报（{year}年第{int(week)}周：{days}）"
+
+
+def write_weekly_report(*, target, report, findings) -> None:
+    """Write the weekly report from its snapshot to `target` (a path or binary file).
+
+    Sheets: villages (ranked, with the proposed level), sites, the supervision group's
+    findings, and a native bar chart of % of quota by village. Text goes through safe_cell.
+    """
+    data = report.data
+    title = weekly_title(data)
+    gaps = data["thresholds"]
+    made_at = timezone.localtime(report.made_at)
+    note = (
+        f"截至{_date(data['week_end']):%Y-%m-%d}应完成第一剂{data['expected_percent']}%；"
+        f"落后{gaps['notice_gap']}个百分点起通报，{gaps['talk_gap']}个起约谈，{gaps['deduct_gap']}个起扣分。"
+        f"生成时间 {made_at:%Y-%m-%d %H:%M}"
+    )
+    workbook = Workbook(write_only=True)
+
+    villages_ws = _sheet(workbook, VILLAGE_SHEET, VILLAGE_COLUMNS, title=title, note=note, freeze="C4")
+    for v in data["villages"]:
+        villages_ws.append(
+            [
+                v["rank"],
+                safe_cell(villages_ws, v["name"]),
+                safe_cell(villages_ws, v["site"]),
+                v["quota"],
+                v["week_dose1"],
+                v["week_dose2"],
+                v["dose1"],
+                v["dose2"],
+                v["completed"],
+                _percent(villages_ws, v["percent"]),
+                _percent(villages_ws, data["expected_percent"]),
+                _percent(villages_ws, v["gap"]),
+                safe_cell(villages_ws, LEVEL_NAMES.get(v["level"], v["level"])),
+            ]
+        )
+    t = data["totals"]
+    villages_ws.append(
+        _bold(
+            villages_ws,
+            [
+                None,
+                "全镇合计",
+                None,
+                t["quota"],
+                t["week_dose1"],
+                t["week_dose2"],
+                t["dose1"],
+                t["dose2"],
+                t["completed"],
+                _percent(villages_ws, t["percent"], font=TOTAL_FONT),
+                _percent(villages_ws, data["expected_percent"], font=TOTAL_FONT),
+                _percent(villages_ws, t["gap"], font=TOTAL_FONT),
+                None,
+            ],
+        )
+    )
+
+    floor = data["daily_floor_per_site"]
+    site_note = f"每个接种点每天最少接种{floor}人；本周{data['week_days']}天，活动以来{data['campaign_days']}天。"
+    sites_ws = _sheet(workbook, SITE_SHEET, SITE_COLUMNS, title=title, note=site_note, freeze="B4")
+    for s in data["sites"]:
+        sites_ws.append(
+            [
+                safe_cell(sites_ws, s["name"]),
+                s["week_dose1"],
+                s["week_dose2"],
+                _percent(sites_ws, s["week_average"]),
+                s["dose1"],
+                s["dose2"],
+                _percent(sites_ws, s["average"]),
+                floor,
+                safe_cell(sites_ws, "未达标" if s["below_floor"] or s["week_below_floor"] else "达标"),
+            ]
+        )
+
+    findings_ws = _sheet(
+        workbook, FINDING_SHEET, FINDING_COLUMNS, title=title, note="督查组记录的督查情况与处理意见。", freeze="A4"
+    )
+    for finding in findings:
+        recorder = finding.recorded_by.get_full_name() or finding.recorded_by.username
+        when = WriteOnlyCell(findings_ws, timezone.localtime(finding.recorded_at).replace(tzinfo=None))
+        when.number_format = "yyyy-mm-dd hh:mm"
+        text = safe_cell(findings_ws, finding.text)
+        text.alignment = Alignment(wrap_text=True, vertical="top")
+        findings_ws.append(
+            [
+                safe_cell(findings_ws, finding.village.name),
+                safe_cell(findings_ws, LEVEL_NAMES.get(finding.level, finding.level)),
+                finding.points_deducted or None,
+                text,
+                safe_cell(findings_ws, recorder),
+                when,
+            ]
+        )
+
+    # The chart on a sheet of its own, reading the villages sheet's names and % of quota.
+    chart_ws = workbook.create_sheet(CHART_SHEET)
+    count = len(data["villages"])
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = f"各村（社区）第一剂完成率（%），应完成{data['expected_percent']}%"
+    chart.y_axis.title = "完成率（%）"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 100
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    chart.legend = None
+    first, last = HEADER_ROW + 1, HEADER_ROW + max(count, 1)
+    values = Reference(villages_ws, min_col=10, min_row=HEADER_ROW, max_row=last)
+    names = Reference(villages_ws, min_col=2, min_row=first, max_row=last)
+    chart.add_data(values, titles_from_data=True)
+    chart.set_categories(names)
+    chart.dataLabels = DataLabelList()
+    chart.dataLabels.showVal = True
+    chart.width, chart.height = 32, 14
+    chart_ws.add_chart(chart, "A1")
+
+    workbook.save(target)
+
+
+def upward_title(figures: dict) -> str:
+    on = figures["on"]
+    return f"{figures['campaign']}进度上报表（{on.year}年{on.month}月{on.day}日）"
+
+
+def write_upward_report(*, target, figures: dict, made_at: datetime.datetime | None = None) -> None:
+    """Write the upward report (上报接种进度) of one day to `target`: per site and village, and the town total."""
+    made_at = timezone.localtime(made_at or timezone.now())
+    note = f"统计截至{figures['on']:%Y-%m-%d}当日；完成率＝累计第一剂÷分配任务数。填报时间 {made_at:%Y-%m-%d %H:%M}"
+    workbook = Workbook(write_only=True)
+    ws = _sheet(workbook, UPWARD_SHEET, UPWARD_COLUMNS, title=upward_title(figures), note=note, freeze="D4")
+
+    def numbers(row, font=None):
+        return [row["quota"], row["day_dose1"], row["day_dose2"], row["dose1"], row["completed"]], _percent(
+            ws, row["percent"], font=font
+        )
+
+    index = 0
+    for site in figures["sites"]:
+        for village in site["villages"]:
+            index += 1
+            counts, percent = numbers(village)
+            ws.append([index, safe_cell(ws, site["name"]), safe_cell(ws, village["name"]), *counts, percent])
+        counts, percent = numbers(site["subtotal"], TOTAL_FONT)
+        ws.append(_bold(ws, [None, site["name"], "小计", *counts]) + [percent])
+    counts, percent = numbers(figures["total"], TOTAL_FONT)
+    ws.append(_bold(ws, [None, "全镇合计", None, *counts]) + [percent])
+    workbook.save(target)
