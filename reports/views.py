@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from campaign.celery import app as celery_app
 from campaign.lib.access import role_required
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
@@ -35,7 +36,7 @@ def dashboard(request):
     campaign = Campaign.objects.current()
     today = timezone.localdate()
     figures = dashboard_figures(campaign=campaign, today=today)
-    if settings.CELERY_TASK_ALWAYS_EAGER and (
+    if celery_app.conf.task_always_eager and (
         figures["computed_at"] is None or timezone.now() - figures["computed_at"] > STALE_PROGRESS
     ):
         progress_compute_current()
@@ -57,7 +58,7 @@ def dashboard(request):
 def progress_refresh(request):
     """The office asks for fresh numbers now (a worker does it; in-process on the embedded default)."""
     tasks.compute_progress.delay(full=False)
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if celery_app.conf.task_always_eager:
         messages.success(request, _("The progress figures were recomputed."))
     else:
         messages.info(request, _("The progress figures are being recomputed; reload the page in a moment."))
