@@ -24,6 +24,7 @@ from campaign.models import Campaign, Village
 from campaign.roles import SITE_DOCTOR_GROUP, Role, ensure_role_groups
 from campaign.services import user_assign_role
 from reports.progress import progress_compute
+from reports.supervision import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
 from sites.models import Site
@@ -384,6 +385,11 @@ def load_residents(
     site_days_recount(campaign=campaign)
     # The dashboard reads precomputed progress: compute it once now rather than wait for beat.
     progress_compute(campaign=campaign)
+    # And the weekly supervision reports beat would have made for the weeks already over.
+    monday = campaign.start_date - datetime.timedelta(days=campaign.start_date.weekday())
+    while monday + datetime.timedelta(days=6) < today:
+        weekly_report_make(campaign=campaign, week_start=monday, today=today)
+        monday += datetime.timedelta(days=7)
     return result
 
 
