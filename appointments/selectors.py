@@ -91,6 +91,8 @@ class Lookup:
 
     resident: Resident | None = None
     appointment: Appointment | None = None
+    # The resident's doses given, in order: site_checkin takes them instead of reading them again.
+    doses: list = field(default_factory=list)
     candidates: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     problem: str = ""
@@ -113,8 +115,21 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
         name = (match.group("name1") or match.group("name2")).strip()
         found = list(residents.filter(id_number_reversed__startswith=tail[::-1], name=name))
     elif _TOKEN.match(text):
-        appointment = Appointment.objects.filter(token=text, site__campaign=campaign).select_related("resident").first()
-        found = [residents.get(pk=appointment.resident_id)] if appointment else []
+        # The slip's appointment and its resident in one query.
+        # The slip's appointment and its resident in one query, and whether any dose is given yet.
+        slip = next(
+            iter(
+                Appointment.objects.filter(token=text, resident__campaign=campaign)
+                .select_related("resident__village")
+                .annotate(any_dose=Exists(Vaccination.objects.filter(resident=OuterRef("resident_id"))))
+                .order_by()[:1]
+            ),
+            None,
+        )
+        if slip is None:
+            return Lookup(problem=str(_("Nobody found. Check the number, or register the person on the spot.")))
+        slip.resident.campaign = campaign
+        return _describe(site, slip.resident, on, slip=slip, doses=None if slip.any_dose else [])
     else:
         return Lookup(problem=str(_("Not a slip code or an ID number: scan again or type the ID number.")))
     if not found:
@@ -124,21 +139,21 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
     return _describe(site, found[0], on)
 
 
-def _describe(site, resident, on) -> Lookup:
+def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
     campaign = resident.campaign
-    result = Lookup(resident=resident)
-    doses = list(resident.vaccinations.select_related("site").order_by("dose_number"))
+    if doses is None:
+        doses = list(resident.vaccinations.order_by("dose_number"))
+    result = Lookup(resident=resident, doses=doses)
     dose = len(doses) + 1
-    result.appointment = (
-        Appointment.objects.open().filter(resident=resident, dose_number=dose, site=site, date=on).first()
-    )
-    other = (
-        Appointment.objects.open()
-        .filter(resident=resident, dose_number=dose)
-        .exclude(pk=getattr(result.appointment, "pk", None))
-        .select_related("site")
-        .first()
-    )
+    # At most one appointment per resident and dose is open (a database constraint): an open slip
+    # for the next dose is that appointment.
+    if slip is not None and slip.status in OPEN_STATUSES and slip.dose_number == dose:
+        held = slip
+    else:
+        held = Appointment.objects.open().filter(resident=resident, dose_number=dose).select_related("site").first()
+    if held is not None and held.site_id == site.id and held.date == on:
+        result.appointment = held
+    other = held if result.appointment is None else None
     warn = result.warnings.append
     if dose > campaign.doses:
         warn(("block", _("Every dose is given already.")))
