@@ -7,6 +7,7 @@ place are taken in one transaction, or neither is. Rows are always taken in
 date order, so two bookings never wait on each other in a cycle.
 """
 
+import contextlib
 import datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -453,14 +454,36 @@ def dose2_follow_dose1(
 
 
 def mark_no_shows(*, day: datetime.date) -> int:
-    """Mark the appointments nobody came to, up to and including `day`, as no-shows.
+    """Close the appointments up to and including `day` that never led to the shot.
 
-    A dose-1 no-show gives up the dose-2 place held for it, so the cadre books the
-    pair again. Safe to run twice: only appointments still booked are touched.
-    Returns how many were marked.
+    Booked appointments nobody came to, and arrivals who left before the shot (not
+    screened, or screened and cleared), become no-shows: the cadre calls them. An
+    arrival whose latest pre-screening deferred or excluded them is not a no-show:
+    it is cancelled with that reason, as the pre-screening itself does. A dose-1
+    no-show gives up the dose-2 place held for it, so the cadre books the pair
+    again. Safe to run twice: only appointments still open are touched. Returns how
+    many were marked as no-shows.
     """
+    from appointments.models import PreScreening
+
+    latest_outcome = (
+        PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at").values("outcome")[:1]
+    )
+    sent_home = (
+        Appointment.objects.filter(status=Appointment.Status.ARRIVED, date__lte=day)
+        .annotate(outcome=Subquery(latest_outcome))
+        .filter(outcome__in=[PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED])
+        .select_related("resident")
+    )
+    for appointment in sent_home:
+        with contextlib.suppress(BookingRefused):  # closed meanwhile
+            appointment_cancel(
+                appointment=appointment,
+                reason=str(_("pre-screening: %(outcome)s"))
+                % {"outcome": PreScreening.Outcome(appointment.outcome).label},
+            )
     with transaction.atomic():
-        missed = Appointment.objects.filter(status=Appointment.Status.BOOKED, date__lte=day)
+        missed = Appointment.objects.filter(status__in=OPEN_STATUSES, date__lte=day)
         dose1_residents = list(missed.filter(dose_number=1).values_list("resident_id", flat=True))
         marked = missed.update(status=Appointment.Status.NO_SHOW)
         held = Appointment.objects.filter(
