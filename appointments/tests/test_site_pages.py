@@ -417,6 +417,17 @@ def test_on_the_spot_registration_checks_the_id_number_like_the_cadres_form(team
     assert not Resident.objects.exists()
 
 
+def test_on_the_spot_registration_reads_the_id_number_as_it_is_typed(team, honghe, days):
+    number = id_number_for(1, birth_date=datetime.date(1980, 5, 17))
+    page = team.get(reverse("appointments:site_register") + f"?id_number={number}").content.decode()
+    assert reverse("residents:id_preview") in page  # the cadre's form's field, shared
+    preview = team.get(reverse("residents:id_preview"), {"id_number": number}, **HX)
+    assert preview.status_code == 200 and "1980-05-17" in preview.content.decode()
+    wrong_check = number[:17] + ("1" if number[17] != "1" else "2")
+    wrong = team.get(reverse("residents:id_preview"), {"id_number": wrong_check}, **HX).content.decode()
+    assert 'data-testid="id-preview-error"' in wrong
+
+
 def test_on_the_spot_registration_only_offers_the_villages_of_this_site(team, qingshan, honghe, days):
     response = register(team, qingshan)
     assert "village" in response.context["form"].errors
