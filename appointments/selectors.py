@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from residents.models import Resident
+from residents.services import reason_labels
 from sites.models import SiteDay
 
 
@@ -155,12 +156,33 @@ def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
         result.appointment = held
     other = held if result.appointment is None else None
     warn = result.warnings.append
+    vaccinated_today = bool(doses) and timezone.localdate(doses[-1].vaccinated_at) == on
+    if vaccinated_today:
+        # Said alone: "dose 2 too early" beside it would only confuse.
+        warn(
+            (
+                "block",
+                _("Vaccinated today already: dose %(dose)s at %(time)s. Do not vaccinate again.")
+                % {
+                    "dose": doses[-1].dose_number,
+                    "time": timezone.localtime(doses[-1].vaccinated_at).strftime("%H:%M"),
+                },
+            )
+        )
+        return result
     if dose > campaign.doses:
         warn(("block", _("Every dose is given already.")))
-    if doses and timezone.localdate(doses[-1].vaccinated_at) == on:
-        warn(("block", _("Vaccinated today already (dose %(dose)s).") % {"dose": doses[-1].dose_number}))
     if resident.status in (Resident.Status.EXCLUDED, Resident.Status.OUT_OF_AGE):
-        warn(("block", _("Not eligible: %(status)s.") % {"status": resident.get_status_display()}))
+        reasons = "、".join(reason_labels(resident.status_reasons or []))
+        warn(
+            (
+                "block",
+                _("Not eligible: %(status)s (%(reasons)s).")
+                % {"status": resident.get_status_display(), "reasons": reasons}
+                if reasons
+                else _("Not eligible: %(status)s.") % {"status": resident.get_status_display()},
+            )
+        )
     elif resident.status in (Resident.Status.DEFERRED, Resident.Status.REFUSED):
         warn(("warn", _("Registered as %(status)s: screen again.") % {"status": resident.get_status_display()}))
     if dose == 1 and resident.village.site_id != site.id:
@@ -168,9 +190,16 @@ def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
     if 1 < dose <= campaign.doses:
         if doses[-1].site_id != site.id:
             warn(("block", _("Wrong site: dose 1 was given at %(site)s.") % {"site": doses[-1].site.name}))
-        due = timezone.localdate(doses[-1].vaccinated_at) + datetime.timedelta(days=campaign.min_interval_days)
+        given = timezone.localdate(doses[-1].vaccinated_at)
+        due = given + datetime.timedelta(days=campaign.min_interval_days)
         if on < due:
-            warn(("block", _("Dose 2 too early: not before %(due)s.") % {"due": due.isoformat()}))
+            warn(
+                (
+                    "block",
+                    _("Dose %(dose)s too early: dose %(previous)s was given on %(given)s; not before %(due)s.")
+                    % {"dose": dose, "previous": dose - 1, "given": given.isoformat(), "due": due.isoformat()},
+                )
+            )
     if result.appointment is None and other is not None:
         if other.site_id != site.id:
             warn(

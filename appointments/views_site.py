@@ -274,6 +274,8 @@ def scan(request):
     context = {"site": site, "query": query, "found": found, "warnings": warnings}
     if found.resident is not None:
         dose = found.appointment.dose_number if found.appointment else len(found.doses) + 1
+        if found.doses and _day(found.doses[-1].vaccinated_at) == today:
+            dose = found.doses[-1].dose_number  # the dose given today, not one to come
         context["card"] = _card(found.resident, dose, today)
     if found.candidates:
         context["candidates"] = [_card(r, None, today) for r in found.candidates]
@@ -424,6 +426,7 @@ def register(request):
     villages = site.villages.filter(campaign=campaign).select_related("site")
     initial = {"id_number": request.GET.get("id_number", "")}
     form = ResidentForm(request.POST or None, initial=initial, campaign=campaign, villages=villages)
+    form.fields["village"].widget.attrs["autofocus"] = True  # the keyboard starts at the first field
     # The team may name a cadre of the villages it serves, or leave it to the village.
     form.fields["responsible_cadre"].queryset = form.fields["responsible_cadre"].queryset.filter(
         profile__village__site=site

@@ -267,6 +267,8 @@ def test_dose_2_too_early_is_refused_in_red_and_not_checked_in(team, honghe, day
     html = response.content.decode()
     assert ("block", response.context["warnings"][0][1]) == response.context["warnings"][0]
     assert "第2剂过早" in html and "alert-danger" in html and "未登记到场" in html
+    given = timezone.localdate(timezone.now() - 13 * DAY).isoformat()
+    assert f"第1剂于{given}接种" in html  # the nurse can tell the person when dose 1 was
     assert not Appointment.objects.filter(resident=resident, status="arrived").exists()
 
 
@@ -290,13 +292,19 @@ def test_a_second_scan_after_the_shot_says_vaccinated_today(team, booked, site_t
     site_vaccinate(appointment=first, lot_number="L1", vaccinator=site_team_jiangdian)
     response = scan(team, first.token)
     assert "今天已接种" in response.content.decode()
+    # Only that: not also "dose 2 too early", and the card shows the dose given today.
+    assert [level for level, _message in response.context["warnings"]] == ["block"]
+    assert response.context["card"]["dose"] == 1
     assert Vaccination.objects.count() == 1
 
 
 def test_an_excluded_resident_is_refused(team, honghe, days):
-    resident = ResidentFactory(village=honghe, status="excluded", severe_allergy=True)
+    resident = ResidentFactory(
+        village=honghe, status="excluded", status_reasons=["severe_allergy"], severe_allergy=True
+    )
     response = scan(team, resident.id_number)
     assert "不符合接种条件" in response.content.decode()
+    assert "以前疫苗接种严重过敏反应" in response.content.decode()  # and why
 
 
 def test_a_walk_in_on_a_full_day_is_refused_with_the_services_message(team, honghe, days, today, site_jiangdian):
