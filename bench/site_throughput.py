@@ -17,7 +17,9 @@ with keep-alive connections, each logged in as its own site-team user:
   2. site:  for each person, the three workstation requests an htmx page sends:
             scan the slip (check-in, 登记) → pre-screening (预检) → the shot (接种),
             until the people run out or --seconds pass;
-  3. bare again, so a drift of the machine shows.
+  3. with --floor, a reference step: one locked read and one audited write through the ORM
+     and a small template, the least a workstation step does (no rule checked);
+  4. bare again, so a drift of the machine shows.
 
 Prints requests a second for both and people a second for the site, and checks that
 every person got exactly one dose and that the site-day counter is unchanged.
@@ -64,8 +66,36 @@ def bare_insert(request):
     return HttpResponse("ok")
 
 
-# The server's URLs: the project's, plus the bare view.
-urlpatterns = [path("bench/bare/", bare_insert), path("", include("campaign.urls"))]
+def floor(request, pk):
+    """A reference, not a workstation page: the least one workstation step does with the ORM.
+
+    It finds an appointment at the user's site, locks it, changes it with its history row
+    and draws the person's card: one locked read and one audited write, no rule checked.
+    """
+    from django.db import transaction
+    from django.shortcuts import render
+
+    from appointments.models import Appointment
+
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("resident__village", "site__campaign")
+            .get(pk=pk, site__team__user=request.user)
+        )
+        appointment.slot = "" if appointment.slot else "am"
+        appointment._history_user = request.user
+        appointment.save(update_fields=["slot"])
+    card = {"resident": appointment.resident, "masked_id": "", "age": 0, "dose": appointment.dose_number}
+    return render(request, "appointments/site_home_card.html", {"card": card, "appointment": appointment})
+
+
+# The server's URLs: the project's, plus the bare view and the reference step.
+urlpatterns = [
+    path("bench/bare/", bare_insert),
+    path("bench/floor/<int:pk>/", floor),
+    path("", include("campaign.urls")),
+]
 
 
 def serve(port: int) -> None:
@@ -256,6 +286,11 @@ def main():
     parser.add_argument(
         "--people", type=int, default=6000, help="residents booked today (the most the site phase serves)"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the reference step (one locked read and one audited write with the ORM, a small template)",
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -286,11 +321,12 @@ def main():
         )
         try:
             _wait_for(port, server, log)
-            measured = measure(port, cookies, firsts, args.seconds)
+            floor_pks = [pk for pk, _token in firsts[-args.clients :]] if args.floor else []
+            measured = measure(port, cookies, firsts[: len(firsts) - len(floor_pks)], args.seconds, floor_pks)
         finally:
             server.terminate()
             server.wait(timeout=10)
-    (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests = measured
+    (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests, floor_measured = measured
 
     bare_rates = [bare1 / bare1_s, bare2 / bare2_s]
     bare_rate = statistics.mean(bare_rates)
@@ -317,14 +353,20 @@ def main():
         f"                      {people / site_s:.0f} people/s checked in, screened and vaccinated "
         f"({people} people; {people / site_s * 3600:.0f} an hour)"
     )
+    if floor_measured:
+        floor_rate = floor_measured[0] / floor_measured[1]
+        print(f"reference step:       {floor_rate:.0f} requests/s = {floor_rate / bare_rate:.0%} of the bare view")
     print("queries per request (BEGIN/COMMIT not counted): " + ", ".join(f"{k} {v}" for k, v in queries.items()))
     print(f"one dose per person: {'yes' if not duplicates else 'NO'}; site-day places {booked_before} → {booked_after}")
     if duplicates or booked_after != booked_before or vaccinated * 3 != 3 + warm_requests + site_requests:
         sys.exit("FAILED: doses or counters are wrong")
 
 
-def measure(port, cookies, firsts, seconds):
-    """The three phases against the server; returns (requests, seconds) for each and the warm-up's site requests."""
+def measure(port, cookies, firsts, seconds, floor_pks=()):
+    """The phases against the server; returns (requests, seconds) for each and the warm-up's site requests.
+
+    With `floor_pks` (one appointment per client), the reference step runs between the site and the second bare phase.
+    """
     clients = [Client(port, cookie, csrf) for cookie, csrf in cookies]
     waiting = queue.Queue()
     for item in firsts:
@@ -356,10 +398,19 @@ def measure(port, cookies, firsts, seconds):
 
     bare1, bare1_s = run_phase("bare", clients, seconds, bare)
     site_requests, site_s = run_phase("site", clients, seconds, person)
+    floor_measured = None
+    if floor_pks:
+        own = dict(zip(clients, floor_pks, strict=True))
+
+        def reference(client):
+            client.post(f"/bench/floor/{own[client]}/", expect=b"person-head")
+            return 1
+
+        floor_measured = run_phase("floor", clients, seconds, reference)
     bare2, bare2_s = run_phase("bare", clients, seconds, bare)
     for client in clients:
         client.close()
-    return (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests
+    return (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests, floor_measured
 
 
 def count_queries(site, first):
