@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from residents.models import Resident
+from residents.services import reason_labels
 from sites.models import SiteDay
 
 
@@ -91,6 +92,8 @@ class Lookup:
 
     resident: Resident | None = None
     appointment: Appointment | None = None
+    # The resident's doses given, in order: site_checkin takes them instead of reading them again.
+    doses: list = field(default_factory=list)
     candidates: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     problem: str = ""
@@ -113,8 +116,21 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
         name = (match.group("name1") or match.group("name2")).strip()
         found = list(residents.filter(id_number_reversed__startswith=tail[::-1], name=name))
     elif _TOKEN.match(text):
-        appointment = Appointment.objects.filter(token=text, site__campaign=campaign).select_related("resident").first()
-        found = [residents.get(pk=appointment.resident_id)] if appointment else []
+        # The slip's appointment and its resident in one query.
+        # The slip's appointment and its resident in one query, and whether any dose is given yet.
+        slip = next(
+            iter(
+                Appointment.objects.filter(token=text, resident__campaign=campaign)
+                .select_related("resident__village")
+                .annotate(any_dose=Exists(Vaccination.objects.filter(resident=OuterRef("resident_id"))))
+                .order_by()[:1]
+            ),
+            None,
+        )
+        if slip is None:
+            return Lookup(problem=str(_("Nobody found. Check the number, or register the person on the spot.")))
+        slip.resident.campaign = campaign
+        return _describe(site, slip.resident, on, slip=slip, doses=None if slip.any_dose else [])
     else:
         return Lookup(problem=str(_("Not a slip code or an ID number: scan again or type the ID number.")))
     if not found:
@@ -124,28 +140,49 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
     return _describe(site, found[0], on)
 
 
-def _describe(site, resident, on) -> Lookup:
+def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
     campaign = resident.campaign
-    result = Lookup(resident=resident)
-    doses = list(resident.vaccinations.select_related("site").order_by("dose_number"))
+    if doses is None:
+        doses = list(resident.vaccinations.order_by("dose_number"))
+    result = Lookup(resident=resident, doses=doses)
     dose = len(doses) + 1
-    result.appointment = (
-        Appointment.objects.open().filter(resident=resident, dose_number=dose, site=site, date=on).first()
-    )
-    other = (
-        Appointment.objects.open()
-        .filter(resident=resident, dose_number=dose)
-        .exclude(pk=getattr(result.appointment, "pk", None))
-        .select_related("site")
-        .first()
-    )
+    # At most one appointment per resident and dose is open (a database constraint): an open slip
+    # for the next dose is that appointment.
+    if slip is not None and slip.status in OPEN_STATUSES and slip.dose_number == dose:
+        held = slip
+    else:
+        held = Appointment.objects.open().filter(resident=resident, dose_number=dose).select_related("site").first()
+    if held is not None and held.site_id == site.id and held.date == on:
+        result.appointment = held
+    other = held if result.appointment is None else None
     warn = result.warnings.append
+    vaccinated_today = bool(doses) and timezone.localdate(doses[-1].vaccinated_at) == on
+    if vaccinated_today:
+        # Said alone: "dose 2 too early" beside it would only confuse.
+        warn(
+            (
+                "block",
+                _("Vaccinated today already: dose %(dose)s at %(time)s. Do not vaccinate again.")
+                % {
+                    "dose": doses[-1].dose_number,
+                    "time": timezone.localtime(doses[-1].vaccinated_at).strftime("%H:%M"),
+                },
+            )
+        )
+        return result
     if dose > campaign.doses:
         warn(("block", _("Every dose is given already.")))
-    if doses and timezone.localdate(doses[-1].vaccinated_at) == on:
-        warn(("block", _("Vaccinated today already (dose %(dose)s).") % {"dose": doses[-1].dose_number}))
     if resident.status in (Resident.Status.EXCLUDED, Resident.Status.OUT_OF_AGE):
-        warn(("block", _("Not eligible: %(status)s.") % {"status": resident.get_status_display()}))
+        reasons = "、".join(reason_labels(resident.status_reasons or []))
+        warn(
+            (
+                "block",
+                _("Not eligible: %(status)s (%(reasons)s).")
+                % {"status": resident.get_status_display(), "reasons": reasons}
+                if reasons
+                else _("Not eligible: %(status)s.") % {"status": resident.get_status_display()},
+            )
+        )
     elif resident.status in (Resident.Status.DEFERRED, Resident.Status.REFUSED):
         warn(("warn", _("Registered as %(status)s: screen again.") % {"status": resident.get_status_display()}))
     if dose == 1 and resident.village.site_id != site.id:
@@ -153,9 +190,16 @@ def _describe(site, resident, on) -> Lookup:
     if 1 < dose <= campaign.doses:
         if doses[-1].site_id != site.id:
             warn(("block", _("Wrong site: dose 1 was given at %(site)s.") % {"site": doses[-1].site.name}))
-        due = timezone.localdate(doses[-1].vaccinated_at) + datetime.timedelta(days=campaign.min_interval_days)
+        given = timezone.localdate(doses[-1].vaccinated_at)
+        due = given + datetime.timedelta(days=campaign.min_interval_days)
         if on < due:
-            warn(("block", _("Dose 2 too early: not before %(due)s.") % {"due": due.isoformat()}))
+            warn(
+                (
+                    "block",
+                    _("Dose %(dose)s too early: dose %(previous)s was given on %(given)s; not before %(due)s.")
+                    % {"dose": dose, "previous": dose - 1, "given": given.isoformat(), "due": due.isoformat()},
+                )
+            )
     if result.appointment is None and other is not None:
         if other.site_id != site.id:
             warn(

@@ -7,12 +7,13 @@ place are taken in one transaction, or neither is. Rows are always taken in
 date order, so two bookings never wait on each other in a cycle.
 """
 
+import contextlib
 import datetime
 import functools
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery, prefetch_related_objects
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -529,26 +530,35 @@ def appointment_reschedule(
         return moved
 
 
-def dose2_follow_dose1(*, resident: Resident, given_on: datetime.date, changed_by=None) -> Appointment | None:
+_UNREAD = object()
+
+
+def dose2_follow_dose1(
+    *, resident: Resident, given_on: datetime.date, changed_by=None, held=_UNREAD
+) -> Appointment | None:
     """After dose 1 is given, make sure dose 2 is held at the same site at least the interval later.
 
     Moves the held place when dose 1 came later than booked, books one when none is
     held, and returns it; returns None when no day has room (the resident then shows
-    in needs_attention(), never dropped in silence).
+    in needs_attention(), never dropped in silence). A caller that has already locked
+    the open dose-2 appointment (with its site) in this transaction passes it as `held`
+    (None when there is none).
     """
     campaign = resident.campaign
     if campaign.doses < 2:
         return None
     due = given_on + datetime.timedelta(days=campaign.min_interval_days)
     site_id = resident.village.site_id
-    with transaction.atomic():
-        held = (
-            Appointment.objects.open()
-            .filter(resident=resident, dose_number=2)
-            .select_for_update(of=("self",))
-            .select_related("site")
-            .first()
-        )
+    # No savepoint when called inside the shot's transaction: nothing here is caught and retried.
+    with transaction.atomic(savepoint=False):
+        if held is _UNREAD:
+            held = (
+                Appointment.objects.open()
+                .filter(resident=resident, dose_number=2)
+                .select_for_update(of=("self",))
+                .select_related("site")
+                .first()
+            )
         if held is not None:
             site_id = held.site_id  # dose 2 stays at the site that holds it
             if held.date >= due:
@@ -575,14 +585,36 @@ def dose2_follow_dose1(*, resident: Resident, given_on: datetime.date, changed_b
 
 
 def mark_no_shows(*, day: datetime.date) -> int:
-    """Mark the appointments nobody came to, up to and including `day`, as no-shows.
+    """Close the appointments up to and including `day` that never led to the shot.
 
-    A dose-1 no-show gives up the dose-2 place held for it, so the cadre books the
-    pair again. Safe to run twice: only appointments still booked are touched.
-    Returns how many were marked.
+    Booked appointments nobody came to, and arrivals who left before the shot (not
+    screened, or screened and cleared), become no-shows: the cadre calls them. An
+    arrival whose latest pre-screening deferred or excluded them is not a no-show:
+    it is cancelled with that reason, as the pre-screening itself does. A dose-1
+    no-show gives up the dose-2 place held for it, so the cadre books the pair
+    again. Safe to run twice: only appointments still open are touched. Returns how
+    many were marked as no-shows.
     """
+    from appointments.models import PreScreening
+
+    latest_outcome = (
+        PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at").values("outcome")[:1]
+    )
+    sent_home = (
+        Appointment.objects.filter(status=Appointment.Status.ARRIVED, date__lte=day)
+        .annotate(outcome=Subquery(latest_outcome))
+        .filter(outcome__in=[PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED])
+        .select_related("resident")
+    )
+    for appointment in sent_home:
+        with contextlib.suppress(BookingRefused):  # closed meanwhile
+            appointment_cancel(
+                appointment=appointment,
+                reason=str(_("pre-screening: %(outcome)s"))
+                % {"outcome": PreScreening.Outcome(appointment.outcome).label},
+            )
     with transaction.atomic():
-        missed = Appointment.objects.filter(status=Appointment.Status.BOOKED, date__lte=day)
+        missed = Appointment.objects.filter(status__in=OPEN_STATUSES, date__lte=day)
         dose1_residents = list(missed.filter(dose_number=1).values_list("resident_id", flat=True))
         marked = missed.update(status=Appointment.Status.NO_SHOW)
         held = Appointment.objects.filter(
@@ -600,11 +632,7 @@ def mark_no_shows(*, day: datetime.date) -> int:
 OBSERVATION = datetime.timedelta(minutes=30)
 
 
-def next_dose_number(resident) -> int:
-    return resident.vaccinations.count() + 1
-
-
-def site_checkin(*, site, resident, checked_in_by=None) -> Appointment:
+def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointment:
     """Record a resident's arrival (登记) at a site today and return today's appointment.
 
     Uses today's appointment at this site; an appointment here on another day is
@@ -612,17 +640,21 @@ def site_checkin(*, site, resident, checked_in_by=None) -> Appointment:
     while today has room. Refuses another site's resident, dose 2 before the
     interval or at another site than dose 1, a second dose on one day, an
     excluded resident, and a finished course. Arriving twice is harmless.
+    `doses` are the resident's vaccinations in dose order when the caller has just
+    read them (the scan's lookup has); otherwise they are read here.
     """
     campaign = resident.campaign
     today = timezone.localdate()
-    dose = next_dose_number(resident)
+    if doses is None:
+        doses = list(resident.vaccinations.order_by("dose_number"))
+    dose = len(doses) + 1
     if dose > campaign.doses:
         raise BookingRefused(_("%(name)s has had every dose."), name=resident.name)
     if resident.status in (Resident.Status.EXCLUDED, Resident.Status.OUT_OF_AGE):
         raise NotEligible(
             _("%(name)s is not eligible (%(status)s)."), name=resident.name, status=resident.get_status_display()
         )
-    last = resident.vaccinations.order_by("-dose_number").first()
+    last = doses[-1] if doses else None
     if last is not None and timezone.localdate(last.vaccinated_at) == today:
         raise AlreadyBooked(_("%(name)s was vaccinated today already."), name=resident.name)
     if dose == 1 and resident.village.site_id != site.id:
@@ -676,7 +708,7 @@ def site_checkin(*, site, resident, checked_in_by=None) -> Appointment:
         if held.status != Appointment.Status.ARRIVED:
             held.status = Appointment.Status.ARRIVED
             held._history_user = checked_in_by
-            held.save()
+            held.save(update_fields=None if held.pk is None else ["status", "date", "walk_in"])
         return held
 
 
@@ -727,6 +759,11 @@ def site_prescreen(
             screened_by=screened_by,
             **answers,
         )
+        if outcome == PreScreening.Outcome.OVERRIDDEN or (
+            outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
+        ):
+            return screening  # the resident's record does not change
+        # Lock the resident: their eligibility changes with this screening.
         resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
         if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
             resident_update(resident=resident, changed_by=screened_by, **answers)
@@ -749,7 +786,9 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     Safe against a double scan or double submit: the appointment row is locked,
     and the database allows one vaccination per resident and dose, so a repeat
     returns the dose already recorded. After dose 1 the dose-2 place is confirmed
-    (moved if dose 1 came on another day than booked).
+    (moved if dose 1 came on another day than booked), in the same transaction.
+    The appointment's site (with its campaign) and resident (with its village) are
+    used as given: the view has just read them.
     """
     from appointments.models import PreScreening
 
@@ -757,60 +796,81 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     if not lot_number:
         raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
-    campaign = appointment.site.campaign
-    with transaction.atomic():
-        # Lock the appointment: two submits for one person are served one after the other.
-        locked = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("resident", "site")
-            .get(pk=appointment.pk)
-        )
-        existing = Vaccination.objects.filter(resident_id=locked.resident_id, dose_number=locked.dose_number).first()
-        if existing is not None:
-            return existing, _held_dose2(locked.resident)
-        if locked.status != Appointment.Status.ARRIVED:
-            raise BookingRefused(_("Check the resident in first."))
-        screening = locked.screenings.order_by("-screened_at").first()
-        if (
-            screening is None
-            or screening.outcome not in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
-            # A screening holds for its own day: someone screened yesterday who left before the shot is asked again.
-            or timezone.localdate(screening.screened_at) != timezone.localdate(at)
-        ):
-            raise BookingRefused(_("The pre-screening has not cleared this resident for the shot."))
-        if locked.dose_number > 1:
-            previous = Vaccination.objects.filter(
-                resident_id=locked.resident_id, dose_number=locked.dose_number - 1
-            ).first()
-            due = previous and timezone.localdate(previous.vaccinated_at) + datetime.timedelta(
-                days=campaign.min_interval_days
-            )
-            if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
-                raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
-        try:
-            with transaction.atomic():
-                vaccination = Vaccination.objects.create(
-                    resident_id=locked.resident_id,
-                    dose_number=locked.dose_number,
-                    site_id=locked.site_id,
-                    appointment=locked,
-                    vaccinated_at=at,
-                    lot_number=lot_number[:40],
-                    vaccinator=vaccinator,
-                    consent_recorded=True,
-                    observation_until=at + OBSERVATION,
+    site = appointment.site
+    campaign = site.campaign
+    resident = appointment.resident
+    latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
+    try:
+        with transaction.atomic():
+            # Lock the appointment, so that two submits for one person are served one after the other,
+            # and the next dose's open appointment that the shot may move (both in primary-key order).
+            rows = list(
+                Appointment.objects.select_for_update(of=("self",))
+                .filter(
+                    Q(pk=appointment.pk)
+                    | Q(resident_id=resident.pk, dose_number=appointment.dose_number + 1, status__in=OPEN_STATUSES)
                 )
-        except IntegrityError:
-            existing = Vaccination.objects.get(resident_id=locked.resident_id, dose_number=locked.dose_number)
-            return existing, _held_dose2(locked.resident)
-        locked.status = Appointment.Status.VACCINATED
-        locked._history_user = vaccinator
-        locked.save(update_fields=["status"])
-        if locked.site.current_lot != vaccination.lot_number:
-            type(locked.site).objects.filter(pk=locked.site_id).update(current_lot=vaccination.lot_number)
-    held = None
-    if locked.dose_number < campaign.doses:
-        held = dose2_follow_dose1(resident=locked.resident, given_on=timezone.localdate(at), changed_by=vaccinator)
+                .select_related("site")
+                .annotate(
+                    screening_outcome=Subquery(latest.values("outcome")[:1]),
+                    screened_at=Subquery(latest.values("screened_at")[:1]),
+                )
+                .order_by("pk")
+            )
+            locked = next(row for row in rows if row.pk == appointment.pk)
+            next_held = next((row for row in rows if row.pk != appointment.pk), None)
+            if locked.status != Appointment.Status.ARRIVED:
+                existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=locked.dose_number).first()
+                if existing is not None:
+                    return existing, _held_dose2(resident)
+                raise BookingRefused(_("Check the resident in first."))
+            if (
+                locked.screening_outcome not in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
+                # A screening holds for its own day: someone screened yesterday who left before the shot is asked again.
+                or timezone.localdate(locked.screened_at) != timezone.localdate(at)
+            ):
+                raise BookingRefused(_("The pre-screening has not cleared this resident for the shot."))
+            if locked.dose_number > 1:
+                previous = Vaccination.objects.filter(
+                    resident_id=resident.pk, dose_number=locked.dose_number - 1
+                ).first()
+                due = previous and timezone.localdate(previous.vaccinated_at) + datetime.timedelta(
+                    days=campaign.min_interval_days
+                )
+                if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
+                    raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
+            # The unique (resident, dose) constraint refuses a second dose even past the lock.
+            vaccination = Vaccination.objects.create(
+                resident=resident,
+                dose_number=locked.dose_number,
+                site=site,
+                appointment=locked,
+                vaccinated_at=at,
+                lot_number=lot_number[:40],
+                vaccinator=vaccinator,
+                consent_recorded=True,
+                observation_until=at + OBSERVATION,
+            )
+            locked.status = appointment.status = Appointment.Status.VACCINATED
+            locked._history_user = vaccinator
+            locked.save(update_fields=["status"])
+            if site.current_lot != vaccination.lot_number:
+                type(site).objects.filter(pk=site.pk).update(current_lot=vaccination.lot_number)
+                site.current_lot = vaccination.lot_number
+            held = None
+            if locked.dose_number < campaign.doses:
+                held = dose2_follow_dose1(
+                    resident=resident,
+                    given_on=timezone.localdate(at),
+                    changed_by=vaccinator,
+                    **({"held": next_held} if locked.dose_number == 1 else {}),
+                )
+    except IntegrityError:
+        # Recorded meanwhile by another submit: that dose is the answer.
+        existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=appointment.dose_number).first()
+        if existing is None:
+            raise
+        return existing, _held_dose2(resident)
     return vaccination, held
 
 

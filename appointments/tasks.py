@@ -17,6 +17,6 @@ from appointments.services import mark_no_shows
     max_retries=3,
 )
 def mark_no_shows_task(day: str | None = None) -> int:
-    """Mark the appointments nobody came to up to `day` (ISO date, default today); returns how many."""
+    """Close the appointments nobody finished up to `day` (ISO date, default today); returns the no-shows."""
     when = datetime.date.fromisoformat(day) if day else timezone.localdate()
     return mark_no_shows(day=when)

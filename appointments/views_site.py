@@ -28,7 +28,6 @@ from appointments.selectors import site_day_live, site_lookup
 from appointments.services import (
     BookingRefused,
     adverse_event_report,
-    next_dose_number,
     observation_release,
     site_checkin,
     site_prescreen,
@@ -51,10 +50,27 @@ SCREENING_PASSED = (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDE
 
 def _own_site(request) -> Site:
     """The site bound to the user's profile, with its campaign (one query)."""
-    site = Site.objects.select_related("campaign").filter(team__user=request.user).first()
-    if site is None:
-        raise PermissionDenied
-    return site
+    try:
+        return Site.objects.select_related("campaign").get(team__user=request.user)
+    except Site.DoesNotExist:
+        raise PermissionDenied from None
+
+
+def _own_appointment(request, pk) -> Appointment:
+    """An appointment at the user's own site, with the site, its campaign and the resident (one query).
+
+    The site comes from the user's profile in the same query, so another site's appointment is a 404.
+    """
+    try:
+        appointment = Appointment.objects.select_related("resident__village", "site__campaign").get(
+            pk=pk, site__team__user=request.user
+        )
+    except Appointment.DoesNotExist:
+        _own_site(request)  # 403 for a user bound to no site
+        raise Http404 from None
+    if appointment.resident.campaign_id == appointment.site.campaign_id:
+        appointment.resident.campaign = appointment.site.campaign  # the same row: not read twice
+    return appointment
 
 
 def _site_for(request, site_pk=None) -> Site:
@@ -257,7 +273,9 @@ def scan(request):
     warnings = [w for w in found.warnings if w[0] == "block"] if blocked else found.warnings
     context = {"site": site, "query": query, "found": found, "warnings": warnings}
     if found.resident is not None:
-        dose = found.appointment.dose_number if found.appointment else next_dose_number(found.resident)
+        dose = found.appointment.dose_number if found.appointment else len(found.doses) + 1
+        if found.doses and _day(found.doses[-1].vaccinated_at) == today:
+            dose = found.doses[-1].dose_number  # the dose given today, not one to come
         context["card"] = _card(found.resident, dose, today)
     if found.candidates:
         context["candidates"] = [_card(r, None, today) for r in found.candidates]
@@ -265,7 +283,9 @@ def scan(request):
         # Booked here today and only now arriving: nothing is screened or given yet.
         fresh = found.appointment is not None and found.appointment.status == Appointment.Status.BOOKED
         try:
-            appointment = site_checkin(site=site, resident=found.resident, checked_in_by=request.user)
+            appointment = site_checkin(
+                site=site, resident=found.resident, checked_in_by=request.user, doses=found.doses
+            )
         except BookingRefused as refused:
             context["error"] = refused.message
         else:
@@ -305,8 +325,8 @@ def _again(request, site, appointment, **kwargs):
 @role_required(Role.SITE_TEAM)
 def screen(request, pk):
     """预检: record the screening; a positive answer is shown first, to confirm or (a doctor) to override."""
-    site = _own_site(request)
-    appointment = _appointment(site, pk)
+    appointment = _own_appointment(request, pk)
+    site = appointment.site
     form = ScreeningForm(request.POST)
     if not form.is_valid():
         shown = "confirm_shown" in request.POST and bool(form.positives())
@@ -336,8 +356,8 @@ def screen(request, pk):
 @role_required(Role.SITE_TEAM)
 def vaccinate(request, pk):
     """接种: record the dose with the lot number, by this user, now."""
-    site = _own_site(request)
-    appointment = _appointment(site, pk)
+    appointment = _own_appointment(request, pk)
+    site = appointment.site
     form = ShotForm(request.POST)
     if not form.is_valid():
         return _again(request, site, appointment, form=form)
@@ -406,6 +426,7 @@ def register(request):
     villages = site.villages.filter(campaign=campaign).select_related("site")
     initial = {"id_number": request.GET.get("id_number", "")}
     form = ResidentForm(request.POST or None, initial=initial, campaign=campaign, villages=villages)
+    form.fields["village"].widget.attrs["autofocus"] = True  # the keyboard starts at the first field
     # The team may name a cadre of the villages it serves, or leave it to the village.
     form.fields["responsible_cadre"].queryset = form.fields["responsible_cadre"].queryset.filter(
         profile__village__site=site

@@ -1,7 +1,10 @@
 """Benchmark: the site workstation over HTTP on PostgreSQL, beside a bare one-insert Django view.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vaccination_bench .venv/bin/python bench/site_throughput.py \
-        [--clients 16] [--seconds 20] [--people 6000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vaccination_bench REDIS_URL=redis://127.0.0.1:6379/5 \
+        .venv/bin/python bench/site_throughput.py [--clients 16] [--seconds 20] [--people 6000]
+
+With REDIS_URL set, sessions and cached roles live in Redis as in production (both the bare
+view and the workstation read the session from it); without it, in the server's own memory.
 
 Creates its own campaign (not current), one site, one village, residents booked for
 dose 1 today, and one site-team user per client. Starts a threaded WSGI server (the
@@ -14,7 +17,9 @@ with keep-alive connections, each logged in as its own site-team user:
   2. site:  for each person, the three workstation requests an htmx page sends:
             scan the slip (check-in, 登记) → pre-screening (预检) → the shot (接种),
             until the people run out or --seconds pass;
-  3. bare again, so a drift of the machine shows.
+  3. with --floor, a reference step: one locked read and one audited write through the ORM
+     and a small template, the least a workstation step does (no rule checked);
+  4. bare again, so a drift of the machine shows.
 
 Prints requests a second for both and people a second for the site, and checks that
 every person got exactly one dose and that the site-day counter is unchanged.
@@ -49,22 +54,48 @@ from django.contrib.auth.decorators import login_not_required  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
 BARE_TABLE = "bench_site_bare_insert"
 
 
-@csrf_exempt
 @login_not_required
 def bare_insert(request):
-    """The baseline: a Django view that inserts one row, through the same middleware."""
+    """The baseline: a Django view that inserts one row, through the same middleware (CSRF check included)."""
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {BARE_TABLE} (at) VALUES (now())")
     return HttpResponse("ok")
 
 
-# The server's URLs: the project's, plus the bare view.
-urlpatterns = [path("bench/bare/", bare_insert), path("", include("campaign.urls"))]
+def floor(request, pk):
+    """A reference, not a workstation page: the least one workstation step does with the ORM.
+
+    It finds an appointment at the user's site, locks it, changes it with its history row
+    and draws the person's card: one locked read and one audited write, no rule checked.
+    """
+    from django.db import transaction
+    from django.shortcuts import render
+
+    from appointments.models import Appointment
+
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("resident__village", "site__campaign")
+            .get(pk=pk, site__team__user=request.user)
+        )
+        appointment.slot = "" if appointment.slot else "am"
+        appointment._history_user = request.user
+        appointment.save(update_fields=["slot"])
+    card = {"resident": appointment.resident, "masked_id": "", "age": 0, "dose": appointment.dose_number}
+    return render(request, "appointments/site_home_card.html", {"card": card, "appointment": appointment})
+
+
+# The server's URLs: the project's, plus the bare view and the reference step.
+urlpatterns = [
+    path("bench/bare/", bare_insert),
+    path("bench/floor/<int:pk>/", floor),
+    path("", include("campaign.urls")),
+]
 
 
 def serve(port: int) -> None:
@@ -92,9 +123,11 @@ def serve(port: int) -> None:
 
 
 def setup(people: int, clients: int):
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
     from appointments.models import Appointment
@@ -169,7 +202,7 @@ def setup(people: int, clients: int):
     for n in range(clients):
         user = User.objects.create_user(username=f"bench_{stamp}_{n}", first_name=f"压测{n}")
         user_assign_role(user=user, role=Role.SITE_TEAM, site=site)
-        session = SessionStore()
+        session = import_module(settings.SESSION_ENGINE).SessionStore()  # the engine the server uses
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
@@ -180,6 +213,8 @@ def setup(people: int, clients: int):
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {BARE_TABLE}")
         cursor.execute(f"CREATE TABLE {BARE_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL)")
+        # Statistics for the rows just loaded, as autovacuum keeps them on a production server.
+        cursor.execute("ANALYZE")
     return campaign, site, firsts, cookies
 
 
@@ -251,6 +286,11 @@ def main():
     parser.add_argument(
         "--people", type=int, default=6000, help="residents booked today (the most the site phase serves)"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the reference step (one locked read and one audited write with the ORM, a small template)",
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -281,11 +321,12 @@ def main():
         )
         try:
             _wait_for(port, server, log)
-            measured = measure(port, cookies, firsts, args.seconds)
+            floor_pks = [pk for pk, _token in firsts[-args.clients :]] if args.floor else []
+            measured = measure(port, cookies, firsts[: len(firsts) - len(floor_pks)], args.seconds, floor_pks)
         finally:
             server.terminate()
             server.wait(timeout=10)
-    (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests = measured
+    (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests, floor_measured = measured
 
     bare_rates = [bare1 / bare1_s, bare2 / bare2_s]
     bare_rate = statistics.mean(bare_rates)
@@ -312,14 +353,20 @@ def main():
         f"                      {people / site_s:.0f} people/s checked in, screened and vaccinated "
         f"({people} people; {people / site_s * 3600:.0f} an hour)"
     )
+    if floor_measured:
+        floor_rate = floor_measured[0] / floor_measured[1]
+        print(f"reference step:       {floor_rate:.0f} requests/s = {floor_rate / bare_rate:.0%} of the bare view")
     print("queries per request (BEGIN/COMMIT not counted): " + ", ".join(f"{k} {v}" for k, v in queries.items()))
     print(f"one dose per person: {'yes' if not duplicates else 'NO'}; site-day places {booked_before} → {booked_after}")
     if duplicates or booked_after != booked_before or vaccinated * 3 != 3 + warm_requests + site_requests:
         sys.exit("FAILED: doses or counters are wrong")
 
 
-def measure(port, cookies, firsts, seconds):
-    """The three phases against the server; returns (requests, seconds) for each and the warm-up's site requests."""
+def measure(port, cookies, firsts, seconds, floor_pks=()):
+    """The phases against the server; returns (requests, seconds) for each and the warm-up's site requests.
+
+    With `floor_pks` (one appointment per client), the reference step runs between the site and the second bare phase.
+    """
     clients = [Client(port, cookie, csrf) for cookie, csrf in cookies]
     waiting = queue.Queue()
     for item in firsts:
@@ -351,10 +398,19 @@ def measure(port, cookies, firsts, seconds):
 
     bare1, bare1_s = run_phase("bare", clients, seconds, bare)
     site_requests, site_s = run_phase("site", clients, seconds, person)
+    floor_measured = None
+    if floor_pks:
+        own = dict(zip(clients, floor_pks, strict=True))
+
+        def reference(client):
+            client.post(f"/bench/floor/{own[client]}/", expect=b"person-head")
+            return 1
+
+        floor_measured = run_phase("floor", clients, seconds, reference)
     bare2, bare2_s = run_phase("bare", clients, seconds, bare)
     for client in clients:
         client.close()
-    return (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests
+    return (bare1, bare1_s), (site_requests, site_s), (bare2, bare2_s), warm_requests, floor_measured
 
 
 def count_queries(site, first):
@@ -375,6 +431,7 @@ def count_queries(site, first):
     ]
     counts = {}
     with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=settings.MIDDLEWARE):
+        client.get("/appointments/site/")  # the steady state: the session and the role are in the cache
         for name, url, data in steps:
             with CaptureQueriesContext(connection) as queries:
                 client.post(url, data)

@@ -8,6 +8,7 @@ class CampaignConfig(AppConfig):
     verbose_name = _("Campaign")
 
     def ready(self):
+        from campaign import signals  # noqa: F401  (connects the role cache's invalidation)
         from campaign.roles import ensure_role_groups
 
         # Groups and their permissions exist on every database the moment it is migrated.

@@ -6,6 +6,7 @@ village and site teams to a site.
 
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -80,6 +81,16 @@ def ensure_role_groups(apps=None, using="default", **kwargs):
     )
 
 
+# A user's role is kept in the cache, so that a request does not read the user's groups again;
+# campaign.signals forgets it whenever the user or their groups change.
+ROLE_CACHE_SECONDS = 600
+_NO_ROLE = ""
+
+
+def role_cache_key(user_pk) -> str:
+    return f"campaign:role:{user_pk}"
+
+
 def role_of(user) -> str | None:
     """The user's role (a Role value), or None for a user without one."""
     if not user or not user.is_authenticated:
@@ -87,10 +98,18 @@ def role_of(user) -> str | None:
     cached = getattr(user, "_campaign_role", False)
     if cached is not False:
         return cached
-    if user.is_superuser:
-        role = Role.OFFICE.value
-    else:
-        names = set(user.groups.values_list("name", flat=True))
-        role = next((r.value for r in Role if r.value in names), None)
-    user._campaign_role = role
-    return role
+    role = cache.get(role_cache_key(user.pk))
+    if role is None:
+        if user.is_superuser:
+            role = Role.OFFICE.value
+        else:
+            names = set(user.groups.values_list("name", flat=True))
+            role = next((r.value for r in Role if r.value in names), _NO_ROLE)
+        cache.set(role_cache_key(user.pk), role, ROLE_CACHE_SECONDS)
+    user._campaign_role = role or None
+    return user._campaign_role
+
+
+def role_forget(*user_pks) -> None:
+    """Forget the cached role of these users (their groups or their account changed)."""
+    cache.delete_many([role_cache_key(pk) for pk in user_pks])

@@ -171,6 +171,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # A session lasts one working day.
 SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 10) * 3600
+# Sessions are read from the cache (Redis) and written through to the database, so a request does not
+# query the session table and a restart of Redis logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))

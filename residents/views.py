@@ -136,7 +136,8 @@ def resident_new(request):
     )
 
 
-@role_required(*WRITERS)
+# The site team registers people on the spot with the same form (appointments.views_site.register).
+@role_required(*WRITERS, Role.SITE_TEAM)
 def id_preview(request):
     """What the server reads from an ID number as it is typed: birth date, age and sex, or the problem."""
     raw = request.GET.get("id_number", "")

@@ -115,3 +115,33 @@ def test_office_uses_the_admin(client, office, qingshan):
     client.force_login(office)
     page = client.get("/admin/campaign/village/").content.decode()
     assert "青山社区" in page
+
+
+def test_a_changed_role_is_seen_at_once_although_roles_are_cached(qingshan):
+    user = UserFactory()
+    user_assign_role(user=user, role=Role.OFFICE)
+    assert role_of(type(user).objects.get(pk=user.pk)) == Role.OFFICE  # now in the cache
+    user_assign_role(user=user, role=Role.CADRE, village=qingshan)
+    assert role_of(type(user).objects.get(pk=user.pk)) == Role.CADRE
+
+
+def test_a_user_taken_out_of_their_group_loses_the_role_at_once():
+    from django.contrib.auth.models import Group
+
+    user = UserFactory()
+    user_assign_role(user=user, role=Role.OFFICE)
+    assert role_of(type(user).objects.get(pk=user.pk)) == Role.OFFICE
+    Group.objects.get(name=Role.OFFICE).user_set.remove(user)
+    assert role_of(type(user).objects.get(pk=user.pk)) is None
+    user.groups.add(Group.objects.get(name=Role.SUPERVISION))
+    assert role_of(type(user).objects.get(pk=user.pk)) == Role.SUPERVISION
+    Group.objects.get(name=Role.SUPERVISION).user_set.clear()
+    assert role_of(type(user).objects.get(pk=user.pk)) is None
+
+
+def test_a_user_made_superuser_is_office_at_once():
+    user = UserFactory()
+    assert role_of(type(user).objects.get(pk=user.pk)) is None
+    user.is_superuser = True
+    user.save(update_fields=["is_superuser"])
+    assert role_of(type(user).objects.get(pk=user.pk)) == Role.OFFICE

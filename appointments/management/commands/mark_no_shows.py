@@ -7,7 +7,11 @@ from appointments.services import mark_no_shows
 
 
 class Command(BaseCommand):
-    help = "Mark booked appointments nobody came to (up to and including a day, default today) as no-shows."
+    help = (
+        "Close the appointments nobody finished, up to and including a day (default today): booked ones nobody "
+        "came to and arrivals who left before the shot become no-shows; arrivals sent home by the pre-screening "
+        "are cancelled."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", help="YYYY-MM-DD (default: today)")
