@@ -54,7 +54,11 @@ def test_the_qr_code_carries_no_personal_data(client, cadre_qingshan, appointmen
     resident = appointment.resident
     assert payload == appointment.token
     assert resident.name not in payload and resident.phone not in payload
-    assert not re.search(r"\d{6}", payload), "no run of ID-number or phone digits"
+    # No six characters in a row of the ID number or the phone. (A random token may hold six digits
+    # of its own, about once in 4,000 tokens: that is no leak, and testing for it made this test flaky.)
+    for number in [resident.id_number, resident.phone]:
+        for start in range(len(number) - 5):
+            assert number[start : start + 6] not in payload
     for secret in [resident.id_number, resident.id_number[-4:], resident.id_number[6:14], resident.phone[-4:]]:
         assert secret not in payload
     assert str(appointment.pk) != payload and str(resident.pk) != payload
