@@ -110,6 +110,12 @@ def role_of(user) -> str | None:
     return user._campaign_role
 
 
+def role_preset(user, cached) -> None:
+    """Give `user` the role value read from the cache along with it (None: not in the cache)."""
+    if cached is not None:
+        user._campaign_role = cached or None
+
+
 def role_forget(*user_pks) -> None:
     """Forget the cached role of these users (their groups or their account changed)."""
     cache.delete_many([role_cache_key(pk) for pk in user_pks])

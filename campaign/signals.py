@@ -1,10 +1,11 @@
-"""Signals only invalidate caches: a user's cached role is forgotten when their account or groups change."""
+"""Signals only invalidate caches: a user's cached role and fields are forgotten when their account or groups change."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from campaign.auth import user_forget
 from campaign.roles import role_forget
 
 User = get_user_model()
@@ -15,6 +16,7 @@ User = get_user_model()
 def forget_role_of_user(sender, instance, **kwargs):
     # is_superuser may have changed; a new user may reuse the primary key of a deleted one.
     role_forget(instance.pk)
+    user_forget(instance.pk)  # the cached user: its password, is_active, names
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="campaign.role.groups_changed")

@@ -145,3 +145,41 @@ def test_a_user_made_superuser_is_office_at_once():
     user.is_superuser = True
     user.save(update_fields=["is_superuser"])
     assert role_of(type(user).objects.get(pk=user.pk)) == Role.OFFICE
+
+
+# Each request's user comes from the cache (campaign.auth.CachedModelBackend).
+
+
+def test_a_logged_in_request_reads_neither_the_user_nor_the_role_from_the_database(client, cadre_qingshan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(cadre_qingshan)
+    client.get(reverse("residents:village_home"))  # the user and the role are now cached
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("residents:village_home"))
+    assert not [q for q in queries.captured_queries if '"auth_user"' in q["sql"].split("WHERE")[0]]
+
+
+def test_a_changed_password_logs_out_the_other_sessions_at_once(client, cadre_qingshan):
+    client.force_login(cadre_qingshan)
+    assert client.get(reverse("residents:village_home")).status_code == 200
+    cadre_qingshan.set_password("a-new-password-for-tests")
+    cadre_qingshan.save()
+    assert client.get(reverse("residents:village_home")).status_code == 302  # back to the login page
+
+
+def test_a_deactivated_user_is_logged_out_at_once(client, cadre_qingshan):
+    client.force_login(cadre_qingshan)
+    assert client.get(reverse("residents:village_home")).status_code == 200
+    cadre_qingshan.is_active = False
+    cadre_qingshan.save(update_fields=["is_active"])
+    assert client.get(reverse("residents:village_home")).status_code == 302
+
+
+def test_a_renamed_user_shows_with_the_new_name_at_once(client, cadre_qingshan):
+    client.force_login(cadre_qingshan)
+    client.get(reverse("residents:village_home"))
+    cadre_qingshan.first_name = "新名字"
+    cadre_qingshan.save(update_fields=["first_name"])
+    assert "新名字" in client.get(reverse("residents:village_home")).content.decode()
