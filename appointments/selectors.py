@@ -80,7 +80,8 @@ def days_with_room(*, campaign, site, start: datetime.date) -> list[SiteDay]:
     )
 
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
+# What a slip's token looks like (appointments.models.new_token): 22 URL-safe characters.
+SLIP_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
 _ID_TAIL_AND_NAME = re.compile(
     r"^(?:(?P<tail1>[0-9]{4,6}[0-9X]?)(?P<name1>\D+)|(?P<name2>\D+?)(?P<tail2>[0-9]{3,5}[0-9X]))$"
 )
@@ -111,11 +112,11 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
     upper = normalize_id_number(text)
     if re.fullmatch(r"[0-9]{17}[0-9X]", upper):
         found = list(residents.filter(id_number=upper))
-    elif (match := _ID_TAIL_AND_NAME.match(upper)) and not _TOKEN.match(text):
+    elif (match := _ID_TAIL_AND_NAME.match(upper)) and not SLIP_TOKEN.match(text):
         tail = match.group("tail1") or match.group("tail2")
         name = (match.group("name1") or match.group("name2")).strip()
         found = list(residents.filter(id_number_reversed__startswith=tail[::-1], name=name))
-    elif _TOKEN.match(text):
+    elif SLIP_TOKEN.match(text):
         # The slip's appointment and its resident in one query.
         # The slip's appointment and its resident in one query, and whether any dose is given yet.
         slip = next(

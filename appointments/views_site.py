@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from appointments import fast_path
 from appointments.forms_site import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
 from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
-from appointments.selectors import site_day_live, site_lookup
+from appointments.selectors import SLIP_TOKEN, site_day_live, site_lookup
 from appointments.services import (
     BookingRefused,
     adverse_event_report,
@@ -188,6 +189,21 @@ def _person(request, site, appointment, **kwargs):
     return render(request, "appointments/site_home_person.html", _person_context(request, site, appointment, **kwargs))
 
 
+def _fast(request, done, **context):
+    """After a step taken in one statement (appointments.fast_path): its panel, or the page for a plain request."""
+    appointment = done.appointment
+    if not _htmx(request):
+        return redirect(_home_url(appointment))
+    context.update(
+        appointment=appointment,
+        card=_card(appointment.resident, appointment.dose_number, timezone.localdate()),
+        warnings=(),
+        screening=done.screening,
+        vaccination=done.vaccination,
+    )
+    return _changed(render(request, "appointments/site_home_person.html", context))
+
+
 def _page(request, site, *, person=None, scan_result=None):
     """The whole workstation, with the person panel filled in when there is one."""
     today = timezone.localdate()
@@ -256,11 +272,16 @@ def workstation(request):
 @role_required(Role.SITE_TEAM)
 def scan(request):
     """A scan, an ID number or its last 6 digits with the name: find the person and check them in (登记)."""
-    site = _own_site(request)
     today = timezone.localdate()
     form = ScanForm(request.POST)
     form.is_valid()
     query = form.cleaned_data.get("q", "")
+    if fast_path.enabled() and not form.cleaned_data.get("pick") and SLIP_TOKEN.match(query):
+        # The ordinary arrival: a slip booked for today here, nothing to warn about.
+        step = fast_path.checkin_by_token(token=query, user=request.user, today=today)
+        if step is not None:
+            return _fast(request, step, step="screen", form=ScreeningForm(), confirm=False)
+    site = _own_site(request)
     found = site_lookup(site=site, query=query, on=today)
     if form.cleaned_data.get("pick"):
         # One person picked from those the same query matched (never any resident by number).
@@ -325,9 +346,16 @@ def _again(request, site, appointment, **kwargs):
 @role_required(Role.SITE_TEAM)
 def screen(request, pk):
     """预检: record the screening; a positive answer is shown first, to confirm or (a doctor) to override."""
+    form = ScreeningForm(request.POST)
+    clean = form.is_valid() and not form.positives() and form.cleaned_data["consent"] and "edit" not in request.POST
+    if clean and fast_path.enabled():
+        # The ordinary screening: every answer no, no fever, consent given, by an eligible arrival.
+        recorded = fast_path.prescreen_clear(pk=pk, temperature=form.cleaned_data["temperature"], user=request.user)
+        if recorded is not None:
+            step, lot = recorded
+            return _fast(request, step, step="shot", form=ShotForm(initial={"lot_number": lot}))
     appointment = _own_appointment(request, pk)
     site = appointment.site
-    form = ScreeningForm(request.POST)
     if not form.is_valid():
         shown = "confirm_shown" in request.POST and bool(form.positives())
         return _again(request, site, appointment, form=form, confirm=shown)
@@ -356,9 +384,18 @@ def screen(request, pk):
 @role_required(Role.SITE_TEAM)
 def vaccinate(request, pk):
     """接种: record the dose with the lot number, by this user, now."""
+    form = ShotForm(request.POST)
+    if form.is_valid() and fast_path.enabled():
+        # The ordinary shot: cleared today, the next dose already held far enough ahead.
+        start = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
+        step = fast_path.vaccinate_ordinary(
+            pk=pk, lot_number=form.cleaned_data["lot_number"], user=request.user, today_start=start
+        )
+        if step is not None:
+            held = step.held
+            return _fast(request, step, step="done", held=held, slip_url=_slip_url(held) if held else None)
     appointment = _own_appointment(request, pk)
     site = appointment.site
-    form = ShotForm(request.POST)
     if not form.is_valid():
         return _again(request, site, appointment, form=form)
     try:
