@@ -1,4 +1,5 @@
 from django import template
+from django.template.defaulttags import CsrfTokenNode
 
 register = template.Library()
 
@@ -15,3 +16,19 @@ STATUS_CLASSES = {
 def status_class(status: str) -> str:
     """Bootstrap badge colours for a resident's status."""
     return STATUS_CLASSES.get(status, "text-bg-light")
+
+
+@register.simple_tag(takes_context=True)
+def form_csrf(context):
+    """The CSRF field of a form: in a full page, the hidden input; in a fragment htmx fetched, nothing.
+
+    htmx sends the page's token with every request it makes (the X-CSRFToken header set on
+    <body> in base.html), so a form htmx swapped in needs no field of its own. Drawing a
+    token is not free: Django masks each one afresh with ~33 reads of the system's random
+    source, each letting go of the GIL, which cost a busy threaded server about a third of a
+    millisecond per workstation step (docs/PERFORMANCE.md).
+    """
+    request = context.get("request")
+    if request is not None and request.headers.get("HX-Request") == "true":
+        return ""
+    return CsrfTokenNode().render(context)
