@@ -204,7 +204,7 @@ def setup(people: int, clients: int):
         user_assign_role(user=user, role=Role.SITE_TEAM, site=site)
         session = import_module(settings.SESSION_ENGINE).SessionStore()  # the engine the server uses
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # what a login records
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         csrf = secrets.token_hex(16)  # 32 characters: Django accepts it unmasked, cookie and header alike
@@ -248,8 +248,36 @@ class Client:
         self.connection.close()
 
 
+# The server's process id, for the CPU each phase costs it (set once the server runs).
+SERVER_PID = None
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds():
+    """CPU seconds so far of the server process, of all PostgreSQL processes, and of this (the clients') process."""
+
+    def of(pid):
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+
+    postgres = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() == "postgres":
+                        postgres += of(entry)
+            except OSError:
+                pass  # gone meanwhile
+    return of(SERVER_PID) if SERVER_PID else 0.0, postgres, sum(os.times()[:2])
+
+
 def run_phase(name, clients, seconds, work):
-    """Run `work(client)` in a loop on every client until it returns False or time is up; count requests."""
+    """Run `work(client)` in a loop on every client until it returns False or time is up; count requests.
+
+    Also prints the CPU each request cost the server, PostgreSQL and the clients (from /proc).
+    """
     counts = [0] * len(clients)
     errors = []
     stop_at = time.monotonic() + seconds
@@ -270,10 +298,14 @@ def run_phase(name, clients, seconds, work):
     for thread in threads:
         thread.start()
     barrier.wait()
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _cpu_seconds()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    spent = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
+    if not name.startswith("warm") and sum(counts):
+        per = [f"{1000 * value / sum(counts):.2f}" for value in spent]
+        print(f"  {name}: CPU per request (ms): server {per[0]}, PostgreSQL {per[1]}, clients {per[2]}")
     if errors:
         raise SystemExit(f"{name}: {len(errors)} client errors, first: {errors[0]}")
     return sum(counts), elapsed
@@ -321,6 +353,8 @@ def main():
         )
         try:
             _wait_for(port, server, log)
+            global SERVER_PID
+            SERVER_PID = server.pid
             floor_pks = [pk for pk, _token in firsts[-args.clients :]] if args.floor else []
             measured = measure(port, cookies, firsts[: len(firsts) - len(floor_pks)], args.seconds, floor_pks)
         finally:
