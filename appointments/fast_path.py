@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, PreScreening, Vaccination
@@ -152,7 +152,14 @@ def _run(statement: _Prepared, params: dict):
         if statement.name not in prepared[1]:
             cursor.execute(statement.prepare)
             prepared[1].add(statement.name)
-        cursor.execute(statement.execute, values)
+        try:
+            cursor.execute(statement.execute, values)
+        except DatabaseError as error:
+            # Forgotten by the server (DISCARD ALL from a pooler, say): prepare it again, once.
+            if getattr(error.__cause__, "pgcode", None) != "26000" or connection.in_atomic_block:
+                raise
+            cursor.execute(statement.prepare)
+            cursor.execute(statement.execute, values)
         return cursor.fetchone()
 
 

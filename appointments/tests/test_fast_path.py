@@ -386,3 +386,13 @@ def test_twenty_concurrent_scans_of_one_slip_check_in_once(book, nurse, today):
         thread.join()
     assert sum(step is not None for step in found) == 1
     assert first.history.filter(status="arrived").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_the_server_forgot_is_prepared_again(book, nurse, today):
+    first, _ = book()
+    second, _ = book()
+    assert fast_path.checkin_by_token(token=first.token, user=nurse, today=today) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("DISCARD ALL")  # what a pooler in session mode does between clients
+    assert fast_path.checkin_by_token(token=second.token, user=nurse, today=today) is not None
