@@ -372,7 +372,7 @@ def _shot_sql() -> _Prepared:
     )
 
 
-def vaccinate_ordinary(*, pk: int, lot_number: str, user, today_start: datetime.datetime) -> Step | None:
+def vaccinate_ordinary(*, pk: int, lot_number: str, user) -> Step | None:
     """Record the shot of a cleared arrival at the user's site whose next dose is already held in time.
 
     Returns None, having changed nothing, for anything else (not cleared, a dose-2 place to move,
@@ -382,13 +382,15 @@ def vaccinate_ordinary(*, pk: int, lot_number: str, user, today_start: datetime.
     if not lot_number:
         return None
     at = timezone.now()
+    today = timezone.localdate(at)
     params = {
         "pk": pk,
         "user": user.pk,
         "now": at,
         "lot": lot_number,
-        "today": timezone.localdate(at),
-        "today_start": today_start,
+        "today": today,
+        # A screening clears the shot on its own day only (as services.site_vaccinate).
+        "today_start": timezone.make_aware(datetime.datetime.combine(today, datetime.time.min)),
         "until": at + OBSERVATION,
     }
     try:

@@ -387,10 +387,7 @@ def vaccinate(request, pk):
     form = ShotForm(request.POST)
     if form.is_valid() and fast_path.enabled():
         # The ordinary shot: cleared today, the next dose already held far enough ahead.
-        start = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
-        step = fast_path.vaccinate_ordinary(
-            pk=pk, lot_number=form.cleaned_data["lot_number"], user=request.user, today_start=start
-        )
+        step = fast_path.vaccinate_ordinary(pk=pk, lot_number=form.cleaned_data["lot_number"], user=request.user)
         if step is not None:
             held = step.held
             return _fast(request, step, step="done", held=held, slip_url=_slip_url(held) if held else None)

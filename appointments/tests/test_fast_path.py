@@ -40,11 +40,6 @@ def today():
 
 
 @pytest.fixture
-def today_start(today):
-    return timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
-
-
-@pytest.fixture
 def nurse(site_centre):
     from campaign.roles import Role
     from campaign.tests.factories import user_with_role
@@ -215,15 +210,13 @@ def test_a_screening_out_of_the_ordinary_is_left_to_the_service(case, book, nurs
 # 接种 -----------------------------------------------------------------------------------
 
 
-def test_an_ordinary_shot_is_recorded_by_one_statement_as_the_service_records_it(
-    book, nurse, site_centre, today, today_start
-):
+def test_an_ordinary_shot_is_recorded_by_one_statement_as_the_service_records_it(book, nurse, site_centre, today):
     fast, fast_second = book()
     slow, slow_second = book()
     for appointment in (fast, slow):
         clear(site_checkin(site=site_centre, resident=appointment.resident, checked_in_by=nurse), nurse)
     with CaptureQueriesContext(connection) as queries:
-        step = fast_path.vaccinate_ordinary(pk=fast.pk, lot_number=" NEWLOT1 ", user=nurse, today_start=today_start)
+        step = fast_path.vaccinate_ordinary(pk=fast.pk, lot_number=" NEWLOT1 ", user=nurse)
     assert len(statements(queries)) == 1
     assert step.held.pk == fast_second.pk and step.held.date == today + 14 * DAY
     slow.refresh_from_db()
@@ -243,9 +236,7 @@ def test_an_ordinary_shot_is_recorded_by_one_statement_as_the_service_records_it
 @pytest.mark.parametrize(
     "case", ["not_screened", "screened_yesterday", "dose_2_to_move", "already_given", "another_sites_team", "no_lot"]
 )
-def test_a_shot_out_of_the_ordinary_is_left_to_the_service(
-    case, book, nurse, other_nurse, site_centre, today, today_start
-):
+def test_a_shot_out_of_the_ordinary_is_left_to_the_service(case, book, nurse, other_nurse, site_centre, today):
     first, second = book()
     if case == "dose_2_to_move":
         hold_dose_2_at(second, today + 13 * DAY)
@@ -259,7 +250,7 @@ def test_a_shot_out_of_the_ordinary_is_left_to_the_service(
     before = unchanged()
     user = other_nurse if case == "another_sites_team" else nurse
     lot = "" if case == "no_lot" else "L1"
-    assert fast_path.vaccinate_ordinary(pk=first.pk, lot_number=lot, user=user, today_start=today_start) is None
+    assert fast_path.vaccinate_ordinary(pk=first.pk, lot_number=lot, user=user) is None
     assert unchanged() == before
 
 
