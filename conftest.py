@@ -38,6 +38,29 @@ def _service_guard(request):
             pytest.fail(f"REDIS_URL is set but Redis does not answer: {error}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, a wait for other sessions on it to end.
+
+    A Celery worker that a test stopped (or killed on purpose) closes its connection a moment
+    later; dropping the database while it lingers only warned "being accessed by other users".
+    """
+    yield
+    if connection.vendor != "postgresql":
+        return
+    import time
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        others = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cursor.execute(others)
+            if not cursor.fetchall():
+                return
+            time.sleep(0.2)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM ({others}) AS lingering")  # noqa: S608
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_in_process(settings, request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
