@@ -387,3 +387,30 @@ def test_a_statement_the_server_forgot_is_prepared_again(book, nurse, today):
     with connection.cursor() as cursor:
         cursor.execute("DISCARD ALL")  # what a pooler in session mode does between clients
     assert fast_path.checkin_by_token(token=second.token, user=nurse, today=today) is not None
+
+
+def test_an_ordinary_dose_2_goes_from_scan_to_shot_in_one_statement_each(client, book, nurse, site_centre, today):
+    first, second = book()
+    Appointment.objects.filter(pk=first.pk).update(date=today - 14 * DAY, status="vaccinated")
+    VaccinationFactory(
+        resident=first.resident,
+        dose_number=1,
+        site=site_centre,
+        appointment=first,
+        vaccinated_at=timezone.now() - 14 * DAY,
+    )
+    hold_dose_2_at(second, today)
+    client.force_login(nurse)
+    client.get(reverse("appointments:site_home"))  # the user and role are now cached
+    taken = []
+    with CaptureQueriesContext(connection) as queries:
+        for url, data in [
+            (reverse("appointments:site_scan"), {"q": second.token}),
+            (reverse("appointments:site_screen", args=[second.pk]), {"temperature": "36.4", "consent": "on"}),
+            (reverse("appointments:site_vaccinate", args=[second.pk]), {"lot_number": "L2"}),
+        ]:
+            taken.append(client.post(url, data, **HX).content.decode())
+    assert len(statements(queries)) == 3
+    assert 'data-step="done"' in taken[-1] and "已完成全程接种" in taken[-1]  # the course is complete
+    dose = Vaccination.objects.get(resident=first.resident, dose_number=2)
+    assert (dose.site, dose.lot_number, dose.appointment_id) == (site_centre, "L2", second.pk)
