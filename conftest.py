@@ -135,6 +135,14 @@ def site_team_jiangdian(site_jiangdian):
 
 
 @pytest.fixture
+def site_team_centre(site_centre):
+    from campaign.roles import Role
+    from campaign.tests.factories import user_with_role
+
+    return user_with_role(Role.SITE_TEAM, site=site_centre, username="nurse_centre")
+
+
+@pytest.fixture
 def office(campaign):
     from campaign.roles import Role
     from campaign.tests.factories import user_with_role

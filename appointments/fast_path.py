@@ -58,6 +58,13 @@ def _t(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _tables() -> tuple[str, ...]:
+    """The tables the statements use: appointment, resident, village, site, campaign, profile, screening, dose."""
+    return tuple(
+        _t(model) for model in (Appointment, Resident, Village, Site, Campaign, Profile, PreScreening, Vaccination)
+    )
+
+
 def _c(model, name: str) -> str:
     return model._meta.get_field(name).column
 
@@ -168,15 +175,7 @@ def _run(statement: _Prepared, params: dict):
 
 @functools.cache
 def _checkin_sql() -> _Prepared:
-    a, r, v, s, c, p, x = (
-        _t(Appointment),
-        _t(Resident),
-        _t(Village),
-        _t(Site),
-        _t(Campaign),
-        _t(Profile),
-        _t(Vaccination),
-    )
+    a, r, v, s, c, p, _ps, x = _tables()
     return _Prepared(
         "fast_path_checkin",
         f"""
@@ -226,7 +225,7 @@ def checkin_by_token(*, token: str, user, today: datetime.date) -> Step | None:
 
 @functools.cache
 def _screening_sql() -> _Prepared:
-    a, r, v, s, p, ps = _t(Appointment), _t(Resident), _t(Village), _t(Site), _t(Profile), _t(PreScreening)
+    a, r, v, s, _c, p, ps, _x = _tables()
     answers = [_c(PreScreening, name) for name in CONTRAINDICATIONS]
     columns = [
         _c(PreScreening, name)
@@ -296,16 +295,7 @@ def prescreen_clear(*, pk: int, temperature, user) -> tuple[Step, str] | None:
 
 @functools.cache
 def _shot_sql() -> _Prepared:
-    a, r, v, s, c, p, ps, x = (
-        _t(Appointment),
-        _t(Resident),
-        _t(Village),
-        _t(Site),
-        _t(Campaign),
-        _t(Profile),
-        _t(PreScreening),
-        _t(Vaccination),
-    )
+    a, r, v, s, c, p, ps, x = _tables()
     vaccination_columns = [
         _c(Vaccination, name)
         for name in (

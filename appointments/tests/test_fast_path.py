@@ -40,19 +40,13 @@ def today():
 
 
 @pytest.fixture
-def nurse(site_centre):
-    from campaign.roles import Role
-    from campaign.tests.factories import user_with_role
-
-    return user_with_role(Role.SITE_TEAM, site=site_centre, username="nurse_centre")
+def nurse(site_team_centre):
+    return site_team_centre
 
 
 @pytest.fixture
-def other_nurse(site_jiangdian):
-    from campaign.roles import Role
-    from campaign.tests.factories import user_with_role
-
-    return user_with_role(Role.SITE_TEAM, site=site_jiangdian, username="nurse_jiangdian")
+def other_nurse(site_team_jiangdian):
+    return site_team_jiangdian
 
 
 @pytest.fixture

@@ -40,11 +40,8 @@ def booked(qingshan, today):
 
 
 @pytest.fixture
-def nurse(site_centre):
-    from campaign.roles import Role
-    from campaign.tests.factories import user_with_role
-
-    return user_with_role(Role.SITE_TEAM, site=site_centre, username="nurse_centre")
+def nurse(site_team_centre):
+    return site_team_centre
 
 
 @pytest.fixture
