@@ -175,7 +175,7 @@ def _run(statement: _Prepared, params: dict):
 
 @functools.cache
 def _checkin_sql() -> _Prepared:
-    a, r, v, s, c, p, _ps, x = _tables()
+    a, r, v, s, c, p, _screening, x = _tables()
     return _Prepared(
         "fast_path_checkin",
         f"""
@@ -225,7 +225,7 @@ def checkin_by_token(*, token: str, user, today: datetime.date) -> Step | None:
 
 @functools.cache
 def _screening_sql() -> _Prepared:
-    a, r, v, s, _c, p, ps, _x = _tables()
+    a, r, v, s, _campaign, p, ps, _dose = _tables()
     answers = [_c(PreScreening, name) for name in CONTRAINDICATIONS]
     columns = [
         _c(PreScreening, name)
