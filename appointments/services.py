@@ -7,6 +7,7 @@ place are taken in one transaction, or neither is. Rows are always taken in
 date order, so two bookings never wait on each other in a cycle.
 """
 
+import collections
 import contextlib
 import datetime
 import functools
@@ -16,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_update_with_history
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from residents.models import Resident
@@ -614,17 +616,36 @@ def mark_no_shows(*, day: datetime.date) -> int:
                 % {"outcome": PreScreening.Outcome(appointment.outcome).label},
             )
     with transaction.atomic():
-        missed = Appointment.objects.filter(status__in=OPEN_STATUSES, date__lte=day)
-        dose1_residents = list(missed.filter(dose_number=1).values_list("resident_id", flat=True))
-        marked = missed.update(status=Appointment.Status.NO_SHOW)
-        held = Appointment.objects.filter(
-            resident_id__in=dose1_residents, dose_number__gt=1, status=Appointment.Status.BOOKED, date__gt=day
+        # Locked in primary-key order, as every path locks appointments; each change gets its history row.
+        missed = list(
+            Appointment.objects.select_for_update().filter(status__in=OPEN_STATUSES, date__lte=day).order_by("pk")
         )
-        released = list(held.values("site_id", "date").annotate(n=Count("id")))
-        held.update(status=Appointment.Status.CANCELLED, cancel_reason=str(_("dose 1 was missed")))
-        for row in released:
-            SiteDay.objects.filter(site_id=row["site_id"], date=row["date"]).update(booked=F("booked") - row["n"])
-    return marked
+        for appointment in missed:
+            appointment.status = Appointment.Status.NO_SHOW
+        _save_with_history(missed, ["status"], reason=str(_("nobody came")))
+        held = list(
+            Appointment.objects.select_for_update()
+            .filter(
+                resident_id__in=[a.resident_id for a in missed if a.dose_number == 1],
+                dose_number__gt=1,
+                status=Appointment.Status.BOOKED,
+                date__gt=day,
+            )
+            .order_by("pk")
+        )
+        for appointment in held:
+            appointment.status = Appointment.Status.CANCELLED
+            appointment.cancel_reason = str(_("dose 1 was missed"))
+        _save_with_history(held, ["status", "cancel_reason"], reason=str(_("dose 1 was missed")))
+        for (site_id, date), n in collections.Counter((a.site_id, a.date) for a in held).items():
+            SiteDay.objects.filter(site_id=site_id, date=date).update(booked=F("booked") - n)
+    return len(missed)
+
+
+def _save_with_history(appointments, fields, *, reason: str) -> None:
+    """Write changed appointments in bulk with a history row each ("~", the reason, no user: a job did it)."""
+    if appointments:
+        bulk_update_with_history(appointments, Appointment, fields, batch_size=1000, default_change_reason=reason[:100])
 
 
 # At the site: check-in, pre-screening, the shot, observation ---------------

@@ -50,6 +50,17 @@ def test_marking_no_shows_twice_changes_nothing(booked_today):
     assert list(SiteDay.objects.order_by("pk").values_list("booked", flat=True)) == places
 
 
+def test_closing_the_day_writes_each_change_in_the_history_once(booked_today):
+    first, second = booked_today
+    mark_no_shows_task.delay().get()
+    mark_no_shows_task.delay().get()  # the second run changes nothing and writes nothing
+    no_show = first.history.filter(status="no_show")
+    released = second.history.filter(status="cancelled")
+    assert no_show.count() == 1 and released.count() == 1
+    assert no_show.get().history_type == "~" and no_show.get().history_change_reason
+    assert released.get().cancel_reason == released.get().history_change_reason
+
+
 def test_tomorrows_appointments_are_left_alone(qingshan):
     site_days_ensure(campaign=qingshan.campaign)
     appointment_book_pair(
@@ -67,14 +78,6 @@ def test_the_no_show_list_names_people_to_call_until_they_are_booked_again(booke
     assert [a.resident for a in no_shows_to_call(village=qingshan)] == [first.resident]
     appointment_book_pair(resident=first.resident, day=timezone.localdate() + datetime.timedelta(days=1))
     assert list(no_shows_to_call(village=qingshan)) == []
-
-
-@pytest.fixture
-def site_team_centre(site_centre):
-    from campaign.roles import Role
-    from campaign.tests.factories import user_with_role
-
-    return user_with_role(Role.SITE_TEAM, site=site_centre, username="nurse_centre")
 
 
 @pytest.fixture
