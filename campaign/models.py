@@ -10,6 +10,10 @@ class CampaignQuerySet(models.QuerySet):
         """The campaign the product works on now; raises Campaign.DoesNotExist when none is."""
         return self.get(is_current=True)
 
+    def current_or_none(self):
+        """The current campaign, or None (a periodic job with nothing to do)."""
+        return self.filter(is_current=True).first()
+
 
 class Campaign(models.Model):
     """One vaccination campaign: its rules and calendar are configuration, not code."""

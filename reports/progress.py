@@ -192,7 +192,7 @@ def progress_compute(*, campaign: Campaign, since: datetime.date | None = None) 
 
 def progress_compute_current(*, full: bool = False) -> dict | None:
     """The periodic job: today and yesterday for the current campaign, or every day when `full`."""
-    campaign = Campaign.objects.filter(is_current=True).first()
+    campaign = Campaign.objects.current_or_none()
     if campaign is None:
         return None
     since = None if full else timezone.localdate() - datetime.timedelta(days=1)

@@ -254,7 +254,7 @@ def weekly_report_make(
 
 def weekly_report_make_current(*, week: str | None = None) -> WeeklyReport | None:
     """The periodic job: the current campaign's report of `week` (2021-W15), by default last week's."""
-    campaign = Campaign.objects.filter(is_current=True).first()
+    campaign = Campaign.objects.current_or_none()
     if campaign is None:
         return None
     week_start = parse_iso_week(week) if week else last_week_start(timezone.localdate())

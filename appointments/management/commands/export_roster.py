@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from appointments.daily import daily_list
-from campaign.models import Campaign
+from campaign.management.current import current_campaign
 from reports.daily_list import daily_list_xlsx
 from sites.models import Site
 
@@ -27,10 +27,7 @@ class Command(BaseCommand):
             day = datetime.date.fromisoformat(date)
         except ValueError:
             raise CommandError(f"--date {date!r} is not a date: use YYYY-MM-DD, e.g. 2021-06-01.") from None
-        try:
-            campaign = Campaign.objects.current()
-        except Campaign.DoesNotExist:
-            raise CommandError("There is no current campaign.") from None
+        campaign = current_campaign()
         sites = Site.objects.filter(campaign=campaign)
         matches = list(sites.filter(Q(name=site) | Q(short_name=site)))
         if len(matches) != 1:

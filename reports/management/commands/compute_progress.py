@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaign.models import Campaign
+from campaign.management.current import current_campaign
 from reports import tasks
 from reports.progress import progress_compute
 
@@ -28,9 +28,7 @@ class Command(BaseCommand):
             result = tasks.compute_progress.delay(full=True)
             self.stdout.write(f"Queued as task {result.id}.")
             return
-        campaign = Campaign.objects.filter(is_current=True).first()
-        if campaign is None:
-            raise CommandError("There is no current campaign (load_demo, or mark one as current in the admin).")
+        campaign = current_campaign()
         result = progress_compute(campaign=campaign, since=day)
         self.stdout.write(
             f"{campaign}: {result['days']} day rows (from {day or 'the first day'}), "

@@ -3,7 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from campaign.models import Campaign
+from campaign.management.current import current_campaign
 from reports.supervision import upward_report_figures
 from reports.weekly_excel import write_upward_report
 
@@ -20,9 +20,7 @@ class Command(BaseCommand):
             on = datetime.date.fromisoformat(date) if date else timezone.localdate()
         except ValueError:
             raise CommandError(f"--date must be YYYY-MM-DD, got {date!r}") from None
-        campaign = Campaign.objects.filter(is_current=True).first()
-        if campaign is None:
-            raise CommandError("There is no current campaign (load_demo, or mark one as current in the admin).")
+        campaign = current_campaign()
         figures = upward_report_figures(campaign=campaign, on=on)
         write_upward_report(target=output, figures=figures)
         total = figures["total"]

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from campaign.models import Campaign
+from campaign.management.current import current_campaign
 from reports import tasks
 from reports.supervision import iso_week, last_week_start, parse_iso_week, week_findings, weekly_report_make
 from reports.weekly_excel import write_weekly_report
@@ -29,9 +29,7 @@ class Command(BaseCommand):
             result = tasks.weekly_report.delay(week=iso_week(week_start))
             self.stdout.write(f"Queued as task {result.id}.")
             return
-        campaign = Campaign.objects.filter(is_current=True).first()
-        if campaign is None:
-            raise CommandError("There is no current campaign (load_demo, or mark one as current in the admin).")
+        campaign = current_campaign()
         report = weekly_report_make(campaign=campaign, week_start=week_start)
         levels = report.data["levels"]
         self.stdout.write(
