@@ -173,3 +173,12 @@ def test_another_campaigns_records_are_not_counted(campaign, qingshan):
     progress_compute(campaign=campaign)
     assert sum(r.dose1 for r in DailyProgress.objects.filter(campaign=campaign)) == 1
     assert not DailyProgress.objects.exclude(campaign=campaign).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", ["compute_progress", "weekly_report", "upward_report"])
+def test_a_command_without_a_current_campaign_says_so(command, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no current campaign"):
+        call_command(command, *(["-o", str(tmp_path / "x.xlsx")] if command == "upward_report" else []))
