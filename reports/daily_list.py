@@ -11,16 +11,15 @@ import io
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from appointments.daily import DailyList
 from appointments.models import Appointment
-from campaign.lib.excel import HEADER_FONT, header_row, safe_cell, set_widths
+from campaign.lib.excel import HEADER_FONT, TITLE_FONT, header_row, safe_cell, set_widths
 from campaign.lib.masking import mask_id_number, mask_phone
 
 FILE_LANGUAGE = "zh-hans"
-TITLE_FONT = Font(bold=True, size=14)
 
 
 def dose_label(number: int) -> str:

@@ -9,11 +9,9 @@ import datetime
 from django.utils import timezone, translation
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from campaign.lib.excel import header_row, safe_cell, set_widths
+from campaign.lib.excel import TITLED_HEADER_ROW, safe_cell, titled_sheet
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import mask_id_number, mask_phone
 from reports.selectors import roster_rows
@@ -24,9 +22,7 @@ SHEET_TITLE = "居民花名册"
 DOSE_NAMES = "一二三四五"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-TITLE_FONT = Font(bold=True, size=14)
-NOTE_FONT = Font(size=10, color="555555")
-HEADER_ROW = 3
+HEADER_ROW = TITLED_HEADER_ROW
 
 # (header, width in characters) before and after the dose columns.
 COLUMNS_BEFORE_DOSES = [
@@ -92,23 +88,9 @@ def write_roster(
     today = today or timezone.localdate()
     columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit)
     workbook = Workbook(write_only=True)
-    ws = workbook.create_sheet(SHEET_TITLE)
-    set_widths(ws, [width for _header, width in columns])
-    ws.freeze_panes = f"C{HEADER_ROW + 1}"  # headers and the name stay in view
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    # Headers and the name stay in view.
+    ws = titled_sheet(workbook, SHEET_TITLE, columns, title=title, note=note, freeze=f"C{HEADER_ROW + 1}")
     last_column = get_column_letter(len(columns))
-
-    title_cell = safe_cell(ws, title, font=TITLE_FONT)
-    title_cell.alignment = Alignment(horizontal="center", vertical="center")
-    ws.append([title_cell])
-    ws.append([safe_cell(ws, note, font=NOTE_FONT)])
-    ws.merged_cells.add(f"A1:{last_column}1")
-    ws.merged_cells.add(f"A2:{last_column}2")
-    ws.append(header_row(ws, [header for header, _width in columns]))
 
     with translation.override("zh-hans"):
         sexes = {value: str(label) for value, label in Resident.Sex.choices}

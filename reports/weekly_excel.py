@@ -14,16 +14,12 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from campaign.lib.excel import header_row, safe_cell, set_widths
+from campaign.lib.excel import TITLED_HEADER_ROW, safe_cell, titled_sheet
 
-TITLE_FONT = Font(bold=True, size=14)
-NOTE_FONT = Font(size=10, color="555555")
 TOTAL_FONT = Font(bold=True)
 PERCENT_FORMAT = "0.0"
-HEADER_ROW = 3  # title, note, headers
+HEADER_ROW = TITLED_HEADER_ROW  # title, note, headers
 
 LEVEL_NAMES = {"": "", "notice": "通报", "talk": "约谈", "deduct": "扣分"}
 
@@ -80,27 +76,6 @@ UPWARD_COLUMNS = [
 ]
 
 
-def _sheet(workbook, name: str, columns, *, title: str, note: str, freeze: str = "A4") -> Worksheet:
-    """A write-only sheet with a merged title, a note line, frozen headers and print settings."""
-    ws = workbook.create_sheet(name)
-    set_widths(ws, [width for _header, width in columns])
-    ws.freeze_panes = freeze
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    last = get_column_letter(len(columns))
-    title_cell = safe_cell(ws, title, font=TITLE_FONT)
-    title_cell.alignment = Alignment(horizontal="center", vertical="center")
-    ws.append([title_cell])
-    ws.append([safe_cell(ws, note, font=NOTE_FONT)])
-    ws.merged_cells.add(f"A1:{last}1")
-    ws.merged_cells.add(f"A2:{last}2")
-    ws.append(header_row(ws, [header for header, _width in columns]))
-    return ws
-
-
 def _percent(ws, value, *, font=None):
     cell = WriteOnlyCell(ws, value)
     cell.number_format = PERCENT_FORMAT
@@ -142,7 +117,7 @@ def write_weekly_report(*, target, report, findings) -> None:
     )
     workbook = Workbook(write_only=True)
 
-    villages_ws = _sheet(workbook, VILLAGE_SHEET, VILLAGE_COLUMNS, title=title, note=note, freeze="C4")
+    villages_ws = titled_sheet(workbook, VILLAGE_SHEET, VILLAGE_COLUMNS, title=title, note=note, freeze="C4")
     for v in data["villages"]:
         villages_ws.append(
             [
@@ -185,7 +160,7 @@ def write_weekly_report(*, target, report, findings) -> None:
 
     floor = data["daily_floor_per_site"]
     site_note = f"每个接种点每天最少接种{floor}人；本周{data['week_days']}天，活动以来{data['campaign_days']}天。"
-    sites_ws = _sheet(workbook, SITE_SHEET, SITE_COLUMNS, title=title, note=site_note, freeze="B4")
+    sites_ws = titled_sheet(workbook, SITE_SHEET, SITE_COLUMNS, title=title, note=site_note, freeze="B4")
     for s in data["sites"]:
         sites_ws.append(
             [
@@ -201,7 +176,7 @@ def write_weekly_report(*, target, report, findings) -> None:
             ]
         )
 
-    findings_ws = _sheet(
+    findings_ws = titled_sheet(
         workbook, FINDING_SHEET, FINDING_COLUMNS, title=title, note="督查组记录的督查情况与处理意见。", freeze="A4"
     )
     for finding in findings:
@@ -256,7 +231,7 @@ def write_upward_report(*, target, figures: dict, made_at: datetime.datetime | N
     made_at = timezone.localtime(made_at or timezone.now())
     note = f"统计截至{figures['on']:%Y-%m-%d}当日；完成率＝累计第一剂÷分配任务数。填报时间 {made_at:%Y-%m-%d %H:%M}"
     workbook = Workbook(write_only=True)
-    ws = _sheet(workbook, UPWARD_SHEET, UPWARD_COLUMNS, title=upward_title(figures), note=note, freeze="D4")
+    ws = titled_sheet(workbook, UPWARD_SHEET, UPWARD_COLUMNS, title=upward_title(figures), note=note, freeze="D4")
 
     def numbers(row, font=None):
         return [row["quota"], row["day_dose1"], row["day_dose2"], row["dose1"], row["completed"]], _percent(
