@@ -264,13 +264,15 @@ def _screening_sql() -> _Prepared:
     )
 
 
-def prescreen_clear(*, pk: int, temperature, user) -> tuple[Step, str] | None:
+def prescreen_clear(*, pk: int, answers: dict, temperature, consent: bool, user) -> tuple[Step, str] | None:
     """Record a clean screening (every answer no, no fever, consent given) of an eligible arrival.
 
-    The caller has checked the answers; returns the step and the site's current lot, or None,
-    having changed nothing, when the appointment is not an eligible arrival at the user's site.
+    Returns the step and the site's current lot, or None, having changed nothing, for any other
+    screening (services.site_prescreen decides those) or when the appointment is not an eligible
+    arrival at the user's site.
     """
-    if temperature is None or float(temperature) >= PreScreening.FEVER_FROM:
+    fever = temperature is None or float(temperature) >= PreScreening.FEVER_FROM
+    if fever or not consent or any(answers.get(field) for field in CONTRAINDICATIONS):
         return None
     row = _run(_screening_sql(), {"pk": pk, "user": user.pk, "temperature": temperature})
     if row is None:

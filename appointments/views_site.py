@@ -347,10 +347,12 @@ def _again(request, site, appointment, **kwargs):
 def screen(request, pk):
     """预检: record the screening; a positive answer is shown first, to confirm or (a doctor) to override."""
     form = ScreeningForm(request.POST)
-    clean = form.is_valid() and not form.positives() and form.cleaned_data["consent"] and "edit" not in request.POST
-    if clean and fast_path.enabled():
-        # The ordinary screening: every answer no, no fever, consent given, by an eligible arrival.
-        recorded = fast_path.prescreen_clear(pk=pk, temperature=form.cleaned_data["temperature"], user=request.user)
+    if form.is_valid() and "edit" not in request.POST and fast_path.enabled():
+        # The ordinary screening (every answer no, no fever, consent given) takes one statement.
+        data = form.cleaned_data
+        recorded = fast_path.prescreen_clear(
+            pk=pk, answers=form.answers(), temperature=data["temperature"], consent=data["consent"], user=request.user
+        )
         if recorded is not None:
             step, lot = recorded
             return _fast(request, step, step="shot", form=ShotForm(initial={"lot_number": lot}))

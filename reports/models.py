@@ -106,7 +106,7 @@ COUNTS = (
 class DailyProgress(models.Model):
     """One day's numbers for one village at one site, computed from the raw records.
 
-    Written only by `reports.services.progress_compute` (a rerun replaces the same rows with the
+    Written only by `reports.progress.progress_compute` (a rerun replaces the same rows with the
     same numbers); the dashboard and the reports read these rows, never the raw tables.
     """
 

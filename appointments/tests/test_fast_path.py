@@ -175,7 +175,7 @@ def test_a_clean_screening_is_recorded_as_the_service_records_it(book, nurse, si
     for appointment in (fast, slow):
         site_checkin(site=site_centre, resident=appointment.resident, checked_in_by=nurse)
     with CaptureQueriesContext(connection) as queries:
-        step, lot = fast_path.prescreen_clear(pk=fast.pk, temperature=36.6, user=nurse)
+        step, lot = fast_path.prescreen_clear(pk=fast.pk, answers={}, temperature=36.6, consent=True, user=nurse)
     assert len(statements(queries)) == 1
     assert lot == site_centre.current_lot and step.screening.outcome == "cleared"
     slow.refresh_from_db()
@@ -186,7 +186,9 @@ def test_a_clean_screening_is_recorded_as_the_service_records_it(book, nurse, si
     )
 
 
-@pytest.mark.parametrize("case", ["not_arrived", "deferred_resident", "another_sites_team", "fever"])
+@pytest.mark.parametrize(
+    "case", ["not_arrived", "deferred_resident", "another_sites_team", "fever", "no_consent", "a_yes", "no_temperature"]
+)
 def test_a_screening_out_of_the_ordinary_is_left_to_the_service(case, book, nurse, other_nurse, site_centre):
     first, _ = book()
     if case != "not_arrived":
@@ -196,8 +198,13 @@ def test_a_screening_out_of_the_ordinary_is_left_to_the_service(case, book, nurs
         first.resident.__class__.objects.filter(pk=first.resident_id).update(status="deferred")
     before = unchanged()
     user = other_nurse if case == "another_sites_team" else nurse
-    temperature = 37.3 if case == "fever" else 36.6
-    assert fast_path.prescreen_clear(pk=first.pk, temperature=temperature, user=user) is None
+    temperature = {"fever": 37.3, "no_temperature": None}.get(case, 36.6)
+    answers = {"severe_allergy": True} if case == "a_yes" else {"severe_allergy": False}
+    consent = case != "no_consent"
+    recorded = fast_path.prescreen_clear(
+        pk=first.pk, answers=answers, temperature=temperature, consent=consent, user=user
+    )
+    assert recorded is None
     assert unchanged() == before
 
 
@@ -289,6 +296,10 @@ def test_the_workstation_records_the_same_with_and_without_the_statements(
 ):
     client.force_login(nurse)
     client.get(reverse("appointments:site_home"))
+    taken = []  # what each statement returned: with the statements on, all three must have recorded
+    for name in ("checkin_by_token", "prescreen_clear", "vaccinate_ordinary"):
+        step = getattr(fast_path, name)
+        monkeypatch.setattr(fast_path, name, lambda *a, _step=step, **k: taken.append(_step(*a, **k)) or taken[-1])
     pages = {}
     people = {}
     for statements_on in (True, False):
@@ -306,6 +317,7 @@ def test_the_workstation_records_the_same_with_and_without_the_statements(
                 response = client.post(url, data, **HX)
             assert response.status_code == 200 and response["HX-Trigger"] == "site-changed"
             pages[statements_on].append(response.content.decode())
+    assert len(taken) == 3 and all(taken)  # the first person went the one-statement way, the second not at all
     assert snapshot(people[True]) == snapshot(people[False])
     assert all("L7" in pages[on][-1] for on in (True, False))
     for fast_page, full_page in zip(pages[True], pages[False], strict=True):
