@@ -14,8 +14,8 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("residents/", include("residents.urls")),
     path("appointments/", include("appointments.urls")),
-    path("plan/", include("appointments.urls_plan")),
-    path("daily/", include("appointments.urls_daily")),
+    path("plan/", include("appointments.planning.urls")),
+    path("daily/", include("appointments.daily.urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

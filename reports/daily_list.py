@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
-from appointments.daily import DailyList
+from appointments.daily.selectors import DailyList
 from appointments.models import Appointment
 from campaign.lib.excel import HEADER_FONT, TITLE_FONT, header_row, safe_cell, set_widths
 from campaign.lib.masking import mask_id_number, mask_phone

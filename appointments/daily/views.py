@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from appointments.daily import (
+from appointments.daily.selectors import (
     Slip,
     appointments_for_user,
     daily_list,

@@ -1,7 +1,7 @@
 """The weekly plan's arithmetic (分周接种计划): who could come for a first dose, where and when.
 
 A pure function: plain dataclasses in, plain dataclasses out, no database. The
-services in appointments.plan_services feed it from the database and store the
+services in appointments.planning.services feed it from the database and store the
 part of its answer that falls in one week.
 
 How a site is planned, day by day from the first day:

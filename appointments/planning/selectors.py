@@ -5,7 +5,7 @@ import datetime
 from django.db.models import Count, Exists, OuterRef
 
 from appointments.models import OPEN_STATUSES, Appointment, PlanAllocation, Vaccination, WeeklyPlan
-from appointments.planning import PlanInput, SiteInput, VillageInput
+from appointments.planning.proposal import PlanInput, SiteInput, VillageInput
 from residents.models import Resident
 from sites.models import SiteDay
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.models import PlanAllocation, WeeklyPlan
-from appointments.plan_selectors import plan_inputs, site_day_loads, week_days
-from appointments.planning import Proposal, propose_first_doses
+from appointments.planning.proposal import Proposal, propose_first_doses
+from appointments.planning.selectors import plan_inputs, site_day_loads, week_days
 
 
 def plan_propose(*, campaign, week_start: datetime.date, created_by, today: datetime.date | None = None) -> WeeklyPlan:

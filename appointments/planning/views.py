@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appointments.models import WeeklyPlan
-from appointments.plan_selectors import plan_for_week, plan_grid, village_places, week_days
-from appointments.plan_services import plan_adjust, plan_propose, plan_publish
+from appointments.planning.selectors import plan_for_week, plan_grid, village_places, week_days
+from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from campaign.lib.access import role_required
 from campaign.models import Campaign
 from campaign.roles import Role, role_of

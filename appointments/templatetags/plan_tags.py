@@ -2,14 +2,14 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import pgettext
 
-from appointments.plan_selectors import village_places
+from appointments.planning.selectors import village_places
 
 register = template.Library()
 
 
 @register.simple_tag
 def village_plan_places(village, limit=7):
-    """The village's next places in published plans (see plan_selectors.village_places)."""
+    """The village's next places in published plans (see appointments.planning.selectors.village_places)."""
     if village is None:
         return []
     return village_places(village=village, since=timezone.localdate(), limit=limit)

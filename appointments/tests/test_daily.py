@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from appointments.daily import daily_list, default_day
+from appointments.daily.selectors import daily_list, default_day
 from appointments.tests.factories import AppointmentFactory
 from campaign.lib.masking import mask_id_number, mask_phone
 from campaign.tests.factories import VillageFactory
@@ -225,7 +225,7 @@ def test_only_the_office_gets_full_id_numbers_and_phones_and_they_stay_text(
     client, office, honghe, site_jiangdian, caplog
 ):
     item = book(honghe, "张三", phone="13987654321")
-    with caplog.at_level("INFO", logger="appointments.views_daily"):
+    with caplog.at_level("INFO", logger="appointments.daily.views"):
         sheet = roster(client, office, site_jiangdian, full="1").worksheets[0]
     assert "downloaded by office" in caplog.text  # who took full ID numbers away, and when
     assert sheet["D3"].value == item.resident.id_number and sheet["D3"].data_type == "s"

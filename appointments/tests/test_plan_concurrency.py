@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments.models import WeeklyPlan
-from appointments.plan_services import plan_propose
+from appointments.planning.services import plan_propose
 
 
 @pytest.mark.postgres

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, WeeklyPlan
-from appointments.plan_selectors import week_days
-from appointments.plan_services import plan_propose, plan_publish
+from appointments.planning.selectors import week_days
+from appointments.planning.services import plan_propose, plan_publish
 from appointments.tests.factories import AppointmentFactory
 from residents.tests.factories import ResidentFactory
 from sites.models import SiteDay

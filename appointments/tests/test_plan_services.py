@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from appointments.models import Appointment, PlanAllocation, WeeklyPlan
-from appointments.plan_selectors import plan_inputs, site_day_loads, villages_remaining, week_days
-from appointments.plan_services import plan_adjust, plan_propose, plan_publish
+from appointments.planning.selectors import plan_inputs, site_day_loads, villages_remaining, week_days
+from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from appointments.tests.factories import AppointmentFactory, VaccinationFactory
 from campaign.tests.factories import VillageFactory
 from residents.tests.factories import ResidentFactory

@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 from django.utils import translation
 
-from appointments.planning import PlanInput, Problem, SiteInput, VillageInput, propose_first_doses
+from appointments.planning.proposal import PlanInput, Problem, SiteInput, VillageInput, propose_first_doses
 
 START = datetime.date(2026, 9, 1)
 END = START + datetime.timedelta(days=82)

@@ -9,7 +9,7 @@ import segno
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.daily import slip_qr_svg
+from appointments.daily.selectors import slip_qr_svg
 from appointments.models import Appointment, new_token
 from appointments.tests.factories import AppointmentFactory
 from appointments.tests.qr import decode, svg_matrix

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from appointments.daily import daily_list
+from appointments.daily.selectors import daily_list
 from campaign.management.current import current_campaign
 from reports.daily_list import daily_list_xlsx
 from sites.models import Site
