@@ -15,6 +15,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone, translation
 
+from campaign.celery import app as celery_app
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports.models import Export
@@ -33,6 +34,8 @@ FULL_VALUE_ROLES = {Role.OFFICE}
 # A job still pending or running after this is taken as lost (no worker, or a worker that died):
 # well above the build task's hard time limit, so a live build is never failed under its feet.
 STALE_AFTER = datetime.timedelta(hours=1)
+# The Celery task that builds an export's file (reports.tasks.build_export), by its registered name.
+BUILD_EXPORT_TASK = "reports.build_export"
 
 
 def export_villages(*, user, campaign):
@@ -96,7 +99,9 @@ def export_request(*, user, kind: str, params, full_values: bool = False) -> Exp
     campaign = Campaign.objects.current()
     parameters = _roster_parameters(user=user, params=params)
     roster_residents(user=user, campaign=campaign, parameters=parameters)  # refuses a bad filter now, not later
-    from reports.tasks import build_export  # the task module imports this one
+    # The task by its registered name, not by import: reports.tasks imports this module (each task
+    # calls one service here). ReportsConfig.ready() registers it in every process; a wrong name is a KeyError.
+    build_export = celery_app.tasks[BUILD_EXPORT_TASK]
 
     with transaction.atomic():
         export = Export.objects.create(

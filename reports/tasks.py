@@ -4,7 +4,7 @@ from django.db import OperationalError
 from reports import progress, services, supervision
 
 
-@shared_task(name="reports.build_export", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60)
+@shared_task(name=services.BUILD_EXPORT_TASK, acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60)
 def build_export(export_id: int) -> bool:
     """Build one export's file. Safe to run twice: returns False when the export was already claimed."""
     return services.export_build(export_id=export_id)

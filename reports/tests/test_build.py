@@ -1,7 +1,10 @@
 """The build task: claimed once, safe to run twice, failures recorded."""
 
+import subprocess
+import sys
 from unittest import mock
 
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from reports.models import Export
@@ -9,6 +12,28 @@ from reports.services import export_request
 from reports.tasks import build_export
 from reports.tests.factories import ExportFactory
 from residents.tests.factories import ResidentFactory
+
+
+def test_the_build_task_is_registered_in_any_process_that_loads_django_not_only_in_a_worker():
+    """export_request enqueues the build by its name: a shell or command that never imported
+    reports.tasks must still find it (with tasks run in-process, a missing task would build nothing)."""
+    check = (
+        "import django, sys; django.setup(); from campaign.celery import app; from reports.services import "
+        "BUILD_EXPORT_TASK; print(BUILD_EXPORT_TASK in app.tasks)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check], cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"
+
+
+def test_a_request_enqueues_the_build_once_committed(office, qingshan, django_capture_on_commit_callbacks):
+    with mock.patch.object(build_export, "delay") as delay, django_capture_on_commit_callbacks() as callbacks:
+        export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
+        delay.assert_not_called()  # not before the row is committed: a worker could not find it
+    for callback in callbacks:
+        callback()
+    delay.assert_called_once_with(export.pk)
 
 
 def exported_files(settings):
