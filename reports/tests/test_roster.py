@@ -155,3 +155,13 @@ def test_a_one_dose_campaign_has_one_dose_column(export_now, office, qingshan):
     ResidentFactory(village=qingshan)
     _sheet, _title, _note, headers, _rows = open_roster(export_now(office))
     assert "第一剂" in headers and "第二剂" not in headers
+
+
+def test_only_a_file_with_full_values_has_the_birth_date_a_masked_one_gives_the_age(export_now, office, qingshan):
+    resident = ResidentFactory(village=qingshan)
+    _sheet, _title, _note, masked_headers, masked_rows = open_roster(export_now(office))
+    assert "出生日期" not in masked_headers
+    assert resident.birth_date not in [cell.value for cell in masked_rows[0]]
+    _sheet, _title, _note, headers, rows = open_roster(export_now(office, full_values=True))
+    (birth,) = column(headers, rows, "出生日期")
+    assert birth.value.date() == resident.birth_date
