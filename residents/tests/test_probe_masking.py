@@ -213,7 +213,7 @@ def test_each_view_of_full_values_is_recorded_and_the_office_lists_them(
     assert kinds == [("cadre_qingshan", "page", 1), ("office", "export", DEMO_RESIDENTS)]
     listing = client.get(reverse("residents:full_value_views"))
     text = listing.content.decode()
-    assert listing.status_code == 200 and "完整信息查看记录" in text
+    assert listing.status_code == 200 and "完整信息查看记录" in text and "查看记录" in text
     assert resident.name in text and "cadre_qingshan" in text and "下载花名册（完整信息）" in text
     assert reverse("residents:full_value_views") in text  # linked from the office's menu
     for other in ("supervisor", "leader", "cadre_qingshan", "site_jiangdian"):
