@@ -77,9 +77,7 @@ def test_a_phone_that_is_not_a_mainland_mobile_is_explained(client, cadre_qingsh
     assert "不是有效的手机号码" in errors_of(register(client, phone="0564-1234567"), "phone")
 
 
-def test_a_duplicate_in_another_village_tells_a_cadre_it_is_registered_but_not_where(
-    client, cadre_qingshan, honghe
-):
+def test_a_duplicate_in_another_village_tells_a_cadre_it_is_registered_but_not_where(client, cadre_qingshan, honghe):
     other = ResidentFactory(village=honghe, name="秘密人", id_number=adult_id(), phone="13700001111")
     client.force_login(cadre_qingshan)
     response = register(client, id_number=other.id_number)
@@ -104,7 +102,7 @@ def test_the_id_preview_takes_the_number_by_post_never_in_the_url(client, cadre_
     number = make_id_number("341524", datetime.date(1990, 5, 17), 777)
     assert client.get(reverse("residents:id_preview"), {"id_number": number}).status_code == 405
     form = client.get(reverse("residents:new")).content.decode()
-    assert 'hx-post="/residents/id-preview/"' in form and "hx-get=\"/residents/id-preview/" not in form
+    assert 'hx-post="/residents/id-preview/"' in form and 'hx-get="/residents/id-preview/' not in form
 
 
 def test_the_office_registers_into_any_village(client, office, honghe):
