@@ -82,9 +82,21 @@ def days_with_room(*, campaign, site, start: datetime.date) -> list[SiteDay]:
 
 # What a slip's token looks like (appointments.models.new_token): 22 URL-safe characters.
 SLIP_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
+# Exactly the last 6 characters of the ID number, with the name: fewer would find too many people,
+# and a shorter or longer run would let the team confirm the hidden digits one at a time.
 _ID_TAIL_AND_NAME = re.compile(
-    r"^(?:(?P<tail1>[0-9]{4,6}[0-9X]?)(?P<name1>\D+)|(?P<name2>\D+?)(?P<tail2>[0-9]{3,5}[0-9X]))$"
+    r"^(?:(?P<tail1>[0-9]{5}[0-9X])(?P<name1>\D+)|(?P<name2>\D+?)(?P<tail2>[0-9]{5}[0-9X]))$"
 )
+_FULL_ID = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def is_number_query(query: str) -> bool:
+    """Whether a workstation query looks a person up by ID number (whole, or last 6 with the name), not by slip."""
+    from campaign.lib.idnumber import normalize_id_number
+
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", query or ""))
+    upper = normalize_id_number(text)
+    return bool(_FULL_ID.fullmatch(upper) or (_ID_TAIL_AND_NAME.match(upper) and not SLIP_TOKEN.match(text)))
 
 
 @dataclass
@@ -110,7 +122,7 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
     if not text:
         return Lookup(problem=str(_("Scan a slip, or type an ID number, or its last 6 digits with the name.")))
     upper = normalize_id_number(text)
-    if re.fullmatch(r"[0-9]{17}[0-9X]", upper):
+    if _FULL_ID.fullmatch(upper):
         found = list(residents.filter(id_number=upper))
     elif (match := _ID_TAIL_AND_NAME.match(upper)) and not SLIP_TOKEN.match(text):
         tail = match.group("tail1") or match.group("tail2")

@@ -25,7 +25,8 @@ from appointments.services import (
 from campaign.lib.access import role_required
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
-from residents.models import Resident
+from residents.models import FullValueView, Resident
+from residents.services import record_full_view
 
 BOOKERS = (Role.CADRE, Role.OFFICE)
 
@@ -183,13 +184,22 @@ def follow_up(request):
     """People to call: no-shows not booked again, and dose-1 people with no dose-2 place."""
     campaign = Campaign.objects.current()
     village = _village(request, campaign)
+    no_shows = list(no_shows_to_call(village=village)[:500])
+    # The phones of the people to call are shown whole: a view of full values, recorded.
+    if any(a.resident.phone for a in no_shows):
+        record_full_view(
+            user=request.user,
+            kind=FullValueView.Kind.FOLLOW_UP,
+            subject=f"{village.name}：待联系人员",
+            people=len(no_shows),
+        )
     return render(
         request,
         "appointments/follow_up.html",
         {
             "village": village,
             "villages": None if role_of(request.user) == Role.CADRE else campaign.villages.all(),
-            "no_shows": no_shows_to_call(village=village)[:500],
+            "no_shows": no_shows,
             "attention": needs_attention(village=village)[:500],
         },
     )

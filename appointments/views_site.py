@@ -10,7 +10,6 @@ after a change (post/redirect/get), so reloading a page never submits twice.
 """
 
 import datetime
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,12 +19,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from appointments import fast_path
 from appointments.forms_site import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
 from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
-from appointments.selectors import SLIP_TOKEN, site_day_live, site_lookup
+from appointments.selectors import SLIP_TOKEN, Lookup, is_number_query, site_day_live, site_lookup
 from appointments.services import (
     BookingRefused,
     adverse_event_report,
@@ -40,8 +40,16 @@ from campaign.lib.masking import mask_id_number
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.forms import ResidentForm
-from residents.models import CONTRAINDICATIONS, Resident
-from residents.services import AlreadyRegistered, age_range_text, reason_labels, resident_register
+from residents.models import CONTRAINDICATIONS, FullValueView, Resident
+from residents.services import (
+    AlreadyRegistered,
+    age_range_text,
+    duplicate_message,
+    number_search_allowed,
+    reason_labels,
+    record_full_view,
+    resident_register,
+)
 from sites.models import Site
 
 # Roles that may watch any site's day, read-only.
@@ -282,8 +290,15 @@ def scan(request):
         if step is not None:
             return _fast(request, step, step="screen", form=ScreeningForm(), confirm=False)
     site = _own_site(request)
-    found = site_lookup(site=site, query=query, on=today)
-    if form.cleaned_data.get("pick"):
+    by_number = is_number_query(query)
+    if by_number and not number_search_allowed(user=request.user):
+        # Too many numbers that found nobody: someone may be reading a number back digit by digit.
+        found = Lookup(problem=str(TOO_MANY_MISSES))
+    else:
+        found = site_lookup(site=site, query=query, on=today)
+        if by_number:
+            _record_number_search(request.user, site, query, found)
+    if form.cleaned_data.get("pick") and found.candidates:
         # One person picked from those the same query matched (never any resident by number).
         picked = next((r for r in found.candidates if r.pk == form.cleaned_data["pick"]), None)
         if picked is None:
@@ -318,15 +333,40 @@ def scan(request):
                 messages.warning(request, message)
             return redirect(_home_url(appointment))
     if query and found.resident is None and not found.candidates:
-        context["register_url"] = reverse("appointments:site_register") + _register_query(query)
+        context["register_url"] = reverse("appointments:site_register") + _register_query(request, query)
     if _htmx(request):
         return render(request, "appointments/site_home_scan.html", context)
     return _page(request, site, scan_result=context)
 
 
-def _register_query(query: str) -> str:
+TOO_MANY_MISSES = gettext_lazy(
+    "Too many ID numbers found nobody in the last hour: scan the slip instead, or try again later. "
+    "The campaign office can see these searches."
+)
+
+
+def _record_number_search(user, site, query, found) -> None:
+    """Each lookup by number is recorded (residents.FullValueView, kind search): who, whom, when."""
+    people = 1 if found.resident is not None else len(found.candidates)
+    how = _("whole ID number") if len(normalize_id_number(query)) == 18 else _("last 6 digits with the name")
+    record_full_view(
+        user=user,
+        kind=FullValueView.Kind.SEARCH,
+        resident=found.resident,
+        subject=f"{site.short_name} · {how}" + (f" · {found.resident.name}" if found.resident is not None else ""),
+        people=people,
+    )
+
+
+REGISTER_SESSION_KEY = "site_register_id_number"
+
+
+def _register_query(request, query: str) -> str:
+    """Carry a whole ID number that found nobody to the registration form in the session, never in the URL."""
     number = normalize_id_number(query)
-    return "?" + urlencode({"id_number": number}) if len(number) == 18 else ""
+    if len(number) == 18:
+        request.session[REGISTER_SESSION_KEY] = number
+    return ""
 
 
 def _after_action(request, site, appointment, **known):
@@ -460,7 +500,8 @@ def register(request):
     site = _own_site(request)
     campaign = site.campaign
     villages = site.villages.filter(campaign=campaign).select_related("site")
-    initial = {"id_number": request.GET.get("id_number", "")}
+    # The number the workstation found nobody for comes in the session (a number never goes in a URL).
+    initial = {"id_number": request.session.pop(REGISTER_SESSION_KEY, "") if request.method == "GET" else ""}
     form = ResidentForm(request.POST or None, initial=initial, campaign=campaign, villages=villages)
     form.fields["village"].widget.attrs["autofocus"] = True  # the keyboard starts at the first field
     # The team may name a cadre of the villages it serves, or leave it to the village.
@@ -483,8 +524,9 @@ def register(request):
         except AlreadyRegistered as duplicate:
             form.add_error(
                 "id_number",
-                _("This ID number is already registered in %(village)s: scan it at the workstation instead.")
-                % {"village": duplicate.village},
+                duplicate_message(village=duplicate.village, user=request.user)
+                + " "
+                + _("Scan it at the workstation instead."),
             )
         except ValidationError as error:
             form.add_error(None, error)

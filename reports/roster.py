@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from campaign.lib.excel import TITLED_HEADER_ROW, safe_cell, titled_sheet
 from campaign.lib.idnumber import age_on
-from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
 from reports.selectors import roster_rows
 from residents.models import Resident
 from residents.services import reason_labels
@@ -44,12 +44,19 @@ DOSE_WIDTH = 17
 COLUMNS_AFTER_DOSES = [("登记时间", 17)]
 
 
-def roster_columns(*, doses: int, age_unit: str = "years") -> list[tuple[str, int]]:
-    """The roster's headers and widths: one column per dose of the campaign (第一剂, 第二剂, ...)."""
-    before = [
-        ("年龄（月）", 8) if header == "年龄" and age_unit == "months" else (header, width)
-        for header, width in COLUMNS_BEFORE_DOSES
-    ]
+def roster_columns(*, doses: int, age_unit: str = "years", full_values: bool = True) -> list[tuple[str, int]]:
+    """The roster's headers and widths: one column per dose of the campaign (第一剂, 第二剂, ...).
+
+    A file with masked ID numbers has no birth date column and gives the age in years
+    (campaign.lib.masking: beside a masked number, only the age).
+    """
+    before = []
+    for header, width in COLUMNS_BEFORE_DOSES:
+        if header == "出生日期" and not full_values:
+            continue
+        if header == "年龄" and age_unit == "months" and full_values:
+            header, width = "年龄（月）", 8
+        before.append((header, width))
     doses_ = [(f"第{DOSE_NAMES[n - 1]}剂", DOSE_WIDTH) for n in range(1, doses + 1)]
     return before + doses_ + COLUMNS_AFTER_DOSES
 
@@ -80,13 +87,15 @@ def write_roster(
 ) -> int:
     """Write the roster of `residents` (scoped and filtered) as an .xlsx file to `target` (a path or binary file).
 
-    ID numbers and phones are masked unless `full_values`; every text cell goes through
+    ID numbers and phones are masked unless `full_values`, and then the birth date is left out
+    (campaign.lib.masking); every text cell goes through
     safe_cell, so text starting with = + - @ shows as typed and never runs. Streams rows
     (openpyxl write-only mode over a server-side iterator), so memory stays flat.
     Returns the number of residents written.
     """
     today = today or timezone.localdate()
-    columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit)
+    columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit, full_values=full_values)
+    age_unit = campaign.age_unit if full_values else "years"
     workbook = Workbook(write_only=True)
     # Headers and the name stay in view.
     ws = titled_sheet(workbook, SHEET_TITLE, columns, title=title, note=note, freeze=f"C{HEADER_ROW + 1}")
@@ -107,17 +116,17 @@ def write_roster(
             reasons = labels_cache[reasons_key]
             if row["status_note"]:
                 reasons = f"{reasons}：{row['status_note']}" if reasons else row["status_note"]
-            id_number = row["id_number"] if full_values else mask_id_number(row["id_number"])
-            phone = row["phone"] if full_values else mask_phone(row["phone"])
-            birth = WriteOnlyCell(ws, row["birth_date"])
-            birth.number_format = DATE_FORMAT
+            id_number = shown_id_number(row["id_number"], full=full_values)
+            phone = shown_phone(row["phone"], full=full_values)
+            birth_date = shown_birth_date(row["birth_date"], full=full_values)
             cadre = _cadre_name(row)
-            cells = [
-                count,
-                safe_cell(ws, row["name"]),
-                safe_cell(ws, sexes.get(row["sex"], row["sex"])),
-                birth,
-                age_on(row["birth_date"], today, campaign.age_unit),
+            cells = [count, safe_cell(ws, row["name"]), safe_cell(ws, sexes.get(row["sex"], row["sex"]))]
+            if birth_date is not None:
+                birth = WriteOnlyCell(ws, birth_date)
+                birth.number_format = DATE_FORMAT
+                cells.append(birth)
+            cells += [
+                age_on(row["birth_date"], today, age_unit),
                 safe_cell(ws, id_number, text=True),
                 safe_cell(ws, phone, text=True) if phone else None,
                 safe_cell(ws, row["village_name"]),

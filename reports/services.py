@@ -23,6 +23,7 @@ from reports.roster import write_roster
 from reports.selectors import describe_filter
 from residents.filters import ResidentFilter
 from residents.models import Resident
+from residents.services import sees_full_values
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,13 @@ def roster_residents(*, user, campaign, parameters: dict):
     village outside the user's scope, and ValidationError for any other invalid parameter.
     """
     residents = Resident.objects.for_user(user).filter(campaign=campaign)
-    filters = ResidentFilter(parameters, queryset=residents, villages=export_villages(user=user, campaign=campaign))
+    # A search by digits goes no further in a file than on the user's list (residents.filters.search_problem).
+    filters = ResidentFilter(
+        parameters,
+        queryset=residents,
+        villages=export_villages(user=user, campaign=campaign),
+        full=sees_full_values(user),
+    )
     if not filters.is_valid():
         if "village" in filters.errors:
             # Another village is simply not there for this user: the caller answers 404, never 403.

@@ -21,7 +21,8 @@ from reports.progress import progress_compute_current
 from reports.selectors import dashboard_figures, export_descriptions
 from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_villages
 from residents.filters import ResidentFilter
-from residents.models import Resident
+from residents.models import FullValueView, Resident
+from residents.services import record_full_view
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -146,4 +147,11 @@ def export_download(request, pk):
         raise Http404
     if export.full_values and role_of(request.user) not in FULL_VALUE_ROLES:
         raise Http404  # the requester has lost the role that let them see full values
+    if export.full_values:
+        record_full_view(
+            user=request.user,
+            kind=FullValueView.Kind.EXPORT,
+            subject=f"#{export.pk} {export.filename}",
+            people=export.row_count or 0,
+        )
     return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename, content_type=XLSX)

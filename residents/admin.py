@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from residents.models import Resident
+from residents.models import FullValueView, Resident
 
 
 @admin.register(Resident)
@@ -34,3 +34,35 @@ class ResidentAdmin(SimpleHistoryAdmin):
 
         resident_fill_derived(obj)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(FullValueView)
+class FullValueViewAdmin(admin.ModelAdmin):
+    """The record of views of full values: read-only, for the office (it is evidence, never edited)."""
+
+    list_display = ["viewed_at", "user", "kind", "subject", "people"]
+    list_filter = ["kind", "viewed_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "subject"]
+    date_hierarchy = "viewed_at"
+    readonly_fields = ["viewed_at", "user", "kind", "resident", "subject", "people"]
+
+    def _is_office(self, request):
+        from campaign.roles import Role, role_of
+
+        return request.user.is_active and (request.user.is_superuser or role_of(request.user) == Role.OFFICE)
+
+    def has_module_permission(self, request):
+        return self._is_office(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_office(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

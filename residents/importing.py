@@ -32,6 +32,7 @@ from campaign.lib.idnumber import make_id_number, normalize_id_number
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import (
     AlreadyRegistered,
+    duplicate_message,
     eligibility_decide,
     normalize_name,
     normalize_phone,
@@ -480,9 +481,7 @@ def build_preview(*, sheet: Sheet, campaign, village, user, lock: bool = False) 
     for row in preview.rows:
         resident = existing.get(row.values.get("id_number"))
         if resident is not None and resident.village_id != village.pk:
-            row.errors["id_number"] = _("This ID number is already registered in %(village)s.") % {
-                "village": resident.village.name
-            }
+            row.errors["id_number"] = duplicate_message(village=resident.village.name, user=user)
         if row.errors:
             row.action, row.values, row.status, row.reasons = ERROR, {}, "", []
         elif resident is None:

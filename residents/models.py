@@ -214,3 +214,54 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return self.file_name
+
+
+class FullValueView(models.Model):
+    """One sight of full ID numbers or phones (PIPL): who saw whose, when, and where.
+
+    Written by residents.services.record_full_view and nothing else: the resident page with
+    full values, an export or a daily roster with full values, the list of people to call, and
+    each search by number that only the limit stands between and a number read back.
+    """
+
+    class Kind(models.TextChoices):
+        PAGE = "page", _("resident page with full values")
+        EXPORT = "export", _("roster export with full values")
+        DAILY_ROSTER = "daily_roster", _("daily roster with full values")
+        FOLLOW_UP = "follow_up", _("people to call, with full phones")
+        SEARCH = "search", _("search by number")
+
+    viewed_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="full_value_views",
+        verbose_name=_("who"),
+    )
+    kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
+    # The one resident of a page; None for a file or a list (the subject says whose).
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="full_value_views",
+        verbose_name=_("resident"),
+    )
+    subject = models.CharField(_("whose"), max_length=300, blank=True)
+    people = models.PositiveIntegerField(_("people"), default=1)
+
+    class Meta:
+        verbose_name = _("view of full values")
+        verbose_name_plural = _("views of full values")
+        ordering = ["-viewed_at", "-id"]
+        indexes = [models.Index(fields=["user", "kind", "viewed_at"], name="residents_fullview_user_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["page", "export", "daily_roster", "follow_up", "search"]),
+                name="residents_fullvalueview_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_kind_display()} · {self.subject}"

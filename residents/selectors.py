@@ -1,6 +1,7 @@
 from django.db.models import Count, Exists, OuterRef, Q
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
 from residents.models import Resident
 
 
@@ -34,11 +35,16 @@ def with_progress(queryset):
     )
 
 
-def resident_history(resident) -> list[dict]:
-    """The resident's changes, newest first: who, when, and each field's old and new value."""
+def resident_history(resident, *, full: bool) -> list[dict]:
+    """The resident's changes, newest first: who, when, and each field's old and new value.
+
+    Without `full`, ID numbers and phones are masked and birth dates left out, as on the rest
+    of the page (campaign.lib.masking).
+    """
     records = list(resident.history.select_related("history_user").order_by("-history_date", "-history_id"))
     entries = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # Each record with the one before it; the oldest has none (and a bulk-loaded resident has no record).
+    for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes = []
         if older is not None:
             for change in newer.diff_against(older).changes:
@@ -46,8 +52,8 @@ def resident_history(resident) -> list[dict]:
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": _display(field, change.old),
-                        "new": _display(field, change.new),
+                        "old": _display(field, _shown(field.name, change.old, full=full)),
+                        "new": _display(field, _shown(field.name, change.new, full=full)),
                     }
                 )
         entries.append(
@@ -62,6 +68,16 @@ def resident_history(resident) -> list[dict]:
             }
         )
     return entries
+
+
+def _shown(name: str, value, *, full: bool):
+    if name == "id_number":
+        return shown_id_number(value or "", full=full)
+    if name == "phone":
+        return shown_phone(value or "", full=full)
+    if name == "birth_date":
+        return shown_birth_date(value, full=full)
+    return value
 
 
 def _display(field, value):

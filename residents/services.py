@@ -17,7 +17,7 @@ from simple_history.utils import bulk_create_with_history
 
 from campaign.lib.idnumber import IdNumber, age_on, parse_id_number
 from campaign.lib.pinyin import name_initials
-from residents.models import CONTRAINDICATIONS, Resident
+from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 
 REASON_LABELS = {
     "pregnant": _("pregnant"),
@@ -47,6 +47,27 @@ class AlreadyRegistered(Exception):
     def __init__(self, village):
         super().__init__(str(village))
         self.village = village
+
+
+def sees_full_values(user) -> bool:
+    """Whether the user's work needs full ID numbers and phones on screen: a cadre (their village's
+    people, whom they call) and the office. Supervision, leadership and site teams see them masked."""
+    from campaign.roles import Role, role_of
+
+    return role_of(user) in (Role.CADRE, Role.OFFICE)
+
+
+def duplicate_message(*, village, user) -> str:
+    """What a user is told when an ID number is registered already.
+
+    Only the office learns in which village (it can look anyone up); a cadre or a site team is
+    told that the number is taken, which is all they need and all they may know of another village.
+    """
+    from campaign.roles import Role, role_of
+
+    if user is not None and role_of(user) == Role.OFFICE:
+        return _("This ID number is already registered in %(village)s.") % {"village": village}
+    return str(_("This ID number is already registered: ask the campaign office if it should not be."))
 
 
 @dataclass(frozen=True)
@@ -285,3 +306,31 @@ def resident_delete(*, resident: Resident, deleted_by=None) -> None:
     """
     resident._history_user = deleted_by
     resident.delete()
+
+
+# A user whose searches by number found nobody this many times in the last hour searches by
+# number no more until the hour has passed: enough for typing slips, too few to read a number back.
+SEARCH_MISSES_PER_HOUR = 10
+
+
+def record_full_view(*, user, kind: str, resident: Resident | None = None, subject: str = "", people: int = 1):
+    """Record that `user` saw full ID numbers or phones (or searched by number): who, whose, when.
+
+    `kind` is a FullValueView.Kind; `resident` the one person of a page, else `subject` says
+    whose (a file's filter, a site and day) and `people` how many. Every place that shows
+    full values calls this, so the office's list of views is complete. Returns the record.
+    """
+    if resident is not None and not subject:
+        from campaign.lib.masking import mask_id_number
+
+        subject = f"{resident.name}（{mask_id_number(resident.id_number)}）"
+    return FullValueView.objects.create(user=user, kind=kind, resident=resident, subject=subject[:300], people=people)
+
+
+def number_search_allowed(*, user, now=None) -> bool:
+    """Whether `user` may search by number now: fewer than SEARCH_MISSES_PER_HOUR misses in the last hour."""
+    now = now or timezone.now()
+    misses = FullValueView.objects.filter(
+        user=user, kind=FullValueView.Kind.SEARCH, people=0, viewed_at__gt=now - datetime.timedelta(hours=1)
+    )
+    return misses.count() < SEARCH_MISSES_PER_HOUR

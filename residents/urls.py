@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.village_home, name="village_home"),
     path("new/", views.resident_new, name="new"),
     path("id-preview/", views.id_preview, name="id_preview"),
+    path("full-views/", views.full_value_views, name="full_value_views"),
     path("<int:pk>/", views.resident_detail, name="detail"),
     path("<int:pk>/edit/", views.resident_edit, name="edit"),
     path("<int:pk>/refuse/", views.resident_refuse, name="refuse"),

@@ -11,27 +11,28 @@ from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
 from campaign.lib.idnumber import age_on, parse_id_number
-from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.lib.masking import mask_id_number, mask_phone, shown_birth_date, shown_id_number, shown_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
-from residents.filters import ResidentFilter
+from residents.filters import ResidentFilter, search_problem
 from residents.forms import RefuseForm, ResidentEditForm, ResidentForm, villages_for
-from residents.models import CONTRAINDICATIONS, Resident
+from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 from residents.selectors import resident_history, village_summary, with_progress
 from residents.services import (
     AlreadyRegistered,
     age_range_text,
+    duplicate_message,
     reason_labels,
+    record_full_view,
     resident_delete,
     resident_register,
     resident_set_refused,
     resident_update,
+    sees_full_values,
 )
 
 READERS = (Role.CADRE, Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
 WRITERS = (Role.CADRE, Role.OFFICE)
-# Roles whose work needs the full ID number and phone on a resident's page.
-FULL_VALUE_ROLES = {Role.CADRE, Role.OFFICE}
 
 
 def _scoped(request):
@@ -50,7 +51,8 @@ def village_home(request):
     role = role_of(request.user)
     villages = None if role == Role.CADRE else villages_for(campaign)
     village = request.user.profile.village if role == Role.CADRE else None
-    filters = ResidentFilter(request.GET or None, queryset=_scoped(request), villages=villages)
+    full = sees_full_values(request.user)
+    filters = ResidentFilter(request.GET or None, queryset=_scoped(request), villages=villages, full=full)
     if villages is not None and filters.is_bound and filters.is_valid():
         village = filters.form.cleaned_data.get("village")
     queryset = filters.qs if filters.is_bound else filters.queryset
@@ -69,6 +71,7 @@ def village_home(request):
         "rows": rows,
         "can_write": role in WRITERS,
         "query": _query_without_page(request),
+        "search_problem": search_problem(request.GET.get("q", ""), full=full),
     }
     if request.headers.get("HX-Request"):
         return render(request, "residents/village_home_rows.html", context)
@@ -115,9 +118,7 @@ def resident_new(request):
                 **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
             )
         except AlreadyRegistered as duplicate:
-            form.add_error(
-                "id_number", _("This ID number is already registered in %(village)s.") % {"village": duplicate.village}
-            )
+            form.add_error("id_number", duplicate_message(village=duplicate.village, user=request.user))
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -137,10 +138,12 @@ def resident_new(request):
 
 
 # The site team registers people on the spot with the same form (appointments.views_site.register).
+# POST: the number typed must not travel in a URL (access logs, proxies, browser history).
+@require_POST
 @role_required(*WRITERS, Role.SITE_TEAM)
 def id_preview(request):
     """What the server reads from an ID number as it is typed: birth date, age and sex, or the problem."""
-    raw = request.GET.get("id_number", "")
+    raw = request.POST.get("id_number", "")
     context = {"typed": len(raw.strip())}
     if context["typed"] >= 18:
         campaign = Campaign.objects.current()
@@ -165,22 +168,26 @@ def id_preview(request):
 def resident_detail(request, pk):
     resident = _resident_or_404(request, pk)
     role = role_of(request.user)
-    full = role in FULL_VALUE_ROLES
+    full = sees_full_values(request.user)
     appointments = list(resident.appointments.select_related("site").order_by("dose_number", "date"))
     vaccinations = list(resident.vaccinations.select_related("site").order_by("dose_number"))
     given = {v.dose_number for v in vaccinations}
     open_doses = {a.dose_number for a in appointments if a.status in ("booked", "arrived")}
+    if full:
+        record_full_view(user=request.user, kind=FullValueView.Kind.PAGE, resident=resident)
     return render(
         request,
         "residents/resident_detail.html",
         {
             "resident": resident,
-            "id_number": resident.id_number if full else mask_id_number(resident.id_number),
-            "phone": resident.phone if full else mask_phone(resident.phone),
+            "full": full,
+            "id_number": shown_id_number(resident.id_number, full=full),
+            "phone": shown_phone(resident.phone, full=full),
+            "birth_date": shown_birth_date(resident.birth_date, full=full),
             "age": age_on(resident.birth_date, timezone.localdate()),
             "reasons": reason_labels(resident.status_reasons),
             "screening": [(Resident._meta.get_field(f).verbose_name, getattr(resident, f)) for f in CONTRAINDICATIONS],
-            "history": resident_history(resident),
+            "history": resident_history(resident, full=full),
             "appointments": appointments,
             "vaccinations": vaccinations,
             "can_book": resident.status == Resident.Status.ELIGIBLE and 1 not in given and 1 not in open_doses,
@@ -250,3 +257,27 @@ def resident_remove(request, pk):
         return redirect("residents:detail", pk=pk)
     messages.success(request, _("The registration of %(name)s is deleted.") % {"name": resident.name})
     return redirect("residents:village_home")
+
+
+@role_required(Role.OFFICE)
+def full_value_views(request):
+    """The office's list of every view of full ID numbers or phones (and of searches by number): who, whose, when."""
+    views = FullValueView.objects.select_related("user", "resident__village")
+    kind = request.GET.get("kind", "")
+    if kind in FullValueView.Kind.values:
+        views = views.filter(kind=kind)
+    who = request.GET.get("user", "").strip()
+    if who:
+        views = views.filter(user__username=who)
+    page = Paginator(views, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "residents/full_value_views.html",
+        {
+            "page": page,
+            "kinds": FullValueView.Kind.choices,
+            "kind": kind,
+            "who": who,
+            "query": _query_without_page(request),
+        },
+    )

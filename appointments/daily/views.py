@@ -23,6 +23,8 @@ from appointments.daily.selectors import (
 from campaign.lib.access import role_required
 from campaign.roles import Role, role_of
 from reports.daily_list import daily_list_filename, daily_list_xlsx
+from residents.models import FullValueView
+from residents.services import record_full_view
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +96,12 @@ def roster(request):
         raise PermissionDenied
     daily = daily_list(site=site, day=day, user=request.user)
     if full:
-        logger.info("Full daily list of site %s for %s downloaded by %s", site.pk, day, request.user.username)
+        record_full_view(
+            user=request.user,
+            kind=FullValueView.Kind.DAILY_ROSTER,
+            subject=daily_list_filename(daily, full=True),
+            people=daily.total,
+        )
     return FileResponse(
         io.BytesIO(daily_list_xlsx(daily, full=full)),
         as_attachment=True,

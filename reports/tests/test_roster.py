@@ -17,7 +17,6 @@ HEADERS = [
     "序号",
     "姓名",
     "性别",
-    "出生日期",
     "年龄",
     "身份证号码",
     "手机号码",
@@ -42,7 +41,7 @@ def test_the_roster_has_a_chinese_title_headers_frozen_and_widths(export_now, of
     assert "筛选条件：青山社区" in note
     assert "导出人：" in note and "导出时间：" in note
     assert sheet.freeze_panes == "C4"
-    assert sheet.column_dimensions["F"].width >= 20  # an 18-character ID number fits
+    assert sheet.column_dimensions["E"].width >= 20  # an 18-character ID number fits
     assert [cell.value for cell in rows[0][:3]] == [1, "张三丰", "男" if resident.sex == "M" else "女"]
     assert export.filename.startswith("青山社区居民花名册_") and export.filename.endswith(".xlsx")
 
@@ -156,3 +155,13 @@ def test_a_one_dose_campaign_has_one_dose_column(export_now, office, qingshan):
     ResidentFactory(village=qingshan)
     _sheet, _title, _note, headers, _rows = open_roster(export_now(office))
     assert "第一剂" in headers and "第二剂" not in headers
+
+
+def test_only_a_file_with_full_values_has_the_birth_date_a_masked_one_gives_the_age(export_now, office, qingshan):
+    resident = ResidentFactory(village=qingshan)
+    _sheet, _title, _note, masked_headers, masked_rows = open_roster(export_now(office))
+    assert "出生日期" not in masked_headers
+    assert resident.birth_date not in [cell.value for cell in masked_rows[0]]
+    _sheet, _title, _note, headers, rows = open_roster(export_now(office, full_values=True))
+    (birth,) = column(headers, rows, "出生日期")
+    assert birth.value.date() == resident.birth_date

@@ -128,8 +128,8 @@ def test_the_same_id_number_twice_in_a_file_makes_both_rows_errors_naming_the_ot
     assert list(Resident.objects.values_list("id_number", flat=True)) == [id_number_for(2)]
 
 
-def test_an_id_number_registered_in_another_village_is_an_error_naming_only_that_village(
-    cadre_qingshan, qingshan, honghe
+def test_an_id_number_registered_in_another_village_is_an_error_naming_no_village_for_a_cadre(
+    cadre_qingshan, office, qingshan, honghe
 ):
     ResidentFactory(village=honghe, id_number=id_number_for(1), name="赵六", phone="13911112222")
     batch = preview(xlsx([person(1)]), qingshan, cadre_qingshan)
@@ -137,8 +137,11 @@ def test_an_id_number_registered_in_another_village_is_an_error_naming_only_that
 
     assert row["action"] == "error"
     message = row["errors"]["id_number"]
-    assert "红河社区" in message
+    assert "已登记" in message and "红河社区" not in message
     assert "赵六" not in message and "13911112222" not in message
+    # The office may look anyone up: its preview says where.
+    (office_row,) = preview(xlsx([person(1)]), qingshan, office).rows
+    assert "红河社区" in office_row["errors"]["id_number"]
     import_apply(batch=batch, user=cadre_qingshan)
     assert Resident.objects.get().village == honghe
 

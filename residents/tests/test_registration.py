@@ -77,12 +77,12 @@ def test_a_phone_that_is_not_a_mainland_mobile_is_explained(client, cadre_qingsh
     assert "不是有效的手机号码" in errors_of(register(client, phone="0564-1234567"), "phone")
 
 
-def test_a_duplicate_in_another_village_names_the_village_and_nothing_else(client, cadre_qingshan, honghe):
+def test_a_duplicate_in_another_village_tells_a_cadre_it_is_registered_but_not_where(client, cadre_qingshan, honghe):
     other = ResidentFactory(village=honghe, name="秘密人", id_number=adult_id(), phone="13700001111")
     client.force_login(cadre_qingshan)
     response = register(client, id_number=other.id_number)
     message = errors_of(response, "id_number")
-    assert "红河社区" in message and "已" in message
+    assert "已登记" in message and "红河社区" not in message
     page = response.content.decode()
     assert "秘密人" not in page and "13700001111" not in page
     assert Resident.objects.count() == 1
@@ -91,10 +91,18 @@ def test_a_duplicate_in_another_village_names_the_village_and_nothing_else(clien
 def test_the_id_preview_shows_what_the_server_reads(client, cadre_qingshan):
     client.force_login(cadre_qingshan)
     number = make_id_number("341524", datetime.date(1990, 5, 17), 777)
-    page = client.get(reverse("residents:id_preview"), {"id_number": number}).content.decode()
+    page = client.post(reverse("residents:id_preview"), {"id_number": number}).content.decode()
     assert "1990-05-17" in page and "男" in page
-    page = client.get(reverse("residents:id_preview"), {"id_number": number[:-1] + "0"}).content.decode()
+    page = client.post(reverse("residents:id_preview"), {"id_number": number[:-1] + "0"}).content.decode()
     assert "校验码" in page
+
+
+def test_the_id_preview_takes_the_number_by_post_never_in_the_url(client, cadre_qingshan):
+    client.force_login(cadre_qingshan)
+    number = make_id_number("341524", datetime.date(1990, 5, 17), 777)
+    assert client.get(reverse("residents:id_preview"), {"id_number": number}).status_code == 405
+    form = client.get(reverse("residents:new")).content.decode()
+    assert 'hx-post="/residents/id-preview/"' in form and 'hx-get="/residents/id-preview/' not in form
 
 
 def test_the_office_registers_into_any_village(client, office, honghe):
