@@ -10,13 +10,22 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from campaign.lib.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "django-insecure-embedded-default-change-me")
+DEVELOPMENT_SECRET_KEY = "django-insecure-embedded-default-change-me"
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# Sessions, CSRF tokens and password-reset links are signed with it: a key published in the
+# repository must never sign them on a server. Tests get a key of their own (campaign/testing.py).
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG=0 the built-in development key is refused. "
+        "Set SECRET_KEY to 50+ random characters (or DEBUG=1 on a development machine)."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
