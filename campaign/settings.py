@@ -187,10 +187,15 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-# Either parameter alone locks: one account from many addresses, or one address trying many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Wrong passwords lock the user name they were typed for, not the address (campaign/lockout.py):
+# a whole office shares one address.
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The lock ends at the time the page gives; retrying during it does not push that time back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "campaign.lockout.locked_out"
+# Behind a reverse proxy the client's address is the proxy's X-Forwarded-For entry (for the access log).
+AXES_CLIENT_IP_CALLABLE = "campaign.lockout.client_ip"
 AXES_VERBOSE = False
 
 # Security. HTTPS_ONLY=1 in production behind TLS; an intranet without TLS leaves it off.
@@ -201,7 +206,9 @@ CSRF_COOKIE_SECURE = HTTPS_ONLY
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
-if env_bool("BEHIND_PROXY", False):
+# BEHIND_PROXY=1: a reverse proxy sets X-Forwarded-Proto and appends the client to X-Forwarded-For.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
