@@ -211,6 +211,8 @@ BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# A refused form token gets a page in the site's layout and language, not Django's English one.
+CSRF_FAILURE_VIEW = "campaign.views.csrf_failure"
 
 # Language and time
 LANGUAGE_CODE = "zh-hans"
