@@ -8,12 +8,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_RESIDENTS ?= 2000
 HOST ?= 127.0.0.1:8000
+# Development commands run with DEBUG=1 unless DEBUG is set: with DEBUG=0 the settings refuse the
+# built-in development SECRET_KEY (a production host exports DEBUG=0 and its own SECRET_KEY).
+DEV := DEBUG=$${DEBUG:-1}
 
 .PHONY: run test setup lint format migrate demo worker beat browser clean
 
 run: setup migrate demo
 	@echo "Serving the demo at http://$(HOST)/ (Ctrl-C stops it)."
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST)
+	$(DEV) $(PY) manage.py runserver $(HOST)
 
 test: setup browser
 	$(VENV)/bin/pytest
@@ -31,14 +34,14 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 staticfiles/.collected: $(VENV)/.installed node_modules/.installed $(shell find static -type f 2>/dev/null)
-	$(PY) manage.py collectstatic --noinput -v0
+	$(DEV) $(PY) manage.py collectstatic --noinput -v0
 	touch $@
 
 migrate: setup
-	$(PY) manage.py migrate --noinput -v0
+	$(DEV) $(PY) manage.py migrate --noinput -v0
 
 demo: migrate
-	$(PY) manage.py load_demo --residents $(DEMO_RESIDENTS)
+	$(DEV) $(PY) manage.py load_demo --residents $(DEMO_RESIDENTS)
 
 # Debian's Chromium and a CJK font for browser tests (no browser download: Playwright drives /usr/bin/chromium).
 browser:

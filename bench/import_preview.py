@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
+# A bench is no server: a key of its own (with DEBUG=0 the settings refuse the development key).
+os.environ.setdefault("SECRET_KEY", "bench-only-key-never-used-to-sign-anything-on-a-server")
 
 import django  # noqa: E402
 

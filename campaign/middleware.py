@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 
 
 class ChosenLanguageMiddleware:
@@ -21,4 +22,24 @@ class ChosenLanguageMiddleware:
         request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class NoStoreMiddleware:
+    """Every response Django makes is `Cache-Control: no-store` (with no-cache, private, max-age=0).
+
+    Nearly every page, fragment and file holds names, ID numbers, phones or health answers, and the
+    PCs of a town hall or a clinic are shared: nothing may stay in a browser's cache or a proxy for
+    the next person at the keyboard. One rule for every response, not a list of pages: a new page
+    cannot be forgotten, and the few without personal data (the login page, error pages) lose
+    nothing by being fetched again. Static files are served by WhiteNoise above this middleware
+    and keep their long caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
         return response

@@ -10,13 +10,23 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from campaign.lib.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "django-insecure-embedded-default-change-me")
+DEVELOPMENT_SECRET_KEY = "django-insecure-embedded-default-change-me"
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# Sessions, CSRF tokens and password-reset links are signed with it: a key published in the
+# repository must never sign them on a server. Tests get a key of their own (campaign/testing.py).
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG=0 the built-in development key is refused. "
+        "Set SECRET_KEY to 50+ random characters (or DEBUG=1 on a development machine)."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -33,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "csp",
     "campaign",
     "sites",
     "residents",
@@ -43,6 +54,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their long caching and need no policy of their own.
+    "campaign.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "campaign.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,10 +192,18 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-# Either parameter alone locks: one account from many addresses, or one address trying many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Wrong passwords lock the user name they were typed for, not the address (campaign/lockout.py):
+# a whole office shares one address.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for ip_address against attackers who rotate User-Agents or cookies; a lock on the
+# user name alone cannot be side-stepped that way, and an address lock is what we must not have.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The lock ends at the time the page gives; retrying during it does not push that time back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "campaign.lockout.locked_out"
+# Behind a reverse proxy the client's address is the proxy's X-Forwarded-For entry (for the access log).
+AXES_CLIENT_IP_CALLABLE = "campaign.lockout.client_ip"
 AXES_VERBOSE = False
 
 # Security. HTTPS_ONLY=1 in production behind TLS; an intranet without TLS leaves it off.
@@ -192,9 +214,34 @@ CSRF_COOKIE_SECURE = HTTPS_ONLY
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
-if env_bool("BEHIND_PROXY", False):
+# BEHIND_PROXY=1: a reverse proxy sets X-Forwarded-Proto and appends the client to X-Forwarded-For.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and requests from this site only.
+# No inline script and no on...= handler runs (static/js/app.js holds the small behaviours), and
+# htmx is told not to eval (templates/base.html). Style attributes stay allowed (style-src-attr):
+# progress bars carry their width in one, and so do the admin and ECharts' drawing; an attribute
+# cannot run script, and what it could load is held to this site by img-src and font-src.
+# <style> elements are refused (page styles are files under static/css/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],  # Bootstrap draws its icons (selects, ticks) as data: SVG
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# A refused form token gets a page in the site's layout and language, not Django's English one.
+CSRF_FAILURE_VIEW = "campaign.views.csrf_failure"
 
 # Language and time
 LANGUAGE_CODE = "zh-hans"

@@ -30,3 +30,9 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the form's token did not check (an expired page, a login in another window)."""
+    return render(request, "403_csrf.html", status=403)

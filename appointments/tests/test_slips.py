@@ -3,9 +3,11 @@
 import base64
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 import segno
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import timezone
 
@@ -119,7 +121,8 @@ def test_a_slip_shows_masked_details_site_day_time_of_day_dose_and_token(client,
     assert f"{TOMORROW.year}年{TOMORROW.month}月{TOMORROW.day}日" in html
     assert "上午" in html and "第1剂" in html
     assert f'data-testid="slip-token">{appointment.token}<' in html
-    assert "@page { size: 105mm 148mm;" in html  # A6
+    assert "/static/css/slip.css" in html  # A6: its @page rule lives in static/css/slip.css (the CSP refuses <style>)
+    assert "@page { size: 105mm 148mm;" in Path(finders.find("css/slip.css")).read_text()
 
 
 def test_a_dose_2_slip_says_so(client, office, qingshan):
@@ -180,7 +183,8 @@ def test_the_village_print_page_has_one_a6_slip_per_appointment(client, cadre_qi
     assert len(qr_svgs(html)) == 4
     decoded = {decode(svg_matrix(svg)).decode() for svg in qr_svgs(html)}
     assert decoded == set(Appointment.objects.filter(pk__in=expected).values_list("token", flat=True))
-    assert "page-break-after: always" in html and "共 4 张凭条" in html
+    assert "/static/css/slip.css" in html and "共 4 张凭条" in html
+    assert "page-break-after: always" in Path(finders.find("css/slip.css")).read_text()
 
 
 def test_a_cadre_cannot_print_another_villages_slips(client, cadre_qingshan, honghe):

@@ -41,11 +41,15 @@ BARE = {
 }
 
 
+# A production-like key: with DEBUG=0 the settings refuse to start without one.
+A_KEY = "k7#pQ2v9!zR4xW8mN1bT6yH3jL5cF0gD-aS_eU@iO$Zq8&Lw3^Ne5*Tb"
+
+
 def probe(**env):
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=ROOT,
-        env={**BARE, "DJANGO_SETTINGS_MODULE": "campaign.settings", **env},
+        env={**BARE, "DJANGO_SETTINGS_MODULE": "campaign.settings", "SECRET_KEY": A_KEY, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -96,11 +100,40 @@ def test_a_bad_boolean_stops_start_up():
     assert "ImproperlyConfigured" in caught.value.stderr
 
 
+def start_without_a_key(**env):
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**BARE, "DJANGO_SETTINGS_MODULE": "campaign.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("debug", [None, "0", "false"])
+def test_without_debug_the_built_in_development_key_stops_start_up(debug):
+    result = start_without_a_key(**({} if debug is None else {"DEBUG": debug}))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_the_development_key_named_outright_is_refused_too():
+    result = start_without_a_key(DEBUG="0", SECRET_KEY="django-insecure-embedded-default-change-me")
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_with_debug_the_development_key_still_serves_a_development_machine():
+    result = start_without_a_key(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["debug"] is True
+
+
 def test_production_variables_pass_check_deploy_without_a_warning():
     env = {
         **BARE,
         "DEBUG": "0",
-        "SECRET_KEY": "k7#pQ2v9!zR4xW8mN1bT6yH3jL5cF0gD-aS_eU@iO$Zq8&Lw3^Ne5*Tb",
+        "SECRET_KEY": A_KEY,
         "ALLOWED_HOSTS": "vaccine.example.cn",
         "HTTPS_ONLY": "1",
     }
