@@ -158,3 +158,26 @@ def test_env_helpers(monkeypatch):
     monkeypatch.setenv("COUNT", "twelve")
     with pytest.raises(ImproperlyConfigured):
         env_int("COUNT", 1)
+
+
+def _manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**BARE, **env}, capture_output=True, text=True
+    )
+
+
+def test_a_developer_s_manage_py_without_a_key_runs_with_debug_on():
+    result = _manage("check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_server_s_manage_py_with_debug_off_still_refuses_the_development_key():
+    result = _manage("check", DEBUG="0")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_the_wsgi_application_without_a_key_refuses_to_start():
+    result = subprocess.run(
+        [sys.executable, "-c", "import campaign.wsgi"], cwd=ROOT, env=BARE, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
