@@ -70,7 +70,7 @@ def run(args):
 
     from campaign.roles import Role
     from campaign.tests.factories import CampaignFactory, SiteFactory, VillageFactory, user_with_role
-    from residents import importing
+    from residents.importing import services as importing
     from residents.models import Resident
     from residents.tests.factories import ResidentFactory, id_number_for
     from residents.tests.sheets import big_sheet, person

@@ -24,7 +24,7 @@ from campaign.models import Campaign, Village
 from campaign.roles import SITE_DOCTOR_GROUP, Role, ensure_role_groups
 from campaign.services import user_assign_role
 from reports.progress import progress_compute
-from reports.supervision import weekly_report_make
+from reports.supervision.services import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
 from sites.models import Site

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from campaign.demo import DEMO_PASSWORD
 from e2e.conftest import ARTIFACTS, log_in, screenshot
 from reports.models import WeeklyReport
-from reports.supervision import last_week_start
+from reports.supervision.services import last_week_start
 
 
 def test_the_office_makes_last_weeks_report_reads_it_and_downloads_the_excel(page, live_server, demo, tmp_path):

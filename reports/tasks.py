@@ -1,7 +1,8 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from reports import progress, services, supervision
+from reports import progress, services
+from reports.supervision import services as supervision
 
 
 @shared_task(name=services.BUILD_EXPORT_TASK, acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60)

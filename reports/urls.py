@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from reports import views, views_supervision
+from reports import views
 
 app_name = "reports"
 urlpatterns = [
@@ -11,11 +11,5 @@ urlpatterns = [
     path("exports/<int:pk>/", views.export_detail, name="export_detail"),
     path("exports/<int:pk>/status/", views.export_status, name="export_status"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
-    path("weekly/", views_supervision.weekly_list, name="weekly_list"),
-    path("weekly/make/", views_supervision.weekly_make, name="weekly_make"),
-    path("weekly/thresholds/", views_supervision.thresholds, name="thresholds"),
-    path("weekly/<str:week>/", views_supervision.weekly_detail, name="weekly_detail"),
-    path("weekly/<str:week>/excel/", views_supervision.weekly_excel, name="weekly_excel"),
-    path("weekly/<str:week>/findings/", views_supervision.finding_add, name="finding_add"),
-    path("upward/", views_supervision.upward_report, name="upward_report"),
+    path("", include("reports.supervision.urls")),
 ]

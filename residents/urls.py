@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from residents import views, views_import
+from residents import views
 
 app_name = "residents"
 urlpatterns = [
@@ -12,9 +12,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.resident_edit, name="edit"),
     path("<int:pk>/refuse/", views.resident_refuse, name="refuse"),
     path("<int:pk>/delete/", views.resident_remove, name="delete"),
-    path("import/", views_import.import_start, name="import"),
-    path("import/template.xlsx", views_import.import_template, name="import_template"),
-    path("import/<int:pk>/", views_import.import_preview, name="import_preview"),
-    path("import/<int:pk>/confirm/", views_import.import_confirm, name="import_confirm"),
-    path("import/<int:pk>/errors.xlsx", views_import.import_errors, name="import_errors"),
+    path("import/", include("residents.importing.urls")),
 ]

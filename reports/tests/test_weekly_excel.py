@@ -9,9 +9,7 @@ from openpyxl import load_workbook
 from openpyxl.chart import BarChart
 
 from reports.progress import progress_compute
-from reports.supervision import upward_report_figures, week_findings, weekly_report_make
-from reports.tests.factories import SupervisionFindingFactory, spring_2021_campaign, vaccinated
-from reports.weekly_excel import (
+from reports.supervision.excel import (
     CHART_SHEET,
     FINDING_COLUMNS,
     FINDING_SHEET,
@@ -23,6 +21,8 @@ from reports.weekly_excel import (
     write_upward_report,
     write_weekly_report,
 )
+from reports.supervision.services import upward_report_figures, week_findings, weekly_report_make
+from reports.tests.factories import SupervisionFindingFactory, spring_2021_campaign, vaccinated
 
 W15 = datetime.date(2021, 4, 12)
 

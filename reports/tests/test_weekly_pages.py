@@ -8,7 +8,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from reports.models import SupervisionFinding, SupervisionThresholds, WeeklyReport
-from reports.supervision import weekly_report_make
+from reports.supervision.services import weekly_report_make
 from reports.tests.factories import SupervisionFindingFactory, spring_2021_campaign, vaccinated
 
 W15 = datetime.date(2021, 4, 12)

@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from campaign.tests.factories import VillageFactory
 from reports.models import SupervisionFinding, SupervisionThresholds, WeeklyReport
 from reports.progress import progress_compute
-from reports.supervision import (
+from reports.supervision.services import (
     finding_record,
     iso_week,
     last_week_start,

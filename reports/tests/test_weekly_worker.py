@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaign.tests.worker import real_worker
 from reports.models import WeeklyReport
-from reports.supervision import last_week_start
+from reports.supervision.services import last_week_start
 from reports.tasks import weekly_report
 from reports.tests.factories import spring_2021_campaign, vaccinated
 

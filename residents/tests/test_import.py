@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from campaign.lib.excel import ERROR_FILL
 from campaign.roles import Role
 from campaign.tests.factories import user_with_role
-from residents import importing
-from residents.importing import ImportFileError, import_apply, import_preview
+from residents.importing import services as importing
+from residents.importing.services import ImportFileError, import_apply, import_preview
 from residents.models import ImportBatch, Resident
 from residents.services import normalize_name, normalize_phone, registration_check
 from residents.tests.factories import ResidentFactory, id_number_for

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from residents.importing import MAX_UPLOAD_BYTES
+from residents.importing.services import MAX_UPLOAD_BYTES
 from residents.models import ImportBatch, Resident
 from residents.tests.factories import ResidentFactory, id_number_for
 from residents.tests.sheets import person, xlsx

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from campaign.management.current import current_campaign
-from reports.supervision import upward_report_figures
-from reports.weekly_excel import write_upward_report
+from reports.supervision.excel import write_upward_report
+from reports.supervision.services import upward_report_figures
 
 
 class Command(BaseCommand):

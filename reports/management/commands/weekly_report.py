@@ -3,8 +3,8 @@ from django.utils import timezone
 
 from campaign.management.current import current_campaign
 from reports import tasks
-from reports.supervision import iso_week, last_week_start, parse_iso_week, week_findings, weekly_report_make
-from reports.weekly_excel import write_weekly_report
+from reports.supervision.excel import write_weekly_report
+from reports.supervision.services import iso_week, last_week_start, parse_iso_week, week_findings, weekly_report_make
 
 
 class Command(BaseCommand):

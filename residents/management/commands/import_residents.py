@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign, Village
-from residents import importing
+from residents.importing import services as importing
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaign.models import Village
-from residents.importing import MAX_UPLOAD_BYTES
+from residents.importing.services import MAX_UPLOAD_BYTES
 
 
 class ImportUploadForm(forms.Form):

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST
 from campaign.lib.access import role_required
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
-from reports import supervision
-from reports.forms_supervision import FindingForm, ThresholdsForm, WeekForm
 from reports.models import SupervisionFinding, WeeklyReport
-from reports.weekly_excel import write_upward_report, write_weekly_report
+from reports.supervision import services as supervision
+from reports.supervision.excel import write_upward_report, write_weekly_report
+from reports.supervision.forms import FindingForm, ThresholdsForm, WeekForm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEW_ROLES = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)

@@ -16,8 +16,8 @@ from campaign.lib.access import role_required
 from campaign.lib.masking import mask_id_number, mask_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
-from residents import importing
-from residents.forms_import import ImportUploadForm
+from residents.importing import services as importing
+from residents.importing.forms import ImportUploadForm
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import reason_labels
 

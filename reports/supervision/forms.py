@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from reports.models import SupervisionFinding, SupervisionThresholds
-from reports.supervision import parse_iso_week
+from reports.supervision.services import parse_iso_week
 
 
 class ThresholdsForm(forms.ModelForm):
