@@ -11,6 +11,7 @@ import collections
 import contextlib
 import datetime
 import functools
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from appointments.selectors import site_lookup
 from residents.models import Resident
 from sites.models import SiteDay
 
@@ -653,7 +655,80 @@ def _save_with_history(appointments, fields, *, reason: str) -> None:
 OBSERVATION = datetime.timedelta(minutes=30)
 
 
-def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointment:
+@dataclass(frozen=True)
+class CheckinResult:
+    """What a scan at the workstation did (site_scan): whom it found, and whether they are checked in.
+
+    `appointment` is today's appointment, arrived, when the person is checked in; otherwise
+    `blocked` (a red warning stops the check-in), `refused` (the check-in's own refusal, in the
+    user's language) or `problem` (nobody found, or several people: `candidates`) says why not.
+    `warnings` are the (level, message) pairs the team must read either way, and `dose_number`
+    the dose the person's card shows. `arrived_now`: checked in by this scan from a booked slip
+    or as a walk-in, so nothing is screened or given yet.
+    """
+
+    query: str
+    resident: Resident | None = None
+    dose_number: int | None = None
+    appointment: Appointment | None = None
+    arrived_now: bool = False
+    warnings: tuple = ()
+    blocked: bool = False
+    refused: str = ""
+    candidates: tuple = ()
+    problem: str = ""
+
+
+def site_scan(*, site, query: str, checked_in_by, pick: int | None = None) -> CheckinResult:
+    """The scan box (登记): find whom a slip, an ID number, or its last digits with the name names, and check them in.
+
+    Decides which dose is meant (the dose given today when there is one, else the appointment's,
+    else the next), which warnings the team reads (only what blocks, when something does), and
+    checks the person in with site_checkin unless a warning blocks. `pick` is one of the people
+    the same query matched (never any resident by number). Returns a CheckinResult; raises
+    Resident.DoesNotExist when `pick` is not among them.
+    """
+    today = timezone.localdate()
+    found = site_lookup(site=site, query=query, on=today)
+    if pick:
+        picked = next((resident for resident in found.candidates if resident.pk == pick), None)
+        if picked is None:
+            raise Resident.DoesNotExist
+        found = site_lookup(site=site, query=picked.id_number, on=today)
+    if found.resident is None:
+        return CheckinResult(query=query, candidates=tuple(found.candidates), problem=found.problem)
+    doses = found.doses
+    if doses and timezone.localdate(doses[-1].vaccinated_at) == today:
+        dose = doses[-1].dose_number  # the dose given today, not one to come
+    else:
+        dose = found.appointment.dose_number if found.appointment else len(doses) + 1
+    blocks = tuple(warning for warning in found.warnings if warning[0] == "block")
+    if blocks:
+        # When something blocks, the hints about coming in as a walk-in would only confuse.
+        return CheckinResult(query=query, resident=found.resident, dose_number=dose, warnings=blocks, blocked=True)
+    warnings = tuple(found.warnings)
+    # Booked here today and only now arriving, or a walk-in: nothing is screened or given yet.
+    arrived_now = found.appointment is None or found.appointment.status == Appointment.Status.BOOKED
+    try:
+        appointment = site_checkin(
+            site=site, resident=found.resident, checked_in_by=checked_in_by, doses=doses, booked=found.appointment
+        )
+    except BookingRefused as refused:
+        return CheckinResult(
+            query=query, resident=found.resident, dose_number=dose, warnings=warnings, refused=refused.message
+        )
+    appointment.resident = found.resident  # already loaded with its village
+    return CheckinResult(
+        query=query,
+        resident=found.resident,
+        dose_number=appointment.dose_number,
+        appointment=appointment,
+        arrived_now=arrived_now,
+        warnings=warnings,
+    )
+
+
+def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None) -> Appointment:
     """Record a resident's arrival (登记) at a site today and return today's appointment.
 
     Uses today's appointment at this site; an appointment here on another day is
@@ -662,7 +737,8 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
     interval or at another site than dose 1, a second dose on one day, an
     excluded resident, and a finished course. Arriving twice is harmless.
     `doses` are the resident's vaccinations in dose order when the caller has just
-    read them (the scan's lookup has); otherwise they are read here.
+    read them (the scan's lookup has); otherwise they are read here. `booked` is
+    the appointment the caller has just found for today here, if any (the scan's slip).
     """
     campaign = resident.campaign
     today = timezone.localdate()
@@ -695,6 +771,20 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
                 due=due.isoformat(),
                 days=campaign.min_interval_days,
             )
+    expected = (Appointment.Status.BOOKED, dose, site.id, today)
+    if booked is not None and (booked.status, booked.dose_number, booked.site_id, booked.date) == expected:
+        # The ordinary arrival, booked for today here: one guarded UPDATE claims it, so two scans
+        # arrive it once. When it updates nothing (arrived or changed meanwhile), the locked path below decides.
+        with transaction.atomic():
+            claimed = Appointment.objects.filter(
+                pk=booked.pk, status=Appointment.Status.BOOKED, site_id=site.id, date=today
+            ).update(status=Appointment.Status.ARRIVED)
+            if claimed:
+                booked.status = Appointment.Status.ARRIVED
+                Appointment.history.bulk_history_create(
+                    [booked], update=True, default_user=checked_in_by, default_change_reason=None
+                )
+                return booked
     with transaction.atomic():
         # Lock the resident's open appointment for this dose: a double scan must not move or add twice.
         held = (
@@ -733,6 +823,20 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
         return held
 
 
+def prescreen_answers(*, answers: dict, temperature=None) -> dict:
+    """The screening's answers as the rules read them: each question yes or no, a fever from the temperature.
+
+    The answers that are yes stop the shot (site_prescreen); the form asks for a confirmation of them first.
+    """
+    from appointments.models import PreScreening
+    from residents.models import CONTRAINDICATIONS
+
+    read = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
+    if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
+        read["fever"] = True
+    return read
+
+
 def site_prescreen(
     *, appointment: Appointment, answers: dict, temperature=None, consent: bool, screened_by, override_reason: str = ""
 ):
@@ -750,9 +854,7 @@ def site_prescreen(
 
     if appointment.status != Appointment.Status.ARRIVED:
         raise BookingRefused(_("Check the resident in first."))
-    answers = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
-    if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
-        answers["fever"] = True
+    answers = prescreen_answers(answers=answers, temperature=temperature)
     positives = [field for field, yes in answers.items() if yes]
     override_reason = (override_reason or "").strip()
     if positives and override_reason:
