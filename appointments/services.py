@@ -359,12 +359,19 @@ def _pair_statement() -> tuple[str, list]:
 def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
     """Book the pair in one round trip; returns the two appointments, or None with nothing changed.
 
-    One statement (PostgreSQL) checks that dose 1 is neither given nor booked, takes the
-    dose-1 place with a guarded UPDATE, finds and takes the first dose-2 day with room
-    with another, inserts both appointments and their history rows. The dose-1 row is
-    locked before the later dose-2 row, as everywhere else. When any step finds nothing,
-    the rows after it are not written, and the transaction is rolled back so that a
-    dose-1 place taken alone is given back.
+    The rule it enforces is the capacity rule of a pair: a dose-1 place on the day and a
+    dose-2 place on the first day with room at least the interval later, taken together or
+    not at all, for a resident with dose 1 neither given nor booked. It is the same guarded
+    `UPDATE ... WHERE booked < capacity` as _take_place and _take_first_place, written once
+    as one statement (PostgreSQL) that also inserts both appointments and their history
+    rows; the dose-1 row is locked before the later dose-2 row, as everywhere else.
+
+    It only ever declines: when any step finds nothing, the rows after it are not written,
+    the transaction is rolled back (giving back a dose-1 place taken alone), and the caller
+    goes step by step (_book_pair_step_by_step), the full rule, which decides and explains.
+    Eligibility and the booking window are checked before either, in appointment_book_pair;
+    the database's check constraint (booked <= capacity) and partial unique index (one open
+    appointment per resident and dose) hold under both.
     """
     sql, given = _pair_statement()
     pair = [

@@ -246,9 +246,7 @@ def test_each_kind_of_screening_is_decided_by_the_screening_service(
 # 接种 -----------------------------------------------------------------------------------
 
 
-def test_the_shot_records_the_lot_starts_the_observation_and_leaves_dose_2_where_held(
-    book, nurse, site_centre, today
-):
+def test_the_shot_records_the_lot_starts_the_observation_and_leaves_dose_2_where_held(book, nurse, site_centre, today):
     first, second = book()
     clear(site_checkin(site=site_centre, resident=first.resident, checked_in_by=nurse), nurse)
     first.refresh_from_db()
@@ -313,9 +311,7 @@ def test_dose_1_came_a_day_late_then_the_shot_moves_dose_2(team, book, today):
 # Through the views: the short way and its cost ---------------------------------------------
 
 
-def test_each_step_of_an_ordinary_person_stays_within_a_few_queries(
-    team, book, django_assert_max_num_queries
-):
+def test_each_step_of_an_ordinary_person_stays_within_a_few_queries(team, book, django_assert_max_num_queries):
     # Counted with the transaction's two statements (BEGIN and COMMIT, here a savepoint and its release),
     # after the user and role are cached. Before the services were made cheap: 6 + 3 + 6 and the two each.
     first, second = book()
