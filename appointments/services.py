@@ -910,6 +910,27 @@ def site_prescreen(
     return screening
 
 
+@dataclass(frozen=True)
+class ShotResult:
+    """What the shot did (site_shot): the appointment, with its resident and site as read under the lock,
+    the dose recorded (or the one a repeat finds), the next dose's place held, or the refusal."""
+
+    appointment: Appointment
+    vaccination: Vaccination | None = None
+    held: Appointment | None = None
+    refused: BookingRefused | None = None
+
+
+def site_shot(*, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+    """The shot (接种) at the workstation: appointment `pk` of the vaccinator's own site, read once, under the lock.
+
+    The rules are site_vaccinate's. Returns a ShotResult (with `refused` set when a rule says no,
+    nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
+    vaccinator's site.
+    """
+    return _shot(Q(pk=pk, site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+
+
 def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
     """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, held dose-2 appointment).
 
@@ -917,42 +938,59 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     and the database allows one vaccination per resident and dose, so a repeat
     returns the dose already recorded. After dose 1 the dose-2 place is confirmed
     (moved if dose 1 came on another day than booked), in the same transaction.
-    The appointment's site (with its campaign) and resident (with its village) are
-    used as given: the view has just read them.
+    Raises BookingRefused when the rules do not allow the shot.
     """
+    result = _shot(Q(pk=appointment.pk), pk=appointment.pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    if result.refused is not None:
+        raise result.refused
+    appointment.status = result.appointment.status
+    return result.vaccination, result.held
+
+
+def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
     from appointments.models import PreScreening
 
-    lot_number = (lot_number or "").strip()
-    if not lot_number:
-        raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
-    site = appointment.site
-    campaign = site.campaign
-    resident = appointment.resident
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
+    target = Appointment.objects.filter(scope)
+    locked = None
     try:
         with transaction.atomic():
             # Lock the appointment, so that two submits for one person are served one after the other,
             # and the next dose's open appointment that the shot may move (both in primary-key order).
+            # One query reads both, with what the rules and the panel need.
             rows = list(
                 Appointment.objects.select_for_update(of=("self",))
                 .filter(
-                    Q(pk=appointment.pk)
-                    | Q(resident_id=resident.pk, dose_number=appointment.dose_number + 1, status__in=OPEN_STATUSES)
+                    Q(pk__in=target.values("pk"))
+                    | Q(
+                        resident_id__in=target.values("resident_id"),
+                        dose_number__in=target.values(next=F("dose_number") + 1),
+                        status__in=OPEN_STATUSES,
+                    )
                 )
-                .select_related("site")
+                .select_related("resident__village", "site__campaign")
                 .annotate(
                     screening_outcome=Subquery(latest.values("outcome")[:1]),
                     screened_at=Subquery(latest.values("screened_at")[:1]),
                 )
                 .order_by("pk")
             )
-            locked = next(row for row in rows if row.pk == appointment.pk)
-            next_held = next((row for row in rows if row.pk != appointment.pk), None)
+            locked = next((row for row in rows if row.pk == pk), None)
+            if locked is None:
+                raise Appointment.DoesNotExist
+            next_held = next((row for row in rows if row.pk != pk), None)
+            site, resident = locked.site, locked.resident
+            campaign = site.campaign
+            if resident.campaign_id == campaign.pk:
+                resident.campaign = campaign  # the same row: not read again
+            lot_number = (lot_number or "").strip()
+            if not lot_number:
+                raise BookingRefused(_("Enter the vaccine lot number."))
             if locked.status != Appointment.Status.ARRIVED:
                 existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=locked.dose_number).first()
                 if existing is not None:
-                    return existing, _held_dose2(resident)
+                    return ShotResult(locked, existing, _held_dose2(resident))
                 raise BookingRefused(_("Check the resident in first."))
             if (
                 locked.screening_outcome not in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
@@ -981,7 +1019,7 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
                 consent_recorded=True,
                 observation_until=at + OBSERVATION,
             )
-            locked.status = appointment.status = Appointment.Status.VACCINATED
+            locked.status = Appointment.Status.VACCINATED
             locked._history_user = vaccinator
             locked.save(update_fields=["status"])
             if site.current_lot != vaccination.lot_number:
@@ -995,13 +1033,16 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
                     changed_by=vaccinator,
                     **({"held": next_held} if locked.dose_number == 1 else {}),
                 )
+    except BookingRefused as refused:
+        return ShotResult(locked, refused=refused)
     except IntegrityError:
         # Recorded meanwhile by another submit: that dose is the answer.
-        existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=appointment.dose_number).first()
+        existing = Vaccination.objects.filter(resident_id=locked.resident_id, dose_number=locked.dose_number).first()
         if existing is None:
             raise
-        return existing, _held_dose2(resident)
-    return vaccination, held
+        locked.status = Appointment.Status.VACCINATED
+        return ShotResult(locked, existing, _held_dose2(locked.resident))
+    return ShotResult(locked, vaccination, held)
 
 
 def _held_dose2(resident):

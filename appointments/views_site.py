@@ -32,7 +32,7 @@ from appointments.services import (
     site_checkin,
     site_prescreen,
     site_scan,
-    site_vaccinate,
+    site_shot,
 )
 from campaign.lib.access import role_required
 from campaign.lib.idnumber import age_on, normalize_id_number
@@ -339,17 +339,18 @@ def screen(request, pk):
 def vaccinate(request, pk):
     """接种: record the dose with the lot number, by this user, now."""
     form = ShotForm(request.POST)
-    appointment = _own_appointment(request, pk)
-    site = appointment.site
     if not form.is_valid():
-        return _again(request, site, appointment, form=form)
+        appointment = _own_appointment(request, pk)
+        return _again(request, appointment.site, appointment, form=form)
     try:
-        vaccination, held = site_vaccinate(
-            appointment=appointment, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user
-        )
-    except BookingRefused as refused:
-        return _again(request, site, appointment, form=form, error=refused.message)
-    return _after_action(request, site, appointment, vaccination=vaccination, held=held)
+        result = site_shot(pk=pk, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user)
+    except Appointment.DoesNotExist:
+        _own_site(request)  # 403 for a user bound to no site
+        raise Http404 from None
+    appointment = result.appointment
+    if result.refused is not None:
+        return _again(request, appointment.site, appointment, form=form, error=result.refused.message)
+    return _after_action(request, appointment.site, appointment, vaccination=result.vaccination, held=result.held)
 
 
 @require_POST
