@@ -928,7 +928,7 @@ def site_shot(*, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
     nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
     vaccinator's site.
     """
-    return _shot(Q(pk=pk, site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    return _shot(Q(site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
 
 
 def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
@@ -940,7 +940,7 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     (moved if dose 1 came on another day than booked), in the same transaction.
     Raises BookingRefused when the rules do not allow the shot.
     """
-    result = _shot(Q(pk=appointment.pk), pk=appointment.pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    result = _shot(Q(), pk=appointment.pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
     if result.refused is not None:
         raise result.refused
     appointment.status = result.appointment.status
@@ -948,11 +948,12 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
 
 
 def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+    """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
     from appointments.models import PreScreening
 
     at = at or timezone.now()
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
-    target = Appointment.objects.filter(scope)
+    appointment = Appointment.objects.filter(pk=pk).order_by()
     locked = None
     try:
         with transaction.atomic():
@@ -962,10 +963,11 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
             rows = list(
                 Appointment.objects.select_for_update(of=("self",))
                 .filter(
-                    Q(pk__in=target.values("pk"))
+                    # Scalar subqueries, each evaluated once, so that both sides use an index.
+                    Q(pk=Subquery(appointment.filter(scope).values("pk")[:1]))
                     | Q(
-                        resident_id__in=target.values("resident_id"),
-                        dose_number__in=target.values(next=F("dose_number") + 1),
+                        resident_id=Subquery(appointment.values("resident_id")[:1]),
+                        dose_number=Subquery(appointment.values(next=F("dose_number") + 1)[:1]),
                         status__in=OPEN_STATUSES,
                     )
                 )
