@@ -778,8 +778,10 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None)
                 due=due.isoformat(),
                 days=campaign.min_interval_days,
             )
-    expected = (Appointment.Status.BOOKED, dose, site.id, today)
-    if booked is not None and (booked.status, booked.dose_number, booked.site_id, booked.date) == expected:
+    expected = (resident.pk, Appointment.Status.BOOKED, dose, site.id, today)
+    if booked is not None and (
+        (booked.resident_id, booked.status, booked.dose_number, booked.site_id, booked.date) == expected
+    ):
         # The ordinary arrival, booked for today here: one guarded UPDATE claims it, so two scans
         # arrive it once. When it updates nothing (arrived or changed meanwhile), the locked path below decides.
         with transaction.atomic():
