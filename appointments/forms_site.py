@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AdverseEvent, PreScreening
+from appointments.services import prescreen_answers
 from residents.models import CONTRAINDICATIONS
 
 
@@ -50,10 +51,7 @@ class ScreeningForm(forms.Form):
         Used only to ask for a confirmation (or a doctor's override) before the
         screening is recorded; site_prescreen makes the decision.
         """
-        answers = self.answers()
-        temperature = self.cleaned_data.get("temperature")
-        if temperature is not None and temperature >= Decimal(str(PreScreening.FEVER_FROM)):
-            answers["fever"] = True
+        answers = prescreen_answers(answers=self.answers(), temperature=self.cleaned_data.get("temperature"))
         return [name for name, yes in answers.items() if yes]
 
     def would_exclude(self) -> bool:

@@ -11,6 +11,7 @@ import collections
 import contextlib
 import datetime
 import functools
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,7 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
-from residents.models import Resident
+from appointments.selectors import is_number_query, site_lookup
+from campaign.lib.idnumber import normalize_id_number
+from residents.models import FullValueView, Resident
+from residents.services import number_search_allowed, record_full_view
 from sites.models import SiteDay
 
 
@@ -357,12 +361,19 @@ def _pair_statement() -> tuple[str, list]:
 def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
     """Book the pair in one round trip; returns the two appointments, or None with nothing changed.
 
-    One statement (PostgreSQL) checks that dose 1 is neither given nor booked, takes the
-    dose-1 place with a guarded UPDATE, finds and takes the first dose-2 day with room
-    with another, inserts both appointments and their history rows. The dose-1 row is
-    locked before the later dose-2 row, as everywhere else. When any step finds nothing,
-    the rows after it are not written, and the transaction is rolled back so that a
-    dose-1 place taken alone is given back.
+    The rule it enforces is the capacity rule of a pair: a dose-1 place on the day and a
+    dose-2 place on the first day with room at least the interval later, taken together or
+    not at all, for a resident with dose 1 neither given nor booked. It is the same guarded
+    `UPDATE ... WHERE booked < capacity` as _take_place and _take_first_place, written once
+    as one statement (PostgreSQL) that also inserts both appointments and their history
+    rows; the dose-1 row is locked before the later dose-2 row, as everywhere else.
+
+    It only ever declines: when any step finds nothing, the rows after it are not written,
+    the transaction is rolled back (giving back a dose-1 place taken alone), and the caller
+    goes step by step (_book_pair_step_by_step), the full rule, which decides and explains.
+    Eligibility and the booking window are checked before either, in appointment_book_pair;
+    the database's check constraint (booked <= capacity) and partial unique index (one open
+    appointment per resident and dose) hold under both.
     """
     sql, given = _pair_statement()
     pair = [
@@ -653,7 +664,105 @@ def _save_with_history(appointments, fields, *, reason: str) -> None:
 OBSERVATION = datetime.timedelta(minutes=30)
 
 
-def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointment:
+@dataclass(frozen=True)
+class CheckinResult:
+    """What a scan at the workstation did (site_scan): whom it found, and whether they are checked in.
+
+    `appointment` is today's appointment, arrived, when the person is checked in; otherwise
+    `blocked` (a red warning stops the check-in), `refused` (the check-in's own refusal, in the
+    user's language) or `problem` (nobody found, or several people: `candidates`) says why not.
+    `warnings` are the (level, message) pairs the team must read either way, and `dose_number`
+    the dose the person's card shows. `arrived_now`: checked in by this scan from a booked slip
+    or as a walk-in, so nothing is screened or given yet.
+    """
+
+    query: str
+    resident: Resident | None = None
+    dose_number: int | None = None
+    appointment: Appointment | None = None
+    arrived_now: bool = False
+    warnings: tuple = ()
+    blocked: bool = False
+    refused: str = ""
+    candidates: tuple = ()
+    problem: str = ""
+
+
+TOO_MANY_MISSES = _(
+    "Too many ID numbers found nobody in the last hour: scan the slip instead, or try again later. "
+    "The campaign office can see these searches."
+)
+
+
+def _record_number_search(user, site, query, found) -> None:
+    """Each lookup by number is recorded (residents.FullValueView, kind search): who, whom, when."""
+    people = 1 if found.resident is not None else len(found.candidates)
+    how = str(_("whole ID number")) if len(normalize_id_number(query)) == 18 else str(_("last 6 digits with the name"))
+    record_full_view(
+        user=user,
+        kind=FullValueView.Kind.SEARCH,
+        resident=found.resident,
+        subject=f"{site.short_name} · {how}" + (f" · {found.resident.name}" if found.resident is not None else ""),
+        people=people,
+    )
+
+
+def site_scan(*, site, query: str, checked_in_by, pick: int | None = None) -> CheckinResult:
+    """The scan box (登记): find whom a slip, an ID number, or its last digits with the name names, and check them in.
+
+    Decides which dose is meant (the dose given today when there is one, else the appointment's,
+    else the next), which warnings the team reads (only what blocks, when something does), and
+    checks the person in with site_checkin unless a warning blocks. `pick` is one of the people
+    the same query matched (never any resident by number). Returns a CheckinResult; raises
+    Resident.DoesNotExist when `pick` is not among them.
+    """
+    today = timezone.localdate()
+    by_number = is_number_query(query)
+    if by_number and not number_search_allowed(user=checked_in_by):
+        # Too many numbers that found nobody: someone may be reading a number back digit by digit.
+        return CheckinResult(query=query, problem=str(TOO_MANY_MISSES))
+    found = site_lookup(site=site, query=query, on=today)
+    if by_number:
+        _record_number_search(checked_in_by, site, query, found)
+    if pick:
+        picked = next((resident for resident in found.candidates if resident.pk == pick), None)
+        if picked is None:
+            raise Resident.DoesNotExist
+        found = site_lookup(site=site, query=picked.id_number, on=today)
+    if found.resident is None:
+        return CheckinResult(query=query, candidates=tuple(found.candidates), problem=found.problem)
+    doses = found.doses
+    if doses and timezone.localdate(doses[-1].vaccinated_at) == today:
+        dose = doses[-1].dose_number  # the dose given today, not one to come
+    else:
+        dose = found.appointment.dose_number if found.appointment else len(doses) + 1
+    blocks = tuple(warning for warning in found.warnings if warning[0] == "block")
+    if blocks:
+        # When something blocks, the hints about coming in as a walk-in would only confuse.
+        return CheckinResult(query=query, resident=found.resident, dose_number=dose, warnings=blocks, blocked=True)
+    warnings = tuple(found.warnings)
+    # Booked here today and only now arriving, or a walk-in: nothing is screened or given yet.
+    arrived_now = found.appointment is None or found.appointment.status == Appointment.Status.BOOKED
+    try:
+        appointment = site_checkin(
+            site=site, resident=found.resident, checked_in_by=checked_in_by, doses=doses, booked=found.appointment
+        )
+    except BookingRefused as refused:
+        return CheckinResult(
+            query=query, resident=found.resident, dose_number=dose, warnings=warnings, refused=refused.message
+        )
+    appointment.resident = found.resident  # already loaded with its village
+    return CheckinResult(
+        query=query,
+        resident=found.resident,
+        dose_number=appointment.dose_number,
+        appointment=appointment,
+        arrived_now=arrived_now,
+        warnings=warnings,
+    )
+
+
+def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None) -> Appointment:
     """Record a resident's arrival (登记) at a site today and return today's appointment.
 
     Uses today's appointment at this site; an appointment here on another day is
@@ -662,7 +771,8 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
     interval or at another site than dose 1, a second dose on one day, an
     excluded resident, and a finished course. Arriving twice is harmless.
     `doses` are the resident's vaccinations in dose order when the caller has just
-    read them (the scan's lookup has); otherwise they are read here.
+    read them (the scan's lookup has); otherwise they are read here. `booked` is
+    the appointment the caller has just found for today here, if any (the scan's slip).
     """
     campaign = resident.campaign
     today = timezone.localdate()
@@ -695,6 +805,22 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
                 due=due.isoformat(),
                 days=campaign.min_interval_days,
             )
+    expected = (resident.pk, Appointment.Status.BOOKED, dose, site.id, today)
+    if booked is not None and (
+        (booked.resident_id, booked.status, booked.dose_number, booked.site_id, booked.date) == expected
+    ):
+        # The ordinary arrival, booked for today here: one guarded UPDATE claims it, so two scans
+        # arrive it once. When it updates nothing (arrived or changed meanwhile), the locked path below decides.
+        with transaction.atomic():
+            claimed = Appointment.objects.filter(
+                pk=booked.pk, status=Appointment.Status.BOOKED, site_id=site.id, date=today
+            ).update(status=Appointment.Status.ARRIVED)
+            if claimed:
+                booked.status = Appointment.Status.ARRIVED
+                Appointment.history.bulk_history_create(
+                    [booked], update=True, default_user=checked_in_by, default_change_reason=None
+                )
+                return booked
     with transaction.atomic():
         # Lock the resident's open appointment for this dose: a double scan must not move or add twice.
         held = (
@@ -733,6 +859,20 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
         return held
 
 
+def prescreen_answers(*, answers: dict, temperature=None) -> dict:
+    """The screening's answers as the rules read them: each question yes or no, a fever from the temperature.
+
+    The answers that are yes stop the shot (site_prescreen); the form asks for a confirmation of them first.
+    """
+    from appointments.models import PreScreening
+    from residents.models import CONTRAINDICATIONS
+
+    read = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
+    if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
+        read["fever"] = True
+    return read
+
+
 def site_prescreen(
     *, appointment: Appointment, answers: dict, temperature=None, consent: bool, screened_by, override_reason: str = ""
 ):
@@ -750,9 +890,7 @@ def site_prescreen(
 
     if appointment.status != Appointment.Status.ARRIVED:
         raise BookingRefused(_("Check the resident in first."))
-    answers = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
-    if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
-        answers["fever"] = True
+    answers = prescreen_answers(answers=answers, temperature=temperature)
     positives = [field for field, yes in answers.items() if yes]
     override_reason = (override_reason or "").strip()
     if positives and override_reason:
@@ -801,6 +939,27 @@ def site_prescreen(
     return screening
 
 
+@dataclass(frozen=True)
+class ShotResult:
+    """What the shot did (site_shot): the appointment, with its resident and site as read under the lock,
+    the dose recorded (or the one a repeat finds), the next dose's place held, or the refusal."""
+
+    appointment: Appointment
+    vaccination: Vaccination | None = None
+    held: Appointment | None = None
+    refused: BookingRefused | None = None
+
+
+def site_shot(*, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+    """The shot (接种) at the workstation: appointment `pk` of the vaccinator's own site, read once, under the lock.
+
+    The rules are site_vaccinate's. Returns a ShotResult (with `refused` set when a rule says no,
+    nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
+    vaccinator's site.
+    """
+    return _shot(Q(site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+
+
 def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
     """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, held dose-2 appointment).
 
@@ -808,42 +967,61 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     and the database allows one vaccination per resident and dose, so a repeat
     returns the dose already recorded. After dose 1 the dose-2 place is confirmed
     (moved if dose 1 came on another day than booked), in the same transaction.
-    The appointment's site (with its campaign) and resident (with its village) are
-    used as given: the view has just read them.
+    Raises BookingRefused when the rules do not allow the shot.
     """
+    result = _shot(Q(), pk=appointment.pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    if result.refused is not None:
+        raise result.refused
+    appointment.status = result.appointment.status
+    return result.vaccination, result.held
+
+
+def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+    """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
     from appointments.models import PreScreening
 
-    lot_number = (lot_number or "").strip()
-    if not lot_number:
-        raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
-    site = appointment.site
-    campaign = site.campaign
-    resident = appointment.resident
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
+    appointment = Appointment.objects.filter(pk=pk).order_by()
+    locked = None
     try:
         with transaction.atomic():
             # Lock the appointment, so that two submits for one person are served one after the other,
             # and the next dose's open appointment that the shot may move (both in primary-key order).
+            # One query reads both, with what the rules and the panel need.
             rows = list(
                 Appointment.objects.select_for_update(of=("self",))
                 .filter(
-                    Q(pk=appointment.pk)
-                    | Q(resident_id=resident.pk, dose_number=appointment.dose_number + 1, status__in=OPEN_STATUSES)
+                    # Scalar subqueries, each evaluated once, so that both sides use an index.
+                    Q(pk=Subquery(appointment.filter(scope).values("pk")[:1]))
+                    | Q(
+                        resident_id=Subquery(appointment.values("resident_id")[:1]),
+                        dose_number=Subquery(appointment.values(next=F("dose_number") + 1)[:1]),
+                        status__in=OPEN_STATUSES,
+                    )
                 )
-                .select_related("site")
+                .select_related("resident__village", "site__campaign")
                 .annotate(
                     screening_outcome=Subquery(latest.values("outcome")[:1]),
                     screened_at=Subquery(latest.values("screened_at")[:1]),
                 )
                 .order_by("pk")
             )
-            locked = next(row for row in rows if row.pk == appointment.pk)
-            next_held = next((row for row in rows if row.pk != appointment.pk), None)
+            locked = next((row for row in rows if row.pk == pk), None)
+            if locked is None:
+                raise Appointment.DoesNotExist
+            next_held = next((row for row in rows if row.pk != pk), None)
+            site, resident = locked.site, locked.resident
+            campaign = site.campaign
+            if resident.campaign_id == campaign.pk:
+                resident.campaign = campaign  # the same row: not read again
+            lot_number = (lot_number or "").strip()
+            if not lot_number:
+                raise BookingRefused(_("Enter the vaccine lot number."))
             if locked.status != Appointment.Status.ARRIVED:
                 existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=locked.dose_number).first()
                 if existing is not None:
-                    return existing, _held_dose2(resident)
+                    return ShotResult(locked, existing, _held_dose2(resident))
                 raise BookingRefused(_("Check the resident in first."))
             if (
                 locked.screening_outcome not in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
@@ -872,7 +1050,7 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
                 consent_recorded=True,
                 observation_until=at + OBSERVATION,
             )
-            locked.status = appointment.status = Appointment.Status.VACCINATED
+            locked.status = Appointment.Status.VACCINATED
             locked._history_user = vaccinator
             locked.save(update_fields=["status"])
             if site.current_lot != vaccination.lot_number:
@@ -886,13 +1064,16 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
                     changed_by=vaccinator,
                     **({"held": next_held} if locked.dose_number == 1 else {}),
                 )
+    except BookingRefused as refused:
+        return ShotResult(locked, refused=refused)
     except IntegrityError:
         # Recorded meanwhile by another submit: that dose is the answer.
-        existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=appointment.dose_number).first()
+        existing = Vaccination.objects.filter(resident_id=locked.resident_id, dose_number=locked.dose_number).first()
         if existing is None:
             raise
-        return existing, _held_dose2(resident)
-    return vaccination, held
+        locked.status = Appointment.Status.VACCINATED
+        return ShotResult(locked, existing, _held_dose2(locked.resident))
+    return ShotResult(locked, vaccination, held)
 
 
 def _held_dose2(resident):

@@ -19,20 +19,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from appointments import fast_path
 from appointments.forms_site import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
 from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
-from appointments.selectors import SLIP_TOKEN, Lookup, is_number_query, site_day_live, site_lookup
+from appointments.selectors import site_day_live
 from appointments.services import (
     BookingRefused,
     adverse_event_report,
     observation_release,
     site_checkin,
     site_prescreen,
-    site_vaccinate,
+    site_scan,
+    site_shot,
 )
 from campaign.lib.access import role_required
 from campaign.lib.idnumber import age_on, normalize_id_number
@@ -40,14 +39,12 @@ from campaign.lib.masking import mask_id_number
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.forms import ResidentForm
-from residents.models import CONTRAINDICATIONS, FullValueView, Resident
+from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import (
     AlreadyRegistered,
     age_range_text,
     duplicate_message,
-    number_search_allowed,
     reason_labels,
-    record_full_view,
     resident_register,
 )
 from sites.models import Site
@@ -197,21 +194,6 @@ def _person(request, site, appointment, **kwargs):
     return render(request, "appointments/site_home_person.html", _person_context(request, site, appointment, **kwargs))
 
 
-def _fast(request, done, **context):
-    """After a step taken in one statement (appointments.fast_path): its panel, or the page for a plain request."""
-    appointment = done.appointment
-    if not _htmx(request):
-        return redirect(_home_url(appointment))
-    context.update(
-        appointment=appointment,
-        card=_card(appointment.resident, appointment.dose_number, timezone.localdate()),
-        warnings=(),
-        screening=done.screening,
-        vaccination=done.vaccination,
-    )
-    return _changed(render(request, "appointments/site_home_person.html", context))
-
-
 def _page(request, site, *, person=None, scan_result=None):
     """The whole workstation, with the person panel filled in when there is one."""
     today = timezone.localdate()
@@ -280,82 +262,32 @@ def workstation(request):
 @role_required(Role.SITE_TEAM)
 def scan(request):
     """A scan, an ID number or its last 6 digits with the name: find the person and check them in (登记)."""
-    today = timezone.localdate()
     form = ScanForm(request.POST)
     form.is_valid()
     query = form.cleaned_data.get("q", "")
-    if fast_path.enabled() and not form.cleaned_data.get("pick") and SLIP_TOKEN.match(query):
-        # The ordinary arrival: a slip booked for today here, nothing to warn about.
-        step = fast_path.checkin_by_token(token=query, user=request.user, today=today)
-        if step is not None:
-            return _fast(request, step, step="screen", form=ScreeningForm(), confirm=False)
     site = _own_site(request)
-    by_number = is_number_query(query)
-    if by_number and not number_search_allowed(user=request.user):
-        # Too many numbers that found nobody: someone may be reading a number back digit by digit.
-        found = Lookup(problem=str(TOO_MANY_MISSES))
-    else:
-        found = site_lookup(site=site, query=query, on=today)
-        if by_number:
-            _record_number_search(request.user, site, query, found)
-    if form.cleaned_data.get("pick") and found.candidates:
-        # One person picked from those the same query matched (never any resident by number).
-        picked = next((r for r in found.candidates if r.pk == form.cleaned_data["pick"]), None)
-        if picked is None:
-            raise Http404
-        found = site_lookup(site=site, query=picked.id_number, on=today)
-    blocked = any(level == "block" for level, _message in found.warnings)
-    # When something blocks, the hints about coming in as a walk-in would only confuse.
-    warnings = [w for w in found.warnings if w[0] == "block"] if blocked else found.warnings
-    context = {"site": site, "query": query, "found": found, "warnings": warnings}
-    if found.resident is not None:
-        dose = found.appointment.dose_number if found.appointment else len(found.doses) + 1
-        if found.doses and _day(found.doses[-1].vaccinated_at) == today:
-            dose = found.doses[-1].dose_number  # the dose given today, not one to come
-        context["card"] = _card(found.resident, dose, today)
-    if found.candidates:
-        context["candidates"] = [_card(r, None, today) for r in found.candidates]
-    if found.resident is not None and not blocked:
-        # Booked here today and only now arriving: nothing is screened or given yet.
-        fresh = found.appointment is not None and found.appointment.status == Appointment.Status.BOOKED
-        try:
-            appointment = site_checkin(
-                site=site, resident=found.resident, checked_in_by=request.user, doses=found.doses
-            )
-        except BookingRefused as refused:
-            context["error"] = refused.message
-        else:
-            appointment.resident = found.resident  # already loaded with its village
-            known = {"screening": None, "vaccination": None} if fresh else {}
-            if _htmx(request):
-                return _changed(_person(request, site, appointment, warnings=found.warnings, **known))
-            for _level, message in found.warnings:
-                messages.warning(request, message)
-            return redirect(_home_url(appointment))
-    if query and found.resident is None and not found.candidates:
+    try:
+        result = site_scan(site=site, query=query, pick=form.cleaned_data.get("pick"), checked_in_by=request.user)
+    except Resident.DoesNotExist:
+        raise Http404 from None
+    if result.appointment is not None:
+        if _htmx(request):
+            known = {"screening": None, "vaccination": None} if result.arrived_now else {}
+            return _changed(_person(request, site, result.appointment, warnings=result.warnings, **known))
+        for _level, message in result.warnings:
+            messages.warning(request, message)
+        return redirect(_home_url(result.appointment))
+    today = timezone.localdate()
+    context = {"site": site, "query": query, "found": result, "warnings": result.warnings, "error": result.refused}
+    if result.resident is not None:
+        context["card"] = _card(result.resident, result.dose_number, today)
+    if result.candidates:
+        context["candidates"] = [_card(r, None, today) for r in result.candidates]
+    if query and result.resident is None and not result.candidates:
         context["register_url"] = reverse("appointments:site_register") + _register_query(request, query)
     if _htmx(request):
         return render(request, "appointments/site_home_scan.html", context)
     return _page(request, site, scan_result=context)
-
-
-TOO_MANY_MISSES = gettext_lazy(
-    "Too many ID numbers found nobody in the last hour: scan the slip instead, or try again later. "
-    "The campaign office can see these searches."
-)
-
-
-def _record_number_search(user, site, query, found) -> None:
-    """Each lookup by number is recorded (residents.FullValueView, kind search): who, whom, when."""
-    people = 1 if found.resident is not None else len(found.candidates)
-    how = _("whole ID number") if len(normalize_id_number(query)) == 18 else _("last 6 digits with the name")
-    record_full_view(
-        user=user,
-        kind=FullValueView.Kind.SEARCH,
-        resident=found.resident,
-        subject=f"{site.short_name} · {how}" + (f" · {found.resident.name}" if found.resident is not None else ""),
-        people=people,
-    )
 
 
 REGISTER_SESSION_KEY = "site_register_id_number"
@@ -387,15 +319,6 @@ def _again(request, site, appointment, **kwargs):
 def screen(request, pk):
     """预检: record the screening; a positive answer is shown first, to confirm or (a doctor) to override."""
     form = ScreeningForm(request.POST)
-    if form.is_valid() and "edit" not in request.POST and fast_path.enabled():
-        # The ordinary screening (every answer no, no fever, consent given) takes one statement.
-        data = form.cleaned_data
-        recorded = fast_path.prescreen_clear(
-            pk=pk, answers=form.answers(), temperature=data["temperature"], consent=data["consent"], user=request.user
-        )
-        if recorded is not None:
-            step, lot = recorded
-            return _fast(request, step, step="shot", form=ShotForm(initial={"lot_number": lot}))
     appointment = _own_appointment(request, pk)
     site = appointment.site
     if not form.is_valid():
@@ -427,23 +350,18 @@ def screen(request, pk):
 def vaccinate(request, pk):
     """接种: record the dose with the lot number, by this user, now."""
     form = ShotForm(request.POST)
-    if form.is_valid() and fast_path.enabled():
-        # The ordinary shot: cleared today, the next dose already held far enough ahead.
-        step = fast_path.vaccinate_ordinary(pk=pk, lot_number=form.cleaned_data["lot_number"], user=request.user)
-        if step is not None:
-            held = step.held
-            return _fast(request, step, step="done", held=held, slip_url=_slip_url(held) if held else None)
-    appointment = _own_appointment(request, pk)
-    site = appointment.site
     if not form.is_valid():
-        return _again(request, site, appointment, form=form)
+        appointment = _own_appointment(request, pk)
+        return _again(request, appointment.site, appointment, form=form)
     try:
-        vaccination, held = site_vaccinate(
-            appointment=appointment, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user
-        )
-    except BookingRefused as refused:
-        return _again(request, site, appointment, form=form, error=refused.message)
-    return _after_action(request, site, appointment, vaccination=vaccination, held=held)
+        result = site_shot(pk=pk, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user)
+    except Appointment.DoesNotExist:
+        _own_site(request)  # 403 for a user bound to no site
+        raise Http404 from None
+    appointment = result.appointment
+    if result.refused is not None:
+        return _again(request, appointment.site, appointment, form=form, error=result.refused.message)
+    return _after_action(request, appointment.site, appointment, vaccination=result.vaccination, held=result.held)
 
 
 @require_POST

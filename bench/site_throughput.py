@@ -21,12 +21,14 @@ with keep-alive connections, each logged in as its own site-team user:
      and a small template, the least a workstation step does (no rule checked);
   4. bare again, so a drift of the machine shows.
 
-Prints requests a second for both and people a second for the site, and checks that
+Prints requests a second for both and people a second for the site, the latency of each
+step (median and 95th percentile, client side, with all the clients busy), and checks that
 every person got exactly one dose and that the site-day counter is unchanged.
 Loopback only; bounded in time and in people.
 """
 
 import argparse
+import collections
 import datetime
 import http.client
 import os
@@ -237,17 +239,29 @@ class Client:
             "Content-Type": "application/x-www-form-urlencoded",
         }
 
-    def post(self, url, data=None, expect=None):
+    def post(self, url, data=None, expect=None, step=None):
         body = urlencode(data or {})
+        started = time.perf_counter()
         self.connection.request("POST", url, body=body, headers=self.headers)
         response = self.connection.getresponse()
         content = response.read()
+        if step is not None:
+            LATENCIES[step].append(time.perf_counter() - started)
         if response.status != 200 or (expect and expect not in content):
             raise RuntimeError(f"{url}: HTTP {response.status} {content[:300]!r}")
         return content
 
     def close(self):
         self.connection.close()
+
+
+# Seconds each measured request took, by step (list.append is atomic under the GIL).
+LATENCIES = collections.defaultdict(list)
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 # The server's process id, for the CPU each phase costs it (set once the server runs).
@@ -392,8 +406,16 @@ def main():
     if floor_measured:
         floor_rate = floor_measured[0] / floor_measured[1]
         print(f"reference step:       {floor_rate:.0f} requests/s = {floor_rate / bare_rate:.0%} of the bare view")
+    print(f"latency with {args.clients} clients busy (ms, median / 95th percentile / max):")
+    for step in ("bare", "scan", "screening", "shot"):
+        values = LATENCIES[step]
+        if values:
+            print(
+                f"  {step:10} {1000 * statistics.median(values):6.1f} / {1000 * percentile(values, 0.95):6.1f} / "
+                f"{1000 * max(values):6.1f}  ({len(values)} requests)"
+            )
     counted = ", ".join(f"{k} {v}" for k, v in queries.items())
-    print(f"queries per request (BEGIN, COMMIT and PREPARE not counted): {counted}")
+    print(f"queries per request (BEGIN and COMMIT not counted): {counted}")
     print(f"one dose per person: {'yes' if not duplicates else 'NO'}; site-day places {booked_before} → {booked_after}")
     if duplicates or booked_after != booked_before or vaccinated * 3 != 3 + warm_requests + site_requests:
         sys.exit("FAILED: doses or counters are wrong")
@@ -410,7 +432,7 @@ def measure(port, cookies, firsts, seconds, floor_pks=()):
         waiting.put(item)
 
     def bare(client):
-        client.post("/bench/bare/", expect=b"ok")
+        client.post("/bench/bare/", expect=b"ok", step="bare")
         return 1
 
     def person(client):
@@ -418,20 +440,25 @@ def measure(port, cookies, firsts, seconds, floor_pks=()):
             pk, token = waiting.get_nowait()
         except queue.Empty:
             return 0
-        client.post("/appointments/site/scan/", {"q": token}, expect=b'data-step="screen"')
+        client.post("/appointments/site/scan/", {"q": token}, expect=b'data-step="screen"', step="scan")
         client.post(
             f"/appointments/site/arrival/{pk}/screen/",
             {"temperature": "36.5", "consent": "on"},
             expect=b'data-step="shot"',
+            step="screening",
         )
         client.post(
-            f"/appointments/site/arrival/{pk}/vaccinate/", {"lot_number": "BENCH01"}, expect=b'data-step="done"'
+            f"/appointments/site/arrival/{pk}/vaccinate/",
+            {"lot_number": "BENCH01"},
+            expect=b'data-step="done"',
+            step="shot",
         )
         return 3
 
     # Warm up both paths (imports, templates, connections) before measuring.
     run_phase("warm-up", clients, 2, bare)
     warm_requests, _seconds = run_phase("warm-up", clients[:2], 1, person)
+    LATENCIES.clear()
 
     bare1, bare1_s = run_phase("bare", clients, seconds, bare)
     site_requests, site_s = run_phase("site", clients, seconds, person)
@@ -472,10 +499,8 @@ def count_queries(site, first):
         for name, url, data in steps:
             with CaptureQueriesContext(connection) as queries:
                 client.post(url, data)
-            # Not counted: BEGIN and COMMIT, and PREPARE (once per connection, not per request).
-            counts[name] = sum(
-                1 for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT") and "PREPARE" not in q["sql"]
-            )
+            # Not counted: BEGIN and COMMIT.
+            counts[name] = sum(1 for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT"))
     return counts
 
 
