@@ -11,6 +11,7 @@ urlpatterns = [
     path("exports/<int:pk>/", views.export_detail, name="export_detail"),
     path("exports/<int:pk>/status/", views.export_status, name="export_status"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
+    path("exports/<int:pk>/again/", views.export_again, name="export_again"),
     path("weekly/", views_supervision.weekly_list, name="weekly_list"),
     path("weekly/make/", views_supervision.weekly_make, name="weekly_make"),
     path("weekly/thresholds/", views_supervision.thresholds, name="thresholds"),

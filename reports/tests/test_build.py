@@ -52,7 +52,7 @@ def test_a_failed_build_is_recorded_with_its_error_and_leaves_no_file(settings, 
 
 
 def test_a_build_that_lost_its_claim_keeps_no_file(settings, office, qingshan):
-    """The daily cleanup failed the job as lost while it was still building: its file is not kept."""
+    """The job was failed as lost while it was still building: its file is not kept."""
     ResidentFactory(village=qingshan)
     export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
     from reports import services
