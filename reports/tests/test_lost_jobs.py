@@ -1,4 +1,4 @@
-"""An export is a job that finishes: never queued (Redis down) or its worker dead, it is built again or failed visibly."""
+"""An export is a job that finishes: never queued (Redis down) or its worker dead, built again or failed visibly."""
 
 import datetime
 import logging
