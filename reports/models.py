@@ -1,8 +1,11 @@
 from django.conf import settings
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import F, Q
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -19,9 +22,28 @@ class ExportQuerySet(models.QuerySet):
         return self.filter(requested_by=user)
 
 
+class ExportStorage(LazyObject):
+    """The "exports" storage of STORAGES (a local folder, or a shared object store), looked up when first used.
+
+    Lazy, as Django's default_storage: a FileField keeps the storage it was given when the model
+    class is made, before a test (or a later settings change) has chosen the storage.
+    """
+
+    def _setup(self):
+        self._wrapped = storages["exports"]
+
+
+exports_storage = ExportStorage()
+
+
+@receiver(setting_changed, dispatch_uid="reports.exports_storage")
+def _forget_exports_storage(setting, **kwargs):
+    if setting in ("STORAGES", "MEDIA_ROOT"):
+        exports_storage._wrapped = empty
+
+
 def export_storage():
-    """Where export files live: the "exports" storage of STORAGES (a local folder, or a shared object store)."""
-    return storages["exports"]
+    return exports_storage
 
 
 class Export(models.Model):
