@@ -121,8 +121,11 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # A dead Redis is an empty cache, not an error (campaign/lib/cache.py); short timeouts
+            # so that a Redis that hangs delays a request by at most a second.
+            "BACKEND": "campaign.lib.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         }
     }
 else:
@@ -142,7 +145,11 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis gives a task whose worker died before acknowledging it to another worker after this many
 # seconds (kombu's default, an hour: longer than any task's time limit). Tests of a killed worker lower it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # A request that queues a task while Redis is unreachable gives up quickly (campaign/lib/queue.py).
+    "socket_connect_timeout": 2,
+}
 # Tests only: seconds the weekly report waits inside its transaction, so a test can kill its worker there.
 WEEKLY_REPORT_TEST_PAUSE = env_int("WEEKLY_REPORT_TEST_PAUSE", 0)
 # Every periodic job is listed here and nowhere else (times are Asia/Shanghai, CELERY_TIMEZONE).
@@ -152,6 +159,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=23, minute=30),
     },
     "cleanup-exports": {"task": "reports.cleanup_exports", "schedule": crontab(hour=3, minute=30)},
+    # Exports not queued (Redis was down) or whose worker died: queued again, or failed visibly.
+    "sweep-exports": {"task": "reports.sweep_exports", "schedule": crontab(minute="*/2")},
     # Quota progress: today and yesterday every 10 minutes in the day, every day once after midnight.
     "progress-in-the-day": {
         "task": "reports.compute_progress",
@@ -262,9 +271,32 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Generated files (exports): MEDIA_ROOT by default; a shared object store when several hosts
+    # run the web and the workers (README.md, "Generated files").
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Not the manifest variant: pages must render before collectstatic has run (embedded run, tests).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# EXPORTS_BUCKET puts generated files in an S3-compatible object store (Alibaba OSS, MinIO, AWS S3)
+# that every web and worker host reaches; it needs django-storages with boto3 installed (README.md).
+EXPORTS_BUCKET = env_str("EXPORTS_BUCKET")
+if EXPORTS_BUCKET:
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EXPORTS_BUCKET,
+            "endpoint_url": env_str("EXPORTS_ENDPOINT_URL") or None,
+            "region_name": env_str("EXPORTS_REGION") or None,
+            "access_key": env_str("EXPORTS_ACCESS_KEY") or None,
+            "secret_key": env_str("EXPORTS_SECRET_KEY") or None,
+            # Alibaba OSS answers only virtual-hosted addresses; MinIO usually wants "path".
+            "addressing_style": env_str("EXPORTS_ADDRESSING_STYLE") or None,
+            "location": env_str("EXPORTS_PREFIX", "vaccination"),
+            # Personal data: private objects, never a public URL; downloads go through the app.
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
 MEDIA_ROOT = BASE_DIR / env_str("MEDIA_DIR", "media")
 MEDIA_URL = "media/"
 # Export files (MEDIA_ROOT/exports/) are deleted this many days after they were asked for;

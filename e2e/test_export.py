@@ -65,7 +65,7 @@ def test_the_status_page_polls_until_a_worker_has_built_the_file(
     from reports.tasks import build_export
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr(build_export, "delay", lambda export_id: None)  # queued, no worker yet
+    monkeypatch.setattr(build_export, "apply_async", lambda *args, **kwargs: None)  # queued, no worker yet
     log_in(page, live_server, "office", DEMO_PASSWORD)
     page.wait_for_url(re.compile("/reports/$"))
     page.goto(f"{live_server.url}/reports/exports/")
@@ -80,3 +80,40 @@ def test_the_status_page_polls_until_a_worker_has_built_the_file(
     export_build(export_id=Export.objects.get().pk)  # the "worker"
     expect(page.get_by_test_id("download")).to_be_visible(timeout=5000)
     expect(page.get_by_test_id("export-status")).to_have_attribute("data-status", "done")
+
+
+def test_an_export_lost_with_its_worker_says_so_and_is_asked_again_in_one_click(
+    page, live_server, demo, settings, tmp_path
+):
+    import datetime
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from reports.services import LEASE, MAX_ATTEMPTS, export_sweep
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    office = get_user_model().objects.get(username="office")
+    started = timezone.now() - LEASE - datetime.timedelta(minutes=1)
+    lost = Export.objects.create(
+        kind=Export.Kind.RESIDENTS,
+        campaign=Village.objects.get(name="青山社区").campaign,
+        parameters={"status": "eligible"},
+        requested_by=office,
+        requested_at=started,
+        status=Export.Status.RUNNING,
+        started_at=started,
+        attempts=MAX_ATTEMPTS,
+    )
+    export_sweep()  # its worker died once too often
+    log_in(page, live_server, "office", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/reports/$"))
+    page.goto(f"{live_server.url}/reports/exports/{lost.pk}/")
+    failed = page.get_by_test_id("export-failed")
+    expect(failed).to_contain_text("后台处理程序多次中断")
+    screenshot(page, "export-lost")
+    page.get_by_test_id("export-again").click()
+    page.wait_for_url(re.compile(r"/reports/exports/\d+/$"))
+    expect(page.get_by_test_id("download")).to_be_visible(timeout=10000)  # built in-process on the embedded default
+    again = Export.objects.exclude(pk=lost.pk).get()
+    assert again.parameters == {"status": "eligible"} and again.status == Export.Status.DONE

@@ -1,7 +1,11 @@
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import F, Q
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -16,6 +20,30 @@ class ExportQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated:
             return self.none()
         return self.filter(requested_by=user)
+
+
+class ExportStorage(LazyObject):
+    """The "exports" storage of STORAGES (a local folder, or a shared object store), looked up when first used.
+
+    Lazy, as Django's default_storage: a FileField keeps the storage it was given when the model
+    class is made, before a test (or a later settings change) has chosen the storage.
+    """
+
+    def _setup(self):
+        self._wrapped = storages["exports"]
+
+
+exports_storage = ExportStorage()
+
+
+@receiver(setting_changed, dispatch_uid="reports.exports_storage")
+def _forget_exports_storage(setting, **kwargs):
+    if setting in ("STORAGES", "MEDIA_ROOT"):
+        exports_storage._wrapped = empty
+
+
+def export_storage():
+    return exports_storage
 
 
 class Export(models.Model):
@@ -46,13 +74,19 @@ class Export(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
-    file = models.FileField(_("file"), upload_to="exports/", blank=True, max_length=200)
+    file = models.FileField(_("file"), upload_to="exports/", storage=export_storage, blank=True, max_length=200)
     # The name the user downloads, e.g. 青山社区居民花名册_20210512-0930.xlsx (the stored name is opaque).
     filename = models.CharField(_("file name"), max_length=200, blank=True)
     file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # Builds started: a worker that died mid-build leaves the export running, and another build takes it up.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     objects = ExportQuerySet.as_manager()
+
+    # The errors of a lost job, stored as they are shown (reports.services.export_sweep and export_build).
+    LOST_WORKER = "文件生成过程中后台处理程序多次中断，未能完成。请点击“重新导出”再试；如仍失败，请联系领导小组办公室。"
+    NO_WORKER = "一小时内后台处理程序未能开始生成文件（可能暂时停止运行）。请点击“重新导出”再试。"
 
     class Meta:
         verbose_name = _("export")
@@ -84,6 +118,11 @@ class Export(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def error_for_user(self) -> str:
+        """The reason of a failure when it is written for the user (a lost job); other errors are technical."""
+        return self.error if self.error in (self.LOST_WORKER, self.NO_WORKER) else ""
 
     @property
     def can_download(self) -> bool:

@@ -7,15 +7,16 @@ import datetime
 import logging
 import secrets
 import tempfile
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from campaign.celery import app as celery_app
+from campaign.lib.queue import enqueue
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports.models import Export
@@ -32,9 +33,17 @@ FILTER_KEYS = ("q", "status", "village", "ordering")
 EXPORT_ROLES = {Role.CADRE, Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP}
 # Unmasked ID numbers and phones leave the system only for the office (PIPL: the least that is needed).
 FULL_VALUE_ROLES = {Role.OFFICE}
-# A job still pending or running after this is taken as lost (no worker, or a worker that died):
-# well above the build task's hard time limit, so a live build is never failed under its feet.
-STALE_AFTER = datetime.timedelta(hours=1)
+# An export is a job with a status row; the row, not the broker's message, is what must finish.
+# The build task's hard time limit (reports.tasks.build_export): a build running longer is dead.
+BUILD_TIME_LIMIT = datetime.timedelta(minutes=5)
+# A running export whose build started longer ago than this has lost its worker: another build takes it.
+LEASE = BUILD_TIME_LIMIT + datetime.timedelta(minutes=1)
+# Builds started before an export is failed (a file that kills its worker every time).
+MAX_ATTEMPTS = 3
+# A pending export not started after this was probably never queued (Redis was down): queue it again.
+REQUEUE_AFTER = datetime.timedelta(minutes=2)
+# A pending export not started after this has no worker to build it: failed, the user asks again.
+GIVE_UP_AFTER = datetime.timedelta(hours=1)
 # The Celery task that builds an export's file (reports.tasks.build_export), by its registered name.
 BUILD_EXPORT_TASK = "reports.build_export"
 
@@ -114,45 +123,101 @@ def export_request(*, user, kind: str, params, full_values: bool = False) -> Exp
         export = Export.objects.create(
             kind=kind, campaign=campaign, parameters=parameters, full_values=full_values, requested_by=user
         )
-        # robust: a broker that is down must not undo the request; the row stays pending and
-        # the daily cleanup marks it failed, so the user sees it and asks again.
-        transaction.on_commit(partial(build_export.delay, export.pk), robust=True)
+
+        def queue_build():
+            # A broker that is down must not undo the request: the row stays pending and
+            # export_sweep queues it again once Redis is back.
+            enqueue(build_export, export.pk)
+
+        # robust: whatever goes wrong in queueing, the saved export is not turned into a 500. A named
+        # function, not a functools.partial: Django logs a robust callback's failure by its __qualname__.
+        transaction.on_commit(queue_build, robust=True)
     return export
 
 
-def export_build(*, export_id: int) -> bool:
+def export_retry(*, export: Export, user) -> Export:
+    """Ask again for a failed export: a new export of the same filter, by `user` (the record stays)."""
+    if export.status != Export.Status.FAILED:
+        raise ValidationError("only a failed export is asked for again")
+    return export_request(user=user, kind=export.kind, params=export.parameters, full_values=export.full_values)
+
+
+def _claimable(*, now, redelivered: bool) -> Q:
+    lost = Q(status=Export.Status.RUNNING, started_at__lt=now - LEASE)
+    if redelivered:
+        # The broker hands a message out again only when the worker that had it was lost
+        # (acks_late, reject_on_worker_lost): the export it was building is not being built.
+        lost = Q(status=Export.Status.RUNNING)
+    return Q(status=Export.Status.PENDING) | lost
+
+
+def export_build(*, export_id: int, redelivered: bool = False) -> bool:
     """Build the file of a pending export and mark it done (or failed, with the error).
 
-    Returns False when there was nothing to do: the export is gone, or another run has
-    claimed it already (a conditional UPDATE pending→running claims it, so a task that is
-    delivered twice builds one file). A failure is recorded on the row and not raised:
-    retrying would not help, the user asks again.
+    A running export is built again when its build is known dead: `redelivered` (the broker gave
+    this message out again after losing its worker), or started more than LEASE ago. Returns False
+    when there was nothing to do: the export is gone, finished, or being built by a live worker (a
+    conditional UPDATE claims it, so a task that is delivered twice builds one file). After
+    MAX_ATTEMPTS builds the export is failed with a message for the user. A failure is recorded on
+    the row and not raised: retrying would not help, the user asks again.
     """
-    claimed = Export.objects.filter(pk=export_id, status=Export.Status.PENDING).update(
-        status=Export.Status.RUNNING, started_at=timezone.now()
+    now = timezone.now()
+    claimable = Export.objects.filter(_claimable(now=now, redelivered=redelivered), pk=export_id)
+    claimed = claimable.filter(attempts__lt=MAX_ATTEMPTS).update(
+        status=Export.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
+        claimable.update(status=Export.Status.FAILED, finished_at=now, error=Export.LOST_WORKER)
         return False
     export = Export.objects.select_related("requested_by", "campaign").get(pk=export_id)
+    # This build's own row: a build that was given up for dead must not overwrite a later one.
+    mine = Export.objects.filter(pk=export_id, status=Export.Status.RUNNING, attempts=export.attempts)
     stored = ""
     try:
         stored, filename, count = _build_roster(export)
-        finished = Export.objects.filter(pk=export_id, status=Export.Status.RUNNING).update(
+        finished = mine.update(
             status=Export.Status.DONE, file=stored, filename=filename, row_count=count, finished_at=timezone.now()
         )
         if not finished:
-            raise RuntimeError("the export was no longer running when its file was ready")
+            raise RuntimeError("the export was no longer this build's when its file was ready")
     # Any error fails this one export, with the reason on its row: the worker carries on.
     except Exception as error:
         logger.exception("export %s failed", export_id)
         if stored:
             export.file.storage.delete(stored)
-        Export.objects.filter(pk=export_id, status=Export.Status.RUNNING).update(
+        mine.update(
             status=Export.Status.FAILED,
             finished_at=timezone.now(),
             error=(f"{type(error).__name__}: {error}")[:2000],
         )
     return True
+
+
+def export_sweep(*, now: datetime.datetime | None = None) -> dict:
+    """Finish what was left behind: queue again the exports that were never queued or lost their worker.
+
+    Pending exports older than REQUEUE_AFTER (Redis was down when they were asked for) and running
+    ones older than LEASE (their worker died) are queued again; a second message for an export that
+    is built meanwhile does nothing (the build's claim). Pending ones older than GIVE_UP_AFTER are
+    failed with a message, as are running ones that used up MAX_ATTEMPTS. Returns the counts.
+    """
+    now = now or timezone.now()
+    gave_up = Export.objects.filter(status=Export.Status.PENDING, requested_at__lt=now - GIVE_UP_AFTER).update(
+        status=Export.Status.FAILED, finished_at=now, error=Export.NO_WORKER
+    )
+    lost = Q(status=Export.Status.RUNNING, started_at__lt=now - LEASE)
+    worn_out = Export.objects.filter(lost, attempts__gte=MAX_ATTEMPTS).update(
+        status=Export.Status.FAILED, finished_at=now, error=Export.LOST_WORKER
+    )
+    build_export = celery_app.tasks[BUILD_EXPORT_TASK]  # by name: reports.tasks imports this module
+
+    again = Q(status=Export.Status.PENDING, requested_at__lt=now - REQUEUE_AFTER) | lost
+    queued = 0
+    for export_id in Export.objects.filter(again).values_list("pk", flat=True).order_by("pk")[:500]:
+        if not enqueue(build_export, export_id):
+            break  # the broker is still down: the next sweep tries again
+        queued += 1
+    return {"queued": queued, "failed": gave_up + worn_out}
 
 
 def _build_roster(export: Export) -> tuple[str, str, int]:
@@ -200,10 +265,10 @@ def _build_roster(export: Export) -> tuple[str, str, int]:
 
 
 def export_cleanup(*, now: datetime.datetime | None = None, keep_days: int | None = None) -> dict:
-    """Delete the files of exports asked for more than `keep_days` ago and fail lost jobs.
+    """Delete the files of exports asked for more than `keep_days` ago (lost jobs: export_sweep).
 
     The rows stay: they are the record of who exported what, when, with which filter.
-    Returns {"files_deleted": n, "stale_failed": n}; running it twice deletes nothing more.
+    Returns {"files_deleted": n}; running it twice deletes nothing more.
     """
     now = now or timezone.now()
     keep_days = settings.EXPORT_KEEP_DAYS if keep_days is None else keep_days
@@ -212,11 +277,4 @@ def export_cleanup(*, now: datetime.datetime | None = None, keep_days: int | Non
     for export in Export.objects.filter(requested_at__lt=cutoff).exclude(file="").only("pk", "file").iterator():
         export.file.storage.delete(export.file.name)
         deleted += Export.objects.filter(pk=export.pk).update(file="", file_deleted_at=now)
-    stale = now - STALE_AFTER
-    lost = Export.objects.filter(status=Export.Status.PENDING, requested_at__lt=stale) | Export.objects.filter(
-        status=Export.Status.RUNNING, started_at__lt=stale
-    )
-    stale_failed = lost.update(
-        status=Export.Status.FAILED, finished_at=now, error="lost: not finished within an hour (no worker, or it died)"
-    )
-    return {"files_deleted": deleted, "stale_failed": stale_failed}
+    return {"files_deleted": deleted}

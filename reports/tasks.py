@@ -5,10 +5,28 @@ from reports import progress, services
 from reports.supervision import services as supervision
 
 
-@shared_task(name=services.BUILD_EXPORT_TASK, acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60)
-def build_export(export_id: int) -> bool:
-    """Build one export's file. Safe to run twice: returns False when the export was already claimed."""
-    return services.export_build(export_id=export_id)
+@shared_task(
+    bind=True,
+    name=services.BUILD_EXPORT_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=int(services.BUILD_TIME_LIMIT.total_seconds()),
+    soft_time_limit=int(services.BUILD_TIME_LIMIT.total_seconds()) - 30,
+)
+def build_export(self, export_id: int) -> bool:
+    """Build one export's file. Safe to run twice: returns False when the export was already claimed.
+
+    A message the broker gives out again (its worker died: late acknowledgement, rejected when
+    the worker is lost) builds the export its dead worker left running.
+    """
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return services.export_build(export_id=export_id, redelivered=redelivered)
+
+
+@shared_task(name="reports.sweep_exports", acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60)
+def sweep_exports() -> dict:
+    """Every 2 minutes (CELERY_BEAT_SCHEDULE): queue lost exports again, or fail them visibly."""
+    return services.export_sweep()
 
 
 @shared_task(name="reports.cleanup_exports", acks_late=True, time_limit=10 * 60, soft_time_limit=9 * 60)

@@ -2,7 +2,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,13 +13,14 @@ from django.views.decorators.http import require_POST
 
 from campaign.celery import app as celery_app
 from campaign.lib.access import role_required
+from campaign.lib.queue import enqueue
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports import tasks
 from reports.models import Export
 from reports.progress import progress_compute_current
 from reports.selectors import dashboard_figures, export_descriptions
-from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_villages
+from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_retry, export_villages
 from residents.filters import ResidentFilter
 from residents.models import FullValueView, Resident
 from residents.services import record_full_view
@@ -58,8 +59,11 @@ def dashboard(request):
 @role_required(Role.OFFICE)
 def progress_refresh(request):
     """The office asks for fresh numbers now (a worker does it; in-process on the embedded default)."""
-    tasks.compute_progress.delay(full=False)
-    if celery_app.conf.task_always_eager:
+    if not enqueue(tasks.compute_progress, full=False):
+        messages.warning(
+            request, _("The progress figures cannot be recomputed right now; they update by themselves later.")
+        )
+    elif celery_app.conf.task_always_eager:
         messages.success(request, _("The progress figures were recomputed."))
     else:
         messages.info(request, _("The progress figures are being recomputed; reload the page in a moment."))
@@ -113,6 +117,23 @@ def export_residents(request):
         messages.error(request, _("The filter of this export is not valid; check it and try again."))
         return redirect("reports:export_list")
     return redirect("reports:export_detail", pk=export.pk)
+
+
+@require_POST
+@role_required(*EXPORT_ROLES)
+def export_again(request, pk):
+    """Ask again for a failed export: a new export of the same filter (the failed one stays on record)."""
+    export = _export_or_404(request, pk)
+    if export.status != Export.Status.FAILED:
+        return redirect("reports:export_detail", pk=export.pk)
+    try:
+        again = export_retry(export=export, user=request.user)
+    except (Village.DoesNotExist, PermissionDenied):
+        raise Http404 from None  # the user's rights changed since: this export is no longer theirs to ask
+    except ValidationError:
+        messages.error(request, _("The filter of this export is not valid; check it and try again."))
+        return redirect("reports:export_list")
+    return redirect("reports:export_detail", pk=again.pk)
 
 
 def _export_or_404(request, pk):

@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def real_worker(queue: str, *, pool: str = "solo", **env):
+def real_worker(queue: str, *, pool: str = "solo", include: str = "", **env):
     """Run `celery worker` on one queue while the block runs; extra environment variables in `env`.
 
     `pool="prefork"` runs one child process, as production does, for tests that kill a worker.
+    `include` names a module the worker imports too (a test's hook, e.g. one that slows a task down).
     """
     db = connection.settings_dict
     database_url = (
@@ -25,6 +26,8 @@ def real_worker(queue: str, *, pool: str = "solo", **env):
     command = [sys.executable, "-m", "celery", "-A", "campaign", "worker", f"--pool={pool}", "-Q", queue]
     if pool == "prefork":
         command.append("--concurrency=1")
+    if include:
+        command.append(f"--include={include}")
     command += ["--loglevel=WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"]
     worker = subprocess.Popen(
         command,

@@ -28,12 +28,14 @@ def test_the_build_task_is_registered_in_any_process_that_loads_django_not_only_
 
 
 def test_a_request_enqueues_the_build_once_committed(office, qingshan, django_capture_on_commit_callbacks):
-    with mock.patch.object(build_export, "delay") as delay, django_capture_on_commit_callbacks() as callbacks:
-        export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
-        delay.assert_not_called()  # not before the row is committed: a worker could not find it
-    for callback in callbacks:
-        callback()
-    delay.assert_called_once_with(export.pk)
+    with mock.patch("reports.services.enqueue") as send:
+        with django_capture_on_commit_callbacks() as callbacks:
+            export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
+            send.assert_not_called()  # not before the row is committed: a worker could not find it
+        for callback in callbacks:
+            callback()
+    (task, export_id), _ = send.call_args
+    assert (send.call_count, task.name, export_id) == (1, build_export.name, export.pk)
 
 
 def exported_files(settings):
@@ -77,7 +79,7 @@ def test_a_failed_build_is_recorded_with_its_error_and_leaves_no_file(settings, 
 
 
 def test_a_build_that_lost_its_claim_keeps_no_file(settings, office, qingshan):
-    """The daily cleanup failed the job as lost while it was still building: its file is not kept."""
+    """The job was failed as lost while it was still building: its file is not kept."""
     ResidentFactory(village=qingshan)
     export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
     from reports import services

@@ -33,7 +33,7 @@ def test_cleanup_drops_files_older_than_7_days_and_keeps_their_rows(office, qing
     old = done_export(qingshan.campaign, office, days_ago=8)
     fresh = done_export(qingshan.campaign, office, days_ago=6)
     old_path = old.file.path
-    assert export_cleanup() == {"files_deleted": 1, "stale_failed": 0}
+    assert export_cleanup() == {"files_deleted": 1}
     old.refresh_from_db()
     fresh.refresh_from_db()
     assert not old.file and old.file_deleted_at is not None
@@ -45,37 +45,13 @@ def test_cleanup_drops_files_older_than_7_days_and_keeps_their_rows(office, qing
 def test_cleanup_run_twice_deletes_nothing_more(office, qingshan):
     done_export(qingshan.campaign, office, days_ago=9)
     export_cleanup()
-    assert export_cleanup() == {"files_deleted": 0, "stale_failed": 0}
+    assert export_cleanup() == {"files_deleted": 0}
 
 
 def test_cleanup_survives_a_file_already_gone(office, qingshan):
     old = done_export(qingshan.campaign, office, days_ago=9)
     old.file.storage.delete(old.file.name)
     assert export_cleanup()["files_deleted"] == 1
-
-
-def test_cleanup_fails_jobs_lost_for_over_an_hour_but_not_live_ones(office, qingshan):
-    now = timezone.now()
-    lost_pending = ExportFactory(
-        campaign=qingshan.campaign, requested_by=office, requested_at=now - datetime.timedelta(hours=2)
-    )
-    lost_running = ExportFactory(
-        campaign=qingshan.campaign,
-        requested_by=office,
-        requested_at=now - datetime.timedelta(hours=3),
-        status=Export.Status.RUNNING,
-        started_at=now - datetime.timedelta(hours=2),
-    )
-    live = ExportFactory(
-        campaign=qingshan.campaign,
-        requested_by=office,
-        requested_at=now - datetime.timedelta(hours=3),
-        status=Export.Status.RUNNING,
-        started_at=now - datetime.timedelta(minutes=5),
-    )
-    assert export_cleanup(now=now)["stale_failed"] == 2
-    statuses = dict(Export.objects.values_list("pk", "status"))
-    assert statuses == {lost_pending.pk: "failed", lost_running.pk: "failed", live.pk: "running"}
 
 
 def test_cleanup_runs_once_a_day_from_beat_in_shanghai_time():
@@ -92,5 +68,5 @@ def test_the_task_and_the_command_run_the_same_cleanup(office, qingshan, capsys)
     done_export(qingshan.campaign, office, days_ago=3)
     call_command("cleanup_exports", "--days", "5")
     assert "1 export file(s) deleted" in capsys.readouterr().out
-    assert cleanup_exports.delay().get() == {"files_deleted": 0, "stale_failed": 0}
+    assert cleanup_exports.delay().get() == {"files_deleted": 0}
     assert Export.objects.exclude(file="").count() == 1

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from reports.services import export_cleanup
+from reports.services import export_cleanup, export_sweep
 
 
 class Command(BaseCommand):
@@ -17,6 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, days, **options):
         counts = export_cleanup(keep_days=days)
+        swept = export_sweep()  # beat does this every few minutes; by hand, here
         self.stdout.write(
-            f"{counts['files_deleted']} export file(s) deleted, {counts['stale_failed']} lost export(s) marked failed."
+            f"{counts['files_deleted']} export file(s) deleted, {swept['queued']} lost export(s) queued again, "
+            f"{swept['failed']} marked failed."
         )
