@@ -743,12 +743,21 @@ def site_prescreen(
     appointment, unless a site doctor overrides it with a reason. Returns the
     PreScreening. Raises BookingRefused without consent or for an override by someone
     who is not a site doctor.
+
+    Idempotent: a second submit for the same appointment on the same day (a double click,
+    two nurses at once) records nothing and returns the screening already recorded; the
+    database holds one per appointment and day (appointments_prescreening_one_per_appointment_day).
     """
     from appointments.models import PreScreening
     from residents.models import CONTRAINDICATIONS
     from residents.services import resident_set_refused, resident_update
 
     if appointment.status != Appointment.Status.ARRIVED:
+        # A repeat of today's screening that already closed the appointment (deferred, excluded)
+        # gets that screening back, as a repeat on an open one does below.
+        done = PreScreening.objects.filter(appointment=appointment, screened_at__date=timezone.localdate()).first()
+        if done is not None:
+            return done
         raise BookingRefused(_("Check the resident in first."))
     answers = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
     if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
@@ -769,17 +778,24 @@ def site_prescreen(
         outcome = PreScreening.Outcome.CLEARED
     if outcome in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN) and not consent:
         raise BookingRefused(_("Informed consent must be confirmed before the shot."))
+    now = timezone.now()
     with transaction.atomic():
-        screening = PreScreening.objects.create(
-            appointment=appointment,
-            temperature=temperature,
-            consent=consent,
-            outcome=outcome,
-            reasons=positives,
-            override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
-            screened_by=screened_by,
-            **answers,
-        )
+        try:
+            # Insert, and let the unique constraint catch the double submit (never check, then insert).
+            with transaction.atomic():
+                screening = PreScreening.objects.create(
+                    appointment=appointment,
+                    temperature=temperature,
+                    consent=consent,
+                    outcome=outcome,
+                    reasons=positives,
+                    override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
+                    screened_by=screened_by,
+                    screened_at=now,
+                    **answers,
+                )
+        except IntegrityError:
+            return PreScreening.objects.get(appointment=appointment, screened_at__date=timezone.localdate(now))
         if outcome == PreScreening.Outcome.OVERRIDDEN or (
             outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
         ):

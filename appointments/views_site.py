@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -350,9 +350,16 @@ def screen(request, pk):
     if form.is_valid() and "edit" not in request.POST and fast_path.enabled():
         # The ordinary screening (every answer no, no fever, consent given) takes one statement.
         data = form.cleaned_data
-        recorded = fast_path.prescreen_clear(
-            pk=pk, answers=form.answers(), temperature=data["temperature"], consent=data["consent"], user=request.user
-        )
+        try:
+            recorded = fast_path.prescreen_clear(
+                pk=pk,
+                answers=form.answers(),
+                temperature=data["temperature"],
+                consent=data["consent"],
+                user=request.user,
+            )
+        except IntegrityError:
+            recorded = None  # screened already today (a double submit): site_prescreen returns that screening
         if recorded is not None:
             step, lot = recorded
             return _fast(request, step, step="shot", form=ShotForm(initial={"lot_number": lot}))
