@@ -133,3 +133,15 @@ def test_an_appointment_still_open_the_next_day_is_screened_again(arrived, site_
     screened(arrived, site_team_centre, screened_at=yesterday)
     site_prescreen(appointment=arrived, answers=NO, temperature="36.5", consent=True, screened_by=site_team_centre)
     assert PreScreening.objects.filter(appointment=arrived).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_second_clean_screening_of_an_open_arrival_returns_the_first(arrived, site_team_centre):
+    first = site_prescreen(
+        appointment=arrived, answers=NO, temperature="36.5", consent=True, screened_by=site_team_centre
+    )
+    again = site_prescreen(
+        appointment=arrived, answers=NO, temperature="36.8", consent=True, screened_by=site_team_centre
+    )
+    assert again.pk == first.pk and str(again.temperature) == "36.5"
+    assert PreScreening.objects.count() == 1
