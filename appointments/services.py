@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from campaign.lib.text import clean_text
 from residents.models import Resident
 from sites.models import SiteDay
 
@@ -429,6 +430,7 @@ def appointment_cancel(*, appointment: Appointment, cancelled_by=None, reason: s
 
     Returns the appointments cancelled. Raises BookingRefused without a reason or when not open.
     """
+    reason = clean_text(reason)
     if not reason.strip():
         raise BookingRefused(_("Say why the appointment is cancelled."))
     with transaction.atomic():
@@ -478,6 +480,7 @@ def appointment_reschedule(
     when the interval would break. Dose 2 goes no earlier than the interval after
     dose 1 (given or booked) and no later than the end. Returns the moved appointments.
     """
+    reason = clean_text(reason)
     if not reason.strip():
         raise BookingRefused(_("Say why the appointment is moved."))
     campaign = appointment.site.campaign
@@ -733,6 +736,9 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None) -> Appointme
         return held
 
 
+ONE_SCREENING_A_DAY = "appointments_prescreening_one_per_appointment_day"
+
+
 def site_prescreen(
     *, appointment: Appointment, answers: dict, temperature=None, consent: bool, screened_by, override_reason: str = ""
 ):
@@ -763,7 +769,7 @@ def site_prescreen(
     if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
         answers["fever"] = True
     positives = [field for field, yes in answers.items() if yes]
-    override_reason = (override_reason or "").strip()
+    override_reason = clean_text(override_reason).strip()
     if positives and override_reason:
         if not screened_by.has_perm("appointments.override_screening"):
             raise BookingRefused(_("Only a site doctor can override a positive screening."))
@@ -779,41 +785,43 @@ def site_prescreen(
     if outcome in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN) and not consent:
         raise BookingRefused(_("Informed consent must be confirmed before the shot."))
     now = timezone.now()
-    with transaction.atomic():
-        try:
-            # Insert, and let the unique constraint catch the double submit (never check, then insert).
-            with transaction.atomic():
-                screening = PreScreening.objects.create(
-                    appointment=appointment,
-                    temperature=temperature,
-                    consent=consent,
-                    outcome=outcome,
-                    reasons=positives,
-                    override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
-                    screened_by=screened_by,
-                    screened_at=now,
-                    **answers,
-                )
-        except IntegrityError:
-            return PreScreening.objects.get(appointment=appointment, screened_at__date=timezone.localdate(now))
-        if outcome == PreScreening.Outcome.OVERRIDDEN or (
-            outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
-        ):
-            return screening  # the resident's record does not change
-        # Lock the resident: their eligibility changes with this screening.
-        resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
-        if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
-            resident_update(resident=resident, changed_by=screened_by, **answers)
-            appointment_cancel(
+    try:
+        # Insert, and let the unique constraint catch the double submit (never check, then insert).
+        # The whole step is rolled back then; no savepoint of its own, to keep the step's queries few.
+        with transaction.atomic():
+            screening = PreScreening.objects.create(
                 appointment=appointment,
-                cancelled_by=screened_by,
-                reason=str(_("pre-screening: %(outcome)s")) % {"outcome": screening.get_outcome_display()},
+                temperature=temperature,
+                consent=consent,
+                outcome=outcome,
+                reasons=positives,
+                override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
+                screened_by=screened_by,
+                screened_at=now,
+                **answers,
             )
-        elif outcome == PreScreening.Outcome.CLEARED:
-            if resident.status == Resident.Status.REFUSED:
-                resident_set_refused(resident=resident, refused=False, changed_by=screened_by)
-            elif resident.status != Resident.Status.ELIGIBLE:
+            if outcome == PreScreening.Outcome.OVERRIDDEN or (
+                outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
+            ):
+                return screening  # the resident's record does not change
+            # Lock the resident: their eligibility changes with this screening.
+            resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
+            if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
                 resident_update(resident=resident, changed_by=screened_by, **answers)
+                appointment_cancel(
+                    appointment=appointment,
+                    cancelled_by=screened_by,
+                    reason=str(_("pre-screening: %(outcome)s")) % {"outcome": screening.get_outcome_display()},
+                )
+            elif outcome == PreScreening.Outcome.CLEARED:
+                if resident.status == Resident.Status.REFUSED:
+                    resident_set_refused(resident=resident, refused=False, changed_by=screened_by)
+                elif resident.status != Resident.Status.ELIGIBLE:
+                    resident_update(resident=resident, changed_by=screened_by, **answers)
+    except IntegrityError as error:
+        if ONE_SCREENING_A_DAY not in str(error):
+            raise
+        return PreScreening.objects.get(appointment=appointment, screened_at__date=timezone.localdate(now))
     return screening
 
 
@@ -829,7 +837,7 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     """
     from appointments.models import PreScreening
 
-    lot_number = (lot_number or "").strip()
+    lot_number = clean_text(lot_number).strip()
     if not lot_number:
         raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
@@ -935,6 +943,7 @@ def adverse_event_report(
     """Record an adverse reaction (不良反应); the office sees it at once on its pages."""
     from appointments.models import AdverseEvent
 
+    symptoms, action_taken = clean_text(symptoms), clean_text(action_taken)
     if not symptoms.strip():
         raise BookingRefused(_("Describe the symptoms."))
     return AdverseEvent.objects.create(

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from campaign.lib.text import CleanTextModelForm
 from residents.models import Resident
 
 
 @admin.register(Resident)
 class ResidentAdmin(SimpleHistoryAdmin):
+    form = CleanTextModelForm
     list_display = ["name", "masked_id", "sex", "birth_date", "village", "status", "registered_at"]
     list_filter = ["status", "village__site", "village", "basis", "priority_group"]
     list_select_related = ["village"]

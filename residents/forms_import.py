@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
 from residents.importing import MAX_UPLOAD_BYTES
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(CleanTextMixin, forms.Form):
     """The sheet to import and, for the office, the village it is for."""
 
     file = forms.FileField(

@@ -29,6 +29,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from campaign.lib.excel import ERROR_FILL, header_row, safe_cell, set_widths
 from campaign.lib.idnumber import make_id_number, normalize_id_number
+from campaign.lib.text import displayable, refuse_unsafe, strip_invisible
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import (
     AlreadyRegistered,
@@ -294,16 +295,16 @@ def _blank(value) -> bool:
 
 
 def _text(value) -> str:
-    """A cell as text: full-width folded, spaces trimmed, a whole float without its .0."""
+    """A cell as text: invisible characters removed, full-width folded, spaces trimmed, a whole float without its .0."""
     if value is None:
         return ""
     if isinstance(value, str) and value.isascii():
-        return value.strip()  # nothing full-width to fold
+        return value.strip()  # nothing full-width or invisible to fold
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
         value = value.date()
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return unicodedata.normalize("NFKC", strip_invisible(str(value))).strip()
 
 
 # Judging the rows
@@ -357,6 +358,14 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
             result.cells[name] = "" if value is None else str(value) if is_formula else _text(value)
         if is_formula:
             result.errors[name] = _("This cell is a formula; type the value itself instead.")
+        elif isinstance(value, str):
+            # Control and bidirectional characters: the row is refused, as the forms refuse them
+            # (campaign.lib.text), and what is kept for the preview shows them as U+FFFD.
+            try:
+                refuse_unsafe(value)
+            except ValidationError as error:
+                result.errors[name] = _message(error)
+                result.cells[name] = displayable(result.cells[name])
 
     def check(name, clean):
         if name not in columns or name in result.errors:
@@ -531,7 +540,9 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user) -> I
     """Read an upload, judge it and keep the preview as an ImportBatch. Raises ImportFileError."""
     sheet = read_sheet(data)
     preview = build_preview(sheet=sheet, campaign=campaign, village=village, user=user)
-    batch = ImportBatch(campaign=campaign, village=village, uploaded_by=user, file_name=file_name[:255], content=data)
+    batch = ImportBatch(
+        campaign=campaign, village=village, uploaded_by=user, file_name=displayable(file_name)[:255], content=data
+    )
     _store(batch, preview)
     batch.save()
     return batch
@@ -539,7 +550,7 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user) -> I
 
 def _store(batch: ImportBatch, preview: Preview) -> None:
     counts = preview.counts
-    batch.sheet_name = preview.sheet.title[:100]
+    batch.sheet_name = displayable(preview.sheet.title)[:100]
     batch.header_row = preview.sheet.header_row
     # What the pages and the error report show; the values to write are judged again at confirm time.
     # (Plain dicts built by hand: dataclasses.asdict's deep copy cost a second per 5,000 rows.)
