@@ -44,14 +44,21 @@ def refused(data, village, user) -> str:
     return str(caught.value)
 
 
+# Peak RSS from /proc (VmHWM, this process's own since exec): getrusage's ru_maxrss keeps the
+# parent's peak across fork and exec on Linux, so under pytest it reported pytest's size.
 READER = """
-import json, os, resource, sys
+import json, os, re, sys
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
 import django
 django.setup()
 from residents.importing import ImportFileError, read_sheet
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)) / 1024
+
+base = peak_mb()
 data = open(sys.argv[1], "rb").read()
 try:
     sheet = read_sheet(data)
@@ -59,8 +66,7 @@ try:
 except ImportFileError as error:
     outcome = str(error)
 del data
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"outcome": outcome, "base_mb": base / 1024, "peak_mb": peak / 1024}))
+print(json.dumps({"outcome": outcome, "base_mb": base, "peak_mb": peak_mb()}))
 """
 
 
