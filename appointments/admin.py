@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from appointments.models import AdverseEvent, Appointment, Vaccination
+from campaign.lib.text import CleanTextModelForm
 
 
 class ResidentLookupMixin:
@@ -15,6 +16,7 @@ class ResidentLookupMixin:
 
 @admin.register(Appointment)
 class AppointmentAdmin(ResidentLookupMixin, admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ["resident", "dose_number", "site", "date", "status", "walk_in"]
     list_filter = ["status", "site", "dose_number", "resident__village", "date"]
     list_select_related = ["resident", "site"]
@@ -26,6 +28,7 @@ class AppointmentAdmin(ResidentLookupMixin, admin.ModelAdmin):
 
 @admin.register(Vaccination)
 class VaccinationAdmin(ResidentLookupMixin, admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ["resident", "dose_number", "site", "vaccinated_at", "lot_number", "vaccinator"]
     list_filter = ["site", "dose_number", "resident__village"]
     list_select_related = ["resident", "site", "vaccinator"]
@@ -36,6 +39,7 @@ class VaccinationAdmin(ResidentLookupMixin, admin.ModelAdmin):
 
 @admin.register(AdverseEvent)
 class AdverseEventAdmin(admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ["vaccination", "onset", "severity", "referred_to_hospital", "reported_by", "reported_at"]
     list_filter = ["severity", "referred_to_hospital", "vaccination__site"]
     list_select_related = ["vaccination__resident", "reported_by"]

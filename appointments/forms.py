@@ -1,12 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.text import CleanTextMixin
 
-class BookForm(forms.Form):
+
+class BookForm(CleanTextMixin, forms.Form):
     day = forms.DateField(label=_("day of dose 1"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class BulkBookForm(forms.Form):
+class BulkBookForm(CleanTextMixin, forms.Form):
     day = forms.DateField(label=_("day of dose 1"), widget=forms.DateInput(attrs={"type": "date"}))
     residents = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
     next_n = forms.IntegerField(
@@ -24,10 +26,10 @@ class BulkBookForm(forms.Form):
         return cleaned
 
 
-class MoveForm(forms.Form):
+class MoveForm(CleanTextMixin, forms.Form):
     day = forms.DateField(label=_("new day"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("reason"), max_length=200)
 
 
-class CancelForm(forms.Form):
+class CancelForm(CleanTextMixin, forms.Form):
     reason = forms.CharField(label=_("reason"), max_length=200)

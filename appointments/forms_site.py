@@ -8,15 +8,16 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AdverseEvent, PreScreening
 from appointments.services import prescreen_answers
+from campaign.lib.text import CleanTextMixin
 from residents.models import CONTRAINDICATIONS
 
 
-class ScanForm(forms.Form):
+class ScanForm(CleanTextMixin, forms.Form):
     q = forms.CharField(label=_("Scan the slip, or type the ID number"), max_length=100, required=False)
     pick = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class ScreeningForm(forms.Form):
+class ScreeningForm(CleanTextMixin, forms.Form):
     """预检: the six questions again (default no), the temperature and informed consent, in one submit."""
 
     temperature = forms.DecimalField(
@@ -64,7 +65,7 @@ class ScreeningForm(forms.Form):
         return cleaned
 
 
-class ShotForm(forms.Form):
+class ShotForm(CleanTextMixin, forms.Form):
     lot_number = forms.CharField(
         label=_("vaccine lot number"),
         max_length=40,
@@ -72,7 +73,7 @@ class ShotForm(forms.Form):
     )
 
 
-class AdverseEventForm(forms.ModelForm):
+class AdverseEventForm(CleanTextMixin, forms.ModelForm):
     """不良反应: what happened, how bad, what was done, and whether the person went to hospital."""
 
     onset = forms.DateTimeField(

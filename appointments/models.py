@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -140,6 +141,12 @@ class PreScreening(ScreeningAnswers):
             models.CheckConstraint(
                 condition=Q(temperature__isnull=True) | Q(temperature__gte=30, temperature__lte=45),
                 name="appointments_prescreening_temperature_range",
+            ),
+            # One screening per appointment and day (a screening holds for its own day, see the
+            # workstation): a double submit, or fifty, records one. The day is the local day
+            # (settings.TIME_ZONE, as compiled when the migration ran).
+            models.UniqueConstraint(
+                F("appointment"), TruncDate("screened_at"), name="appointments_prescreening_one_per_appointment_day"
             ),
         ]
 

@@ -23,6 +23,7 @@ from simple_history.utils import bulk_update_with_history
 from appointments.models import OPEN_STATUSES, Appointment, Vaccination
 from appointments.selectors import is_number_query, site_lookup
 from campaign.lib.idnumber import normalize_id_number
+from campaign.lib.text import clean_text
 from residents.models import FullValueView, Resident
 from residents.services import number_search_allowed, record_full_view
 from sites.models import SiteDay
@@ -440,6 +441,7 @@ def appointment_cancel(*, appointment: Appointment, cancelled_by=None, reason: s
 
     Returns the appointments cancelled. Raises BookingRefused without a reason or when not open.
     """
+    reason = clean_text(reason)
     if not reason.strip():
         raise BookingRefused(_("Say why the appointment is cancelled."))
     with transaction.atomic():
@@ -489,6 +491,7 @@ def appointment_reschedule(
     when the interval would break. Dose 2 goes no earlier than the interval after
     dose 1 (given or booked) and no later than the end. Returns the moved appointments.
     """
+    reason = clean_text(reason)
     if not reason.strip():
         raise BookingRefused(_("Say why the appointment is moved."))
     campaign = appointment.site.campaign
@@ -873,6 +876,9 @@ def prescreen_answers(*, answers: dict, temperature=None) -> dict:
     return read
 
 
+ONE_SCREENING_A_DAY = "appointments_prescreening_one_per_appointment_day"
+
+
 def site_prescreen(
     *, appointment: Appointment, answers: dict, temperature=None, consent: bool, screened_by, override_reason: str = ""
 ):
@@ -883,16 +889,25 @@ def site_prescreen(
     appointment, unless a site doctor overrides it with a reason. Returns the
     PreScreening. Raises BookingRefused without consent or for an override by someone
     who is not a site doctor.
+
+    Idempotent: a second submit for the same appointment on the same day (a double click,
+    two nurses at once) records nothing and returns the screening already recorded; the
+    database holds one per appointment and day (appointments_prescreening_one_per_appointment_day).
     """
     from appointments.models import PreScreening
     from residents.models import CONTRAINDICATIONS
     from residents.services import resident_set_refused, resident_update
 
     if appointment.status != Appointment.Status.ARRIVED:
+        # A repeat of today's screening that already closed the appointment (deferred, excluded)
+        # gets that screening back, as a repeat on an open one does below.
+        done = PreScreening.objects.filter(appointment=appointment, screened_at__date=timezone.localdate()).first()
+        if done is not None:
+            return done
         raise BookingRefused(_("Check the resident in first."))
     answers = prescreen_answers(answers=answers, temperature=temperature)
     positives = [field for field, yes in answers.items() if yes]
-    override_reason = (override_reason or "").strip()
+    override_reason = clean_text(override_reason).strip()
     if positives and override_reason:
         if not screened_by.has_perm("appointments.override_screening"):
             raise BookingRefused(_("Only a site doctor can override a positive screening."))
@@ -907,35 +922,44 @@ def site_prescreen(
         outcome = PreScreening.Outcome.CLEARED
     if outcome in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN) and not consent:
         raise BookingRefused(_("Informed consent must be confirmed before the shot."))
-    with transaction.atomic():
-        screening = PreScreening.objects.create(
-            appointment=appointment,
-            temperature=temperature,
-            consent=consent,
-            outcome=outcome,
-            reasons=positives,
-            override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
-            screened_by=screened_by,
-            **answers,
-        )
-        if outcome == PreScreening.Outcome.OVERRIDDEN or (
-            outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
-        ):
-            return screening  # the resident's record does not change
-        # Lock the resident: their eligibility changes with this screening.
-        resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
-        if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
-            resident_update(resident=resident, changed_by=screened_by, **answers)
-            appointment_cancel(
+    now = timezone.now()
+    try:
+        # Insert, and let the unique constraint catch the double submit (never check, then insert).
+        # The whole step is rolled back then; no savepoint of its own, to keep the step's queries few.
+        with transaction.atomic():
+            screening = PreScreening.objects.create(
                 appointment=appointment,
-                cancelled_by=screened_by,
-                reason=str(_("pre-screening: %(outcome)s")) % {"outcome": screening.get_outcome_display()},
+                temperature=temperature,
+                consent=consent,
+                outcome=outcome,
+                reasons=positives,
+                override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
+                screened_by=screened_by,
+                screened_at=now,
+                **answers,
             )
-        elif outcome == PreScreening.Outcome.CLEARED:
-            if resident.status == Resident.Status.REFUSED:
-                resident_set_refused(resident=resident, refused=False, changed_by=screened_by)
-            elif resident.status != Resident.Status.ELIGIBLE:
+            if outcome == PreScreening.Outcome.OVERRIDDEN or (
+                outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
+            ):
+                return screening  # the resident's record does not change
+            # Lock the resident: their eligibility changes with this screening.
+            resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
+            if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
                 resident_update(resident=resident, changed_by=screened_by, **answers)
+                appointment_cancel(
+                    appointment=appointment,
+                    cancelled_by=screened_by,
+                    reason=str(_("pre-screening: %(outcome)s")) % {"outcome": screening.get_outcome_display()},
+                )
+            elif outcome == PreScreening.Outcome.CLEARED:
+                if resident.status == Resident.Status.REFUSED:
+                    resident_set_refused(resident=resident, refused=False, changed_by=screened_by)
+                elif resident.status != Resident.Status.ELIGIBLE:
+                    resident_update(resident=resident, changed_by=screened_by, **answers)
+    except IntegrityError as error:
+        if ONE_SCREENING_A_DAY not in str(error):
+            raise
+        return PreScreening.objects.get(appointment=appointment, screened_at__date=timezone.localdate(now))
     return screening
 
 
@@ -980,6 +1004,9 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
     """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
     from appointments.models import PreScreening
 
+    lot_number = clean_text(lot_number).strip()
+    if not lot_number:
+        raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
     appointment = Appointment.objects.filter(pk=pk).order_by()
@@ -1015,9 +1042,6 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
             campaign = site.campaign
             if resident.campaign_id == campaign.pk:
                 resident.campaign = campaign  # the same row: not read again
-            lot_number = (lot_number or "").strip()
-            if not lot_number:
-                raise BookingRefused(_("Enter the vaccine lot number."))
             if locked.status != Appointment.Status.ARRIVED:
                 existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=locked.dose_number).first()
                 if existing is not None:
@@ -1100,6 +1124,7 @@ def adverse_event_report(
     """Record an adverse reaction (不良反应); the office sees it at once on its pages."""
     from appointments.models import AdverseEvent
 
+    symptoms, action_taken = clean_text(symptoms), clean_text(action_taken)
     if not symptoms.strip():
         raise BookingRefused(_("Describe the symptoms."))
     return AdverseEvent.objects.create(

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.text import CleanTextModelForm
 from campaign.models import Campaign, Profile, Village
 
 admin.site.site_header = _("Vaccination campaign administration")
@@ -12,6 +13,7 @@ admin.site.index_title = _("Campaign configuration and records")
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ["name", "vaccine", "start_date", "end_date", "first_dose_deadline", "target_people", "is_current"]
     list_filter = ["is_current"]
     search_fields = ["name", "vaccine"]
@@ -19,6 +21,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Village)
 class VillageAdmin(admin.ModelAdmin):
+    form = CleanTextModelForm
     list_display = ["name", "kind", "site", "population", "quota"]
     list_filter = ["campaign", "site", "kind"]
     list_select_related = ["site", "campaign"]

@@ -303,6 +303,13 @@ MEDIA_URL = "media/"
 # their rows stay as the record of who exported what.
 EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 
+# Limits of an Excel import of residents (docs/IMPORT.md, residents/importing/limits.py): an upload past
+# any of them is refused with a message before it can fill the web process's memory.
+IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 10)
+IMPORT_MAX_UNPACKED_MB = env_int("IMPORT_MAX_UNPACKED_MB", 64)  # a 20,000-row sheet unpacks to about 15 MB
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 200)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from campaign.lib.text import CleanTextModelForm
 from residents.models import FullValueView, Resident
 
 
 @admin.register(Resident)
 class ResidentAdmin(SimpleHistoryAdmin):
+    form = CleanTextModelForm
     list_display = ["name", "masked_id", "sex", "birth_date", "village", "status", "registered_at"]
     list_filter = ["status", "village__site", "village", "basis", "priority_group"]
     list_select_related = ["village"]
@@ -39,6 +41,8 @@ class ResidentAdmin(SimpleHistoryAdmin):
 @admin.register(FullValueView)
 class FullValueViewAdmin(admin.ModelAdmin):
     """The record of views of full values: read-only, for the office (it is evidence, never edited)."""
+
+    form = CleanTextModelForm  # read-only here, but every admin form applies the text rule
 
     list_display = ["viewed_at", "user", "kind", "subject", "people"]
     list_filter = ["kind", "viewed_at"]

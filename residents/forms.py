@@ -3,9 +3,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
 from residents.models import CONTRAINDICATIONS, Resident
-from residents.services import normalize_phone, registration_check
+from residents.services import normalize_name, normalize_phone, registration_check
 
 
 class CadreChoiceField(forms.ModelChoiceField):
@@ -13,7 +14,7 @@ class CadreChoiceField(forms.ModelChoiceField):
         return user.get_full_name() or user.username
 
 
-class ResidentForm(forms.ModelForm):
+class ResidentForm(CleanTextMixin, forms.ModelForm):
     """Registration: the ID number is checked by the same service the importer uses."""
 
     id_number = forms.CharField(
@@ -44,6 +45,10 @@ class ResidentForm(forms.ModelForm):
             is_active=True, profile__village__campaign=campaign, **({"profile__village": village} if village else {})
         ).order_by("first_name")
 
+    def clean_name(self):
+        # The registration service's rule (formula text, length, control characters), at the field.
+        return normalize_name(self.cleaned_data.get("name"))
+
     def clean_phone(self):
         return normalize_phone(self.cleaned_data.get("phone"))
 
@@ -61,7 +66,7 @@ class ResidentForm(forms.ModelForm):
         return cleaned
 
 
-class ResidentEditForm(forms.ModelForm):
+class ResidentEditForm(CleanTextMixin, forms.ModelForm):
     """Details and screening after registration; the ID number is never edited."""
 
     phone = forms.CharField(
@@ -80,11 +85,15 @@ class ResidentEditForm(forms.ModelForm):
             is_active=True, profile__village=self.instance.village
         ).order_by("first_name")
 
+    def clean_name(self):
+        # The registration service's rule (formula text, length, control characters), at the field.
+        return normalize_name(self.cleaned_data.get("name"))
+
     def clean_phone(self):
         return normalize_phone(self.cleaned_data.get("phone"))
 
 
-class RefuseForm(forms.Form):
+class RefuseForm(CleanTextMixin, forms.Form):
     reason = forms.CharField(label=_("reason for refusing"), max_length=200)
 
 

@@ -17,6 +17,7 @@ from simple_history.utils import bulk_create_with_history
 
 from campaign.lib.idnumber import IdNumber, age_on, parse_id_number
 from campaign.lib.pinyin import name_initials
+from campaign.lib.text import clean_text
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 
 REASON_LABELS = {
@@ -109,9 +110,10 @@ def normalize_name(raw) -> str:
     """A resident's name with full-width characters and stray spaces cleaned.
 
     Raises ValidationError: code "required" for an empty name, "length" above 50
-    characters, "formula" for text a spreadsheet would run (= + - @ first).
+    characters, "formula" for text a spreadsheet would run (= + - @ first), "unsafe_text"
+    for control or bidirectional characters (campaign.lib.text; invisible ones are removed).
     """
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(raw or ""))).strip()
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", clean_text(raw))).strip()
     text = _SPACE_BY_CJK.sub("", text)
     if not text:
         raise ValidationError(_("Enter the resident's name."), code="required")
@@ -256,7 +258,7 @@ def resident_update(*, resident: Resident, changed_by=None, **changes) -> Reside
     """Change a resident's details and screening answers; eligibility is decided again.
 
     A refusal stays until it is withdrawn (resident_set_refused). Returns the
-    resident; raises ValidationError for a bad phone. Fields outside EDITABLE_FIELDS
+    resident; raises ValidationError for a bad phone or name. Fields outside EDITABLE_FIELDS
     are refused with ValueError: the ID number is never edited, only re-registered.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -264,9 +266,10 @@ def resident_update(*, resident: Resident, changed_by=None, **changes) -> Reside
         raise ValueError(f"not editable: {sorted(unknown)}")
     if "phone" in changes:
         changes["phone"] = normalize_phone(changes["phone"])
+    if "name" in changes:
+        changes["name"] = normalize_name(changes["name"])
     for field, value in changes.items():
         setattr(resident, field, value)
-    resident.name = resident.name.strip()
     resident.name_initials = name_initials(resident.name)
     if resident.status != Resident.Status.REFUSED:
         answers = {field: getattr(resident, field) for field in CONTRAINDICATIONS}
@@ -283,6 +286,7 @@ def resident_set_refused(*, resident: Resident, refused: bool, reason: str = "",
     Raises ValidationError when a refusal has no reason.
     """
     if refused:
+        reason = clean_text(reason)
         if not reason.strip():
             raise ValidationError(_("Say why the resident refuses."), code="reason")
         resident.status, resident.status_reasons, resident.status_note = (

@@ -3,12 +3,18 @@
 Cell text that Excel would run (starting with = + - @, tab or carriage return) is
 written as a string with Excel's quote prefix, so it shows as text and never runs.
 ID numbers and phones are always written as text: Excel keeps only 15 digits of a number.
+Text that the forms would refuse (control and bidirectional characters, see campaign.lib.text)
+but that is stored already is written with U+FFFD in their place: openpyxl refuses control
+characters (IllegalCharacterError), and one odd name must never stop a whole village's file.
+Every writer builds its cells with safe_cell (or header_row, which uses it).
 """
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from campaign.lib.text import displayable
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FONT = Font(bold=True)
@@ -28,6 +34,8 @@ def safe_cell(ws, value, *, text: bool = False, fill=None, font=None) -> WriteOn
     """A write-only cell that Excel shows as typed; `text=True` for digits that must stay text."""
     if text and value is not None and not isinstance(value, str):
         value = str(value)
+    if isinstance(value, str):
+        value = displayable(value)
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and (text or is_formula_like(value)):
         cell.data_type = "s"
@@ -44,8 +52,7 @@ def safe_cell(ws, value, *, text: bool = False, fill=None, font=None) -> WriteOn
 def header_row(ws, headers: list[str]) -> list[WriteOnlyCell]:
     cells = []
     for header in headers:
-        cell = WriteOnlyCell(ws, value=header)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell = safe_cell(ws, header, font=HEADER_FONT, fill=HEADER_FILL)
         cell.alignment = Alignment(horizontal="center", vertical="center")
         cells.append(cell)
     return cells

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 
+from campaign.lib.text import strip_invisible
+
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9X]$"
 _SHAPE = re.compile(ID_NUMBER_PATTERN)
 
@@ -32,8 +34,8 @@ class IdNumber:
 
 
 def normalize_id_number(raw) -> str:
-    """Full-width characters and spaces out, a lowercase x up."""
-    text = unicodedata.normalize("NFKC", str(raw or ""))
+    """Full-width characters, spaces and invisible characters (copied along from chats) out, a lowercase x up."""
+    text = unicodedata.normalize("NFKC", strip_invisible(str(raw or "")))
     return re.sub(r"\s+", "", text).upper()
 
 

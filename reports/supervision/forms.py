@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.text import CleanTextMixin
 from reports.models import SupervisionFinding, SupervisionThresholds
 from reports.supervision.services import parse_iso_week
 
 
-class ThresholdsForm(forms.ModelForm):
+class ThresholdsForm(CleanTextMixin, forms.ModelForm):
     class Meta:
         model = SupervisionThresholds
         fields = ["notice_gap", "talk_gap", "deduct_gap"]
@@ -26,7 +27,7 @@ class ThresholdsForm(forms.ModelForm):
         return data
 
 
-class WeekForm(forms.Form):
+class WeekForm(CleanTextMixin, forms.Form):
     """An ISO week as the browser's week picker sends it (2021-W15); cleaned to its Monday."""
 
     week = forms.CharField(label=_("week number"), widget=forms.TextInput(attrs={"type": "week"}))
@@ -38,7 +39,7 @@ class WeekForm(forms.Form):
             raise forms.ValidationError(_("Choose a week, e.g. 2021-W15.")) from None
 
 
-class FindingForm(forms.Form):
+class FindingForm(CleanTextMixin, forms.Form):
     village = forms.ModelChoiceField(label=_("village or community"), queryset=None)
     level = forms.ChoiceField(label=_("level"), choices=SupervisionFinding.Level.choices, required=False)
     points_deducted = forms.IntegerField(label=_("points deducted"), min_value=0, max_value=100, initial=0)

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaign.lib.text import clean_text
 from campaign.models import Campaign, Village
 from reports.models import DailyProgress, SupervisionFinding, SupervisionThresholds, WeeklyReport
 from reports.progress import progress_compute
@@ -288,8 +289,12 @@ def finding_record(
         errors["points_deducted"] = _("Points are deducted only with a point deduction (扣分).")
     if level == Level.DEDUCT and not points:
         errors["points_deducted"] = _("A point deduction needs the points deducted.")
+    try:
+        text = clean_text(text)
+    except ValidationError as error:
+        errors["text"] = error.messages[0]
     if not (text or "").strip():
-        errors["text"] = _("Write what was found.")
+        errors.setdefault("text", _("Write what was found."))
     if errors:
         raise ValidationError(errors)
     return SupervisionFinding.objects.create(

@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
-from residents.importing.services import MAX_UPLOAD_BYTES
+from residents.importing.limits import limits, too_large_message
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(CleanTextMixin, forms.Form):
     """The sheet to import and, for the office, the village it is for."""
 
     file = forms.FileField(
@@ -26,9 +27,6 @@ class ImportUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         # Refused before it is read: the size the browser sent is enough to say no.
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("The file is %(size).1f MB; at most %(max)d MB can be uploaded. Split it into several files.")
-                % {"size": upload.size / 1024 / 1024, "max": MAX_UPLOAD_BYTES // 1024 // 1024}
-            )
+        if upload.size > limits().upload_bytes:
+            raise forms.ValidationError(too_large_message(upload.size))
         return upload

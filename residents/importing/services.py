@@ -15,7 +15,6 @@ import io
 import json
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
@@ -29,6 +28,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from campaign.lib.excel import ERROR_FILL, header_row, safe_cell, set_widths
 from campaign.lib.idnumber import make_id_number, normalize_id_number
+from campaign.lib.text import displayable, refuse_unsafe, strip_invisible
+from residents.importing.limits import ImportFileError, check_cell, check_rows, check_upload, damaged, limits
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import (
     AlreadyRegistered,
@@ -41,11 +42,10 @@ from residents.services import (
     residents_register_many,
 )
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 20_000
-# A 10 MB zip could unpack to gigabytes; real sheets of 20,000 rows unpack to a few dozen MB.
-MAX_UNPACKED_BYTES = 300 * 1024 * 1024
 HEADER_SCAN_ROWS = 20
+SHOWN_CHARS = 50  # a name's maximum length (residents.services.NAME_MAX_LENGTH); longer text is wrong anyway
+HEADER_MAX_CHARS = 100  # longer text in the rows above the header is a title or a note, never a header
+DETAILED_ERRORS = 1_000  # rows with errors kept with their cells and messages (see _forget_details)
 # ID numbers looked up per query: one query for a village's sheet, and within SQLite's limits.
 LOOKUP_BATCH = 5_000
 
@@ -100,10 +100,6 @@ _SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?E\+?[0-9]+$", re.IGNORECASE)
 _BRACKETED = re.compile(r"[(（\[【].*?[)）\]】]")
 
 
-class ImportFileError(Exception):
-    """The upload cannot be read as a residents sheet; the message says why, for the user."""
-
-
 class PreviewChanged(Exception):
     """At confirm time the file no longer judges as its preview did: nothing was written."""
 
@@ -155,41 +151,6 @@ class Preview:
 # Reading the file
 
 
-def check_upload(data: bytes) -> None:
-    """Refuse what is not an .xlsx by its content, not its name. Raises ImportFileError."""
-    if not data:
-        raise ImportFileError(_("The file is empty."))
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ImportFileError(
-            _("The file is %(size).1f MB; at most %(max)d MB can be uploaded. Split it into several files.")
-            % {"size": len(data) / 1024 / 1024, "max": MAX_UPLOAD_BYTES // 1024 // 1024}
-        )
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ImportFileError(
-            _(
-                "This is an old Excel file (.xls) or a password-protected one. Open it in Excel or WPS, "
-                "remove any password and save it as an Excel workbook (.xlsx), then upload that."
-            )
-        )
-    if data[:4] != b"PK\x03\x04":
-        raise ImportFileError(
-            _(
-                "This is not an Excel workbook (.xlsx): it may be a CSV or another file with its name changed. "
-                "Open it in Excel or WPS and save it as an Excel workbook (.xlsx)."
-            )
-        )
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        raise ImportFileError(_("The file is damaged and cannot be read. Save it again in Excel and retry.")) from None
-    if "xl/workbook.xml" not in names:
-        raise ImportFileError(_("This is not an Excel workbook (.xlsx). Open it in Excel or WPS and save it as .xlsx."))
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise ImportFileError(_("The workbook is too large to read. Split it into several files."))
-
-
 def header_key(text) -> str:
     """A header as compared: full-width, spaces, notes in brackets, stars and 是否 removed."""
     key = unicodedata.normalize("NFKC", str(text or ""))
@@ -204,7 +165,8 @@ _HEADER_LOOKUP = {header_key(alias): name for name, aliases in HEADERS.items() f
 def _match_headers(cells) -> dict[str, int]:
     columns = {}
     for index, cell in enumerate(cells):
-        name = _HEADER_LOOKUP.get(header_key(cell.value)) if isinstance(cell.value, str) else None
+        is_text = isinstance(cell.value, str) and len(cell.value) <= HEADER_MAX_CHARS
+        name = _HEADER_LOOKUP.get(header_key(cell.value)) if is_text else None
         if name is not None and name not in columns:
             columns[name] = index
     return columns
@@ -220,7 +182,7 @@ def read_sheet(data: bytes) -> Sheet:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds (zip, XML, key, value errors) for damaged files
-        raise ImportFileError(_("The file is damaged and cannot be read. Save it again in Excel and retry.")) from None
+        raise damaged() from None
     try:
         for worksheet in workbook.worksheets:
             if not hasattr(worksheet, "iter_rows"):
@@ -232,7 +194,7 @@ def read_sheet(data: bytes) -> Sheet:
     except ImportFileError:
         raise
     except Exception:
-        raise ImportFileError(_("The file is damaged and cannot be read. Save it again in Excel and retry.")) from None
+        raise damaged() from None
     finally:
         workbook.close()
     raise ImportFileError(
@@ -255,6 +217,9 @@ def _read_worksheet(worksheet) -> Sheet | None:
             break
     else:
         return None
+    bounds = limits()
+    for index, cell in enumerate(cells):
+        check_cell(cell.value, row=number, column=index, max_chars=bounds.cell_chars)
     headers = [_header_text(cell.value) for cell in cells]
     seen = {}
     for index, text in enumerate(headers):
@@ -270,13 +235,14 @@ def _read_worksheet(worksheet) -> Sheet | None:
     data_rows = []
     width = len(headers)
     for row_number, cells in enumerate(rows, start=number + 1):
-        values = [(cell.value, cell.data_type == "f") for cell in cells[:width]]
+        values = []
+        for index, cell in enumerate(cells[:width]):
+            # Before the text is kept or copied: one shared string of megabytes may fill every cell.
+            check_cell(cell.value, row=row_number, column=index, max_chars=bounds.cell_chars)
+            values.append((cell.value, cell.data_type == "f"))
         if all(_blank(values[i][0]) for i in columns.values() if i < len(values)):
             continue
-        if len(data_rows) >= MAX_ROWS:
-            raise ImportFileError(
-                _("The sheet has more than %(max)d rows of residents. Split it into several files.") % {"max": MAX_ROWS}
-            )
+        check_rows(len(data_rows) + 1, max_rows=bounds.rows)
         values += [(None, False)] * (width - len(values))
         data_rows.append((row_number, values))
     return Sheet(title=worksheet.title, header_row=number, headers=headers, columns=columns, rows=data_rows)
@@ -295,16 +261,16 @@ def _blank(value) -> bool:
 
 
 def _text(value) -> str:
-    """A cell as text: full-width folded, spaces trimmed, a whole float without its .0."""
+    """A cell as text: invisible characters removed, full-width folded, spaces trimmed, a whole float without its .0."""
     if value is None:
         return ""
     if isinstance(value, str) and value.isascii():
-        return value.strip()  # nothing full-width to fold
+        return value.strip()  # nothing full-width or invisible to fold
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
         value = value.date()
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return unicodedata.normalize("NFKC", strip_invisible(str(value))).strip()
 
 
 # Judging the rows
@@ -343,6 +309,12 @@ def _cadre_lookup(village) -> dict[str, list[User]]:
     return lookup
 
 
+def _shown(text: str) -> str:
+    """A cell's text as the preview keeps and quotes it: at most SHOWN_CHARS, so that 20,000 rows of
+    long cells (each within the cell limit) stay a small preview; the error report has the cells in full."""
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
 def _message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -355,9 +327,17 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
         if name == "id_number" and isinstance(value, int | float) and not isinstance(value, bool):
             result.cells[name] = f"{value:.5E}"  # as Excel shows a long number: 3.41524E+17
         else:
-            result.cells[name] = "" if value is None else str(value) if is_formula else _text(value)
+            result.cells[name] = _shown("" if value is None else str(value) if is_formula else _text(value))
         if is_formula:
             result.errors[name] = _("This cell is a formula; type the value itself instead.")
+        elif isinstance(value, str):
+            # Control and bidirectional characters: the row is refused, as the forms refuse them
+            # (campaign.lib.text), and what is kept for the preview shows them as U+FFFD.
+            try:
+                refuse_unsafe(value)
+            except ValidationError as error:
+                result.errors[name] = _message(error)
+                result.cells[name] = displayable(result.cells[name])
 
     def check(name, clean):
         if name not in columns or name in result.errors:
@@ -384,7 +364,7 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
             if chosen is None:
                 raise ValidationError(
                     _("“%(value)s” is not one of: %(choices)s.")
-                    % {"value": text, "choices": "、".join(aliases[0] for aliases in table.values())}
+                    % {"value": _shown(text), "choices": "、".join(aliases[0] for aliases in table.values())}
                 )
             result.values[name] = chosen
 
@@ -396,7 +376,7 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
             return
         matches = cadres.get(text) or cadres.get(text.lower()) or []
         if not matches:
-            raise ValidationError(_("No user of this village is called “%(name)s”.") % {"name": text})
+            raise ValidationError(_("No user of this village is called “%(name)s”.") % {"name": _shown(text)})
         if len(matches) > 1:
             raise ValidationError(
                 _("Several users of this village are called “%(name)s”; write the username.") % {"name": text}
@@ -407,7 +387,9 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
         def clean(value):
             answer = yes_no(value)
             if answer is None:
-                raise ValidationError(_("Write 是 (yes) or 否 (no), not “%(value)s”.") % {"value": _text(value)})
+                raise ValidationError(
+                    _("Write 是 (yes) or 否 (no), not “%(value)s”.") % {"value": _shown(_text(value))}
+                )
             result.values[name] = answer
 
         return clean
@@ -454,13 +436,19 @@ def build_preview(*, sheet: Sheet, campaign, village, user, lock: bool = False) 
     on = timezone.localdate()
     cadres = _cadre_lookup(village)
     preview = Preview(sheet=sheet, rows=[])
+    errors_seen = 0
     for row_number, values in sheet.rows:
         id_text = normalize_id_number(values[sheet.columns["id_number"]][0])
         name_text = _text(values[sheet.columns["name"]][0])
         if id_text == EXAMPLE_ID_NUMBER and name_text == unicodedata.normalize("NFKC", EXAMPLE_NAME):
             preview.skipped_example = True
             continue
-        preview.rows.append(_judge_row(row_number, values, sheet.columns, campaign=campaign, cadres=cadres, on=on))
+        row = _judge_row(row_number, values, sheet.columns, campaign=campaign, cadres=cadres, on=on)
+        if row.errors:
+            errors_seen += 1
+            if errors_seen > DETAILED_ERRORS:
+                _forget_details(row)
+        preview.rows.append(row)
 
     by_number: dict[str, list[RowResult]] = {}
     for row in preview.rows:
@@ -490,6 +478,15 @@ def build_preview(*, sheet: Sheet, campaign, village, user, lock: bool = False) 
         else:
             _compare(row, resident, campaign=campaign, on=on)
     return preview
+
+
+def _forget_details(row: RowResult) -> None:
+    """Keep which cells of a wrong row are wrong, but not the cells and messages.
+
+    Past DETAILED_ERRORS wrong rows: 20,000 wrong rows of long cells, each within the limits, made a
+    preview of 180 MB and grew the process by 1.3 GB. The pages and the error report say why not.
+    """
+    row.cells, row.errors = {}, dict.fromkeys(row.errors, "")
 
 
 def _existing_residents(campaign, numbers, *, lock) -> dict[str, Resident]:
@@ -530,7 +527,9 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user) -> I
     """Read an upload, judge it and keep the preview as an ImportBatch. Raises ImportFileError."""
     sheet = read_sheet(data)
     preview = build_preview(sheet=sheet, campaign=campaign, village=village, user=user)
-    batch = ImportBatch(campaign=campaign, village=village, uploaded_by=user, file_name=file_name[:255], content=data)
+    batch = ImportBatch(
+        campaign=campaign, village=village, uploaded_by=user, file_name=displayable(file_name)[:255], content=data
+    )
     _store(batch, preview)
     batch.save()
     return batch
@@ -538,7 +537,7 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user) -> I
 
 def _store(batch: ImportBatch, preview: Preview) -> None:
     counts = preview.counts
-    batch.sheet_name = preview.sheet.title[:100]
+    batch.sheet_name = displayable(preview.sheet.title)[:100]
     batch.header_row = preview.sheet.header_row
     # What the pages and the error report show; the values to write are judged again at confirm time.
     # (Plain dicts built by hand: dataclasses.asdict's deep copy cost a second per 5,000 rows.)
@@ -638,12 +637,21 @@ def error_report(batch: ImportBatch) -> bytes:
             cells.append(
                 safe_cell(ws, value, text=name in TEXT_FIELDS, fill=ERROR_FILL if name in row_errors else None)
             )
-        reasons = "；".join(f"{sheet.headers[sheet.columns[name]]}：{message}" for name, message in row_errors.items())
+        reasons = "；".join(
+            f"{sheet.headers[sheet.columns[name]]}：{message or not_detailed_message()}"
+            for name, message in row_errors.items()
+        )
         cells.append(safe_cell(ws, reasons))
         ws.append(cells)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def not_detailed_message() -> str:
+    return _("wrong (reasons are given for the first %(max)d rows with errors: fix those first)") % {
+        "max": DETAILED_ERRORS
+    }
 
 
 def _width(name) -> int:
@@ -661,7 +669,7 @@ def template_workbook() -> bytes:
             # Typed-in ID numbers and phones stay text, not numbers that lose digits.
             ws.column_dimensions[_column_letter(index)].number_format = "@"
     ws.freeze_panes = "A2"
-    last = MAX_ROWS + 1
+    last = limits().rows + 1
     lists = {
         "basis": [aliases[0] for aliases in BASIS_VALUES.values()],
         "priority_group": [aliases[0] for aliases in PRIORITY_VALUES.values()],

@@ -18,6 +18,7 @@ from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.importing import services as importing
 from residents.importing.forms import ImportUploadForm
+from residents.importing.limits import MB, limits
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import reason_labels
 
@@ -67,7 +68,14 @@ def import_start(request):
     return render(
         request,
         "residents/import_start.html",
-        {"form": form, "village": village, "recent": recent, "max_rows": importing.MAX_ROWS},
+        {
+            "form": form,
+            "village": village,
+            "recent": recent,
+            "max_rows": limits().rows,
+            "max_mb": limits().upload_bytes // MB,
+            "max_chars": limits().cell_chars,
+        },
     )
 
 
@@ -163,11 +171,15 @@ def _display(row: dict) -> dict:
                 "field": name,
                 "label": _field_label(name),
                 "value": value,
-                "error": errors.get(name),
+                "error": errors.get(name) if errors.get(name) != "" else importing.not_detailed_message(),
             }
         )
     answers = [_field_label(name) for name in CONTRAINDICATIONS if importing.yes_no(cells.get(name)) is True]
-    screening_errors = [f"{_field_label(name)}：{errors[name]}" for name in CONTRAINDICATIONS if name in errors]
+    screening_errors = [
+        f"{_field_label(name)}：{errors[name] or importing.not_detailed_message()}"
+        for name in CONTRAINDICATIONS
+        if name in errors
+    ]
     note = ""
     if row["action"] == importing.UPDATE:
         note = _("changes: %(fields)s") % {"fields": "、".join(_field_label(name) for name in row["changes"])}

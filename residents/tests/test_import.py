@@ -13,6 +13,7 @@ from campaign.lib.excel import ERROR_FILL
 from campaign.roles import Role
 from campaign.tests.factories import user_with_role
 from residents.importing import services as importing
+from residents.importing.limits import limits
 from residents.importing.services import ImportFileError, import_apply, import_preview
 from residents.models import ImportBatch, Resident
 from residents.services import normalize_name, normalize_phone, registration_check
@@ -370,12 +371,12 @@ def test_a_file_that_is_not_a_readable_xlsx_is_refused_in_chinese_and_nothing_is
 
 def test_a_file_over_10_mb_is_refused(cadre_qingshan, qingshan):
     with pytest.raises(ImportFileError) as refused:
-        preview(b"PK\x03\x04" + b"\0" * importing.MAX_UPLOAD_BYTES, qingshan, cadre_qingshan)
+        preview(b"PK\x03\x04" + b"\0" * limits().upload_bytes, qingshan, cadre_qingshan)
     assert "10 MB" in str(refused.value)
 
 
-def test_a_sheet_longer_than_the_limit_is_refused(cadre_qingshan, qingshan, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+def test_a_sheet_longer_than_the_limit_is_refused(cadre_qingshan, qingshan, settings):
+    settings.IMPORT_MAX_ROWS = 3
     with pytest.raises(ImportFileError) as refused:
         preview(xlsx([person(n) for n in range(4)]), qingshan, cadre_qingshan)
     assert "3" in str(refused.value)

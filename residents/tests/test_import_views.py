@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from residents.importing.services import MAX_UPLOAD_BYTES
+from residents.importing.limits import limits
 from residents.models import ImportBatch, Resident
 from residents.tests.factories import ResidentFactory, id_number_for
 from residents.tests.sheets import person, xlsx
@@ -139,7 +139,7 @@ def test_an_empty_file_is_refused(as_cadre):
 
 
 def test_a_file_over_10_mb_is_refused_before_it_is_read(as_cadre):
-    response = upload(as_cadre, b"PK\x03\x04" + b"\0" * MAX_UPLOAD_BYTES)
+    response = upload(as_cadre, b"PK\x03\x04" + b"\0" * limits().upload_bytes)
     assert "最多只能上传 10 MB" in response.content.decode()
     assert ImportBatch.objects.count() == 0
 
