@@ -38,7 +38,9 @@ def resident_history(resident) -> list[dict]:
     """The resident's changes, newest first: who, when, and each field's old and new value."""
     records = list(resident.history.select_related("history_user").order_by("-history_date", "-history_id"))
     entries = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # Each record against the one before it; the oldest against nothing. A resident inserted in
+    # bulk (the demo, an import) may have no record at all: an empty history, not an error.
+    for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes = []
         if older is not None:
             for change in newer.diff_against(older).changes:
