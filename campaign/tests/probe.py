@@ -379,3 +379,57 @@ class RecordReadParameters:
         request.GET = RecordingQueryDict(request.META.get("QUERY_STRING", ""), encoding=request.encoding)
         request.GET._all = False
         return self.get_response(request)
+
+
+# POST bodies ---------------------------------------------------------------------------------------
+
+
+def plausible_body(demo: Demo, scope: Scope) -> dict:
+    """One body that every form of the project would accept for `scope`'s objects: a refused request
+    that still wrote something is then a real leak, not a form that happened to be invalid."""
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    return {
+        "reason": "探针测试",
+        "day": tomorrow.isoformat(),
+        "next_n": "1",
+        "lot_number": "PROBE1",
+        "onset": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "symptoms": "头晕",
+        "severity": "mild",
+        "temperature": "36.5",
+        "consent": "on",
+        "confirm": "on",
+        "village": str(scope.village.pk),
+        "site": str(scope.site.pk),
+        "name": "探针",
+        "phone": "13800000000",
+        "basis": "household",
+        "week": demo.week,
+        "text": "探针",
+        "points_deducted": "0",
+        "withdraw": "1",
+        "full_values": "1",
+        "q": scope.resident.id_number,
+        f"p-{scope.village.pk}-{tomorrow.isoformat()}": "1",
+    }
+
+
+def message_levels(response) -> set[int]:
+    """The levels of the messages this request added (not those left over from earlier redirects)."""
+    storage = getattr(response.wsgi_request, "_messages", None)
+    return {message.level for message in getattr(storage, "_queued_messages", [])}
+
+
+def refused(response) -> bool:
+    """The request was turned down: an error status, a warning or error message, or a form with errors."""
+    from django.contrib.messages import constants
+
+    if response.status_code >= 400:
+        return True
+    if any(level >= constants.WARNING for level in message_levels(response)):
+        return True
+    for context in response.context or []:
+        for value in context.flatten().values() if hasattr(context, "flatten") else []:
+            if getattr(value, "is_bound", False) and getattr(value, "errors", None):
+                return True
+    return False
