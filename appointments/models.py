@@ -1,6 +1,8 @@
+import datetime
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import TruncDate
@@ -206,6 +208,10 @@ class Vaccination(models.Model):
         return f"{self.resident} #{self.dose_number}"
 
 
+# No campaign of this product gives a dose before this: an onset earlier is a typing error.
+ONSET_FLOOR = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
 class AdverseEvent(models.Model):
     """An adverse reaction (不良反应) after a vaccination."""
 
@@ -239,10 +245,34 @@ class AdverseEvent(models.Model):
                 condition=Q(severity__in=["mild", "moderate", "severe"]), name="appointments_adverseevent_severity"
             ),
             models.CheckConstraint(condition=~Q(symptoms=""), name="appointments_adverseevent_symptoms"),
+            # The backstop of clean()'s rule, as far as one row can tell: a reaction starts before it is
+            # reported, and in this era (year 1 was stored as 1 BC and broke every page that read it).
+            models.CheckConstraint(
+                condition=Q(onset__lte=F("reported_at")), name="appointments_adverseevent_onset_before_report"
+            ),
+            models.CheckConstraint(
+                condition=Q(onset__gte=ONSET_FLOOR), name="appointments_adverseevent_onset_after_2000"
+            ),
         ]
 
     def __str__(self):
         return f"{self.vaccination} {self.get_severity_display()}"
+
+    def clean(self):
+        """The onset lies between the dose (to the minute: the form has no seconds) and the report."""
+        reported = self.reported_at or timezone.now()
+        if self.onset is None or self.vaccination_id is None:
+            return
+        given = self.vaccination.vaccinated_at.replace(second=0, microsecond=0)
+        if self.onset < given:
+            raise ValidationError(
+                {
+                    "onset": _("The onset cannot be before the dose was given (%(given)s).")
+                    % {"given": f"{timezone.localtime(given):%Y-%m-%d %H:%M}"}
+                }
+            )
+        if self.onset > reported:
+            raise ValidationError({"onset": _("The onset cannot be in the future.")})
 
 
 class WeeklyPlan(models.Model):

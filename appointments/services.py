@@ -14,6 +14,7 @@ import functools
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
@@ -1121,18 +1122,29 @@ def adverse_event_report(
     referred: bool,
     reported_by,
 ):
-    """Record an adverse reaction (不良反应); the office sees it at once on its pages."""
+    """Record an adverse reaction (不良反应); the office sees it at once on its pages.
+
+    Raises BookingRefused without symptoms, or when the onset is before the dose or in the future.
+    """
     from appointments.models import AdverseEvent
 
     symptoms, action_taken = clean_text(symptoms), clean_text(action_taken)
     if not symptoms.strip():
         raise BookingRefused(_("Describe the symptoms."))
-    return AdverseEvent.objects.create(
+    now = timezone.now()
+    event = AdverseEvent(
         vaccination=vaccination,
-        onset=onset or timezone.now(),
+        onset=onset or now,
         symptoms=symptoms.strip(),
         severity=severity,
         action_taken=action_taken.strip(),
         referred_to_hospital=referred,
         reported_by=reported_by,
+        reported_at=now,
     )
+    try:
+        event.clean()  # the onset lies between the dose and now
+    except ValidationError as error:
+        raise BookingRefused(" ".join(error.messages)) from None
+    event.save()
+    return event

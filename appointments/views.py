@@ -23,6 +23,7 @@ from appointments.services import (
     dose2_follow_dose1,
 )
 from campaign.lib.access import role_required
+from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.models import FullValueView, Resident
@@ -42,7 +43,8 @@ def _village(request, campaign):
     if role_of(request.user) == Role.CADRE:
         return request.user.profile.village
     villages = campaign.villages.select_related("site")
-    return get_object_or_404(villages, pk=request.GET["village"]) if request.GET.get("village") else villages.first()
+    village_id = id_param(request.GET, "village")
+    return get_object_or_404(villages, pk=village_id) if village_id else villages.first()
 
 
 @role_required(*BOOKERS)

@@ -36,6 +36,7 @@ from appointments.services import (
 from campaign.lib.access import role_required
 from campaign.lib.idnumber import age_on, normalize_id_number
 from campaign.lib.masking import mask_id_number
+from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.forms import ResidentForm
@@ -252,8 +253,8 @@ def _vaccination(site, pk):
 def workstation(request):
     """The site's screen for today; `?a=` opens one arrival's panel (after a plain, non-htmx action)."""
     site = _own_site(request)
-    if request.GET.get("a", "").isdigit():
-        appointment = _appointment(site, int(request.GET["a"]))
+    if pk := id_param(request.GET, "a"):
+        appointment = _appointment(site, pk)
         return _page(request, site, person=_person_context(request, site, appointment))
     return _page(request, site)
 

@@ -1,6 +1,9 @@
 from django.conf import settings
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+
+from campaign.lib.params import BadParameter
 
 
 class ChosenLanguageMiddleware:
@@ -43,3 +46,19 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class BadParameterMiddleware:
+    """Answer a query parameter the page could not read (campaign.lib.params.BadParameter) with a 400
+    page in the site's layout that says what was not understood, and a way back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, BadParameter):
+            return render(request, "campaign/bad_parameter.html", {"message": exception.message}, status=400)
+        return None

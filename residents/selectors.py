@@ -43,7 +43,8 @@ def resident_history(resident, *, full: bool) -> list[dict]:
     """
     records = list(resident.history.select_related("history_user").order_by("-history_date", "-history_id"))
     entries = []
-    # Each record with the one before it; the oldest has none (and a bulk-loaded resident has no record).
+    # Each record against the one before it; the oldest against nothing. A resident inserted in
+    # bulk (the demo, an import) may have no record at all: an empty history, not an error.
     for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes = []
         if older is not None:

@@ -4,12 +4,9 @@ import datetime
 import io
 import logging
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
-from django.utils.dateparse import parse_date
-from django.utils.translation import gettext as _
 
 from appointments.daily.selectors import (
     Slip,
@@ -21,6 +18,7 @@ from appointments.daily.selectors import (
     villages_for_user,
 )
 from campaign.lib.access import role_required
+from campaign.lib.params import date_param, id_param, or_default
 from campaign.roles import Role, role_of
 from reports.daily_list import daily_list_filename, daily_list_xlsx
 from residents.models import FullValueView
@@ -35,27 +33,15 @@ FULL_VALUE_ROLES = {Role.OFFICE}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _day(value: str | None) -> datetime.date | None:
-    """The day asked for: tomorrow when none is, None when it is not a date."""
-    if not value:
-        return default_day()
-    try:
-        return parse_date(value)
-    except ValueError:  # well formed but impossible, such as 2021-02-30
-        return None
-
-
 def _site(request):
     """The site asked for among the user's; another site (or a made-up id) is simply not there: 404."""
     sites = sites_for_user(request.user)
-    site_id = request.GET.get("site")
+    site_id = id_param(request.GET, "site")
     if not site_id:
         site = sites.first()
         if site is None:
             raise Http404
         return site, sites
-    if not site_id.isdigit():
-        raise Http404
     return get_object_or_404(sites, pk=site_id), sites
 
 
@@ -63,10 +49,7 @@ def _site(request):
 def list_page(request):
     """Who is booked at a site on a day (tomorrow unless asked), with totals and the Excel downloads."""
     site, sites = _site(request)
-    day = _day(request.GET.get("date"))
-    if day is None:
-        messages.error(request, _("That is not a date; showing tomorrow."))
-        day = default_day()
+    day = or_default(request, date_param, "date", default=default_day())
     daily = daily_list(site=site, day=day, user=request.user)
     role = role_of(request.user)
     return render(
@@ -88,9 +71,7 @@ def list_page(request):
 def roster(request):
     """The daily list as an Excel file; masked unless the office asks for full values."""
     site, _sites = _site(request)
-    day = _day(request.GET.get("date"))
-    if day is None:
-        raise Http404
+    day = date_param(request.GET, "date", default=default_day())
     full = request.GET.get("full") == "1"
     if full and role_of(request.user) not in FULL_VALUE_ROLES:
         raise PermissionDenied
@@ -123,12 +104,10 @@ def slip(request, pk):
 def village_slips_page(request):
     """All slips of one village for one day, one A6 page each, to print in one go."""
     villages = villages_for_user(request.user)
-    village_id = request.GET.get("village")
-    if village_id and not village_id.isdigit():
-        raise Http404
+    village_id = id_param(request.GET, "village")
     village = get_object_or_404(villages, pk=village_id) if village_id else villages.first()
-    day = _day(request.GET.get("date"))
-    if village is None or day is None:
+    day = date_param(request.GET, "date", default=default_day())
+    if village is None:
         raise Http404
     appointments = village_slips(village=village, day=day, user=request.user)
     return render(

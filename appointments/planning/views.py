@@ -1,6 +1,7 @@
 """Pages of the weekly plan: the office's grid per site and week, and a cadre's places."""
 
 import datetime
+import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,17 +15,12 @@ from appointments.models import WeeklyPlan
 from appointments.planning.selectors import plan_for_week, plan_grid, village_places, week_days
 from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from campaign.lib.access import role_required
+from campaign.lib.params import BadParameter, or_default, week_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 
 READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
-
-
-def _day(value, default: datetime.date) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value or "")
-    except ValueError:
-        return default
+PLACES = re.compile(r"[0-9]{1,6}")  # ASCII digits: "²".isdigit() is True, but int("²") fails
 
 
 def _week_url(day: datetime.date) -> str:
@@ -33,9 +29,9 @@ def _week_url(day: datetime.date) -> str:
 
 @role_required(*READERS)
 def plan_week(request):
-    """The plan of one week (this one unless ?week= names a day), a table per site."""
+    """The plan of one week (this one unless ?week= names it: 2021-W15 or one of its days), a table per site."""
     today = timezone.localdate()
-    return _render_week(request, day=_day(request.GET.get("week"), today), today=today)
+    return _render_week(request, day=or_default(request, week_param, "week", default=today), today=today)
 
 
 def _render_week(request, *, day, today, errors=None, typed=None):
@@ -72,7 +68,14 @@ def _render_week(request, *, day, today, errors=None, typed=None):
 @role_required(Role.OFFICE)
 def plan_propose_view(request):
     today = timezone.localdate()
-    day = _day(request.POST.get("week"), today)
+    try:
+        day = week_param(request.POST, "week")
+    except BadParameter as error:
+        day = None
+        messages.error(request, error.message)
+    if day is None:  # never a guess: a proposal replaces the week's draft
+        messages.error(request, _("Nothing was proposed: choose the week first."))
+        return redirect(_week_url(today))
     try:
         plan = plan_propose(campaign=Campaign.objects.current(), week_start=day, created_by=request.user, today=today)
     except ValidationError as error:
@@ -118,7 +121,7 @@ def _changes_from(data):
         text = value.strip()
         if not text:
             changes[key] = 0
-        elif text.isdigit():
+        elif PLACES.fullmatch(text):
             changes[key] = int(text)
         else:
             errors.append(

@@ -124,7 +124,7 @@ def test_a_date_that_is_not_a_date_shows_tomorrow_with_a_message(client, office,
     client.force_login(office)
     response = client.get(reverse("daily:list"), {"site": site_centre.pk, "date": "2021-02-30"})
     assert response.status_code == 200 and response.context["daily"].day == TOMORROW
-    assert "不是有效日期" in response.content.decode()
+    assert "不是可以显示的日期" in response.content.decode()
 
 
 def test_the_page_masks_id_numbers_and_phones_even_for_the_office(client, office, qingshan, site_centre):
@@ -154,7 +154,7 @@ def test_a_site_team_sees_its_own_site_and_gets_404_for_another(client, site_tea
     other = {"site": qingshan.site.pk}
     assert client.get(reverse("daily:list"), other).status_code == 404
     assert client.get(reverse("daily:roster"), other).status_code == 404
-    assert client.get(reverse("daily:list"), {"site": "x"}).status_code == 404
+    assert client.get(reverse("daily:list"), {"site": "x"}).status_code == 400  # not an id: said so
 
 
 def test_a_cadre_sees_only_their_villages_people_at_their_villages_site(

@@ -18,6 +18,17 @@ def status_class(status: str) -> str:
     return STATUS_CLASSES.get(status, "text-bg-light")
 
 
+@register.filter
+def query_pairs(query, leave_out: str = ""):
+    """(name, value) pairs of a QueryDict, without the names listed (comma-separated).
+
+    A template cannot say `request.GET.lists`: the template engine first tries `request.GET["lists"]`,
+    so `?lists=abc` would hand the loop a string (a 500).
+    """
+    skipped = set(leave_out.split(","))
+    return [(key, value) for key, values in query.lists() if key not in skipped for value in values]
+
+
 @register.simple_tag(takes_context=True)
 def form_csrf(context):
     """The CSRF field of a form: in a full page, the hidden input; in a fragment htmx fetched, nothing.

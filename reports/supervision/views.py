@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
+from campaign.lib.params import date_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from reports.models import SupervisionFinding, WeeklyReport
@@ -174,11 +175,7 @@ def thresholds(request):
 def upward_report(request):
     """One click: the day's figures for the county (上报接种进度) as Excel; ?date=YYYY-MM-DD for another day."""
     campaign = Campaign.objects.current()
-    try:
-        on = datetime.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else timezone.localdate()
-    except ValueError:
-        messages.error(request, _("Choose a date, e.g. 2021-04-18."))
-        return redirect("reports:weekly_list")
+    on = date_param(request.GET, "date", default=timezone.localdate())
     figures = supervision.upward_report_figures(campaign=campaign, on=on)
     filename = f"{campaign.name}进度上报_{on:%Y%m%d}.xlsx"
     return _xlsx(lambda target: write_upward_report(target=target, figures=figures), filename)
