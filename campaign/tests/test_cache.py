@@ -86,13 +86,18 @@ def test_the_project_cache_is_the_tolerant_one_with_short_timeouts(monkeypatch):
     import subprocess
     import sys
 
-    from campaign.tests.test_settings import BARE, ROOT
+    from campaign.tests.test_settings import A_KEY, BARE, ROOT
 
     probe = (
         "import django, json; django.setup(); from django.conf import settings; "
         "print(json.dumps(settings.CACHES['default']))"
     )
-    env = {**BARE, "DJANGO_SETTINGS_MODULE": "campaign.settings", "REDIS_URL": "redis://cache.internal:6379/2"}
+    env = {
+        **BARE,
+        "DJANGO_SETTINGS_MODULE": "campaign.settings",
+        "SECRET_KEY": A_KEY,
+        "REDIS_URL": "redis://cache.internal:6379/2",
+    }
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     import json
 

@@ -18,6 +18,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from campaign.tests.test_settings import A_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements.txt"
 
@@ -52,7 +54,12 @@ def runtime_venv() -> Path:
 @pytest.mark.redis
 def test_requirements_txt_alone_starts_the_project_and_queues_a_task_through_redis():
     python = runtime_venv()
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "campaign.settings", "REDIS_URL": settings.REDIS_URL}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "campaign.settings",
+        "SECRET_KEY": A_KEY,
+        "REDIS_URL": settings.REDIS_URL,
+    }
     pip_check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
     assert pip_check.returncode == 0, pip_check.stdout
     check = subprocess.run([str(python), "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
