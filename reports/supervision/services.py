@@ -32,6 +32,10 @@ LEVELS = ("notice", "talk", "deduct")  # the levels proposed, mildest first
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{1,2})")
 
 
+class NotYet(ValueError):
+    """A report asked for a day or week that has not come yet; the message is for the user."""
+
+
 # Weeks -------------------------------------------------------------------------------------------
 
 
@@ -239,10 +243,12 @@ def weekly_report_make(
     Brings the progress rows up to date from that Monday, computes the snapshot and stores it in
     the one WeeklyReport row of (campaign, week): making it twice leaves one report, the newer
     numbers. One transaction: a run killed half-way leaves no report or the previous one.
-    Raises ValueError when `week_start` is not a Monday.
+    Raises ValueError when `week_start` is not a Monday, NotYet when the week has not begun.
     """
     if week_start.weekday() != 0:
         raise ValueError(f"a week starts on a Monday, {week_start} is not one")
+    if week_start > (today or timezone.localdate()):
+        raise NotYet(_("The week of %(day)s has not begun: it has no figures to report yet.") % {"day": week_start})
     # Holds the campaign's lock until the report is stored: two makes of a week run one after the other.
     progress_compute(campaign=campaign, since=week_start)
     data = weekly_figures(campaign=campaign, week_start=week_start, today=today)
@@ -356,6 +362,11 @@ def upward_figures(*, campaign: Campaign, on: datetime.date) -> dict:
 
 
 def upward_report_figures(*, campaign: Campaign, on: datetime.date) -> dict:
-    """Bring the progress rows up to date from `on`, then return upward_figures for that day."""
+    """Bring the progress rows up to date from `on`, then return upward_figures for that day.
+
+    Raises NotYet for a day after today: its figures cannot be reported before they exist.
+    """
+    if on > timezone.localdate():
+        raise NotYet(_("%(day)s is after today: it has no figures to report yet.") % {"day": on})
     progress_compute(campaign=campaign, since=on)
     return upward_figures(campaign=campaign, on=on)

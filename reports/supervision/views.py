@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
-from campaign.lib.params import date_param
+from campaign.lib.params import BadParameter, date_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from reports.models import SupervisionFinding, WeeklyReport
@@ -70,7 +70,13 @@ def weekly_make(request):
     if not form.is_valid():
         messages.error(request, form.errors["week"][0])
         return redirect("reports:weekly_list")
-    report = supervision.weekly_report_make(campaign=campaign, week_start=form.cleaned_data["week"], user=request.user)
+    try:
+        report = supervision.weekly_report_make(
+            campaign=campaign, week_start=form.cleaned_data["week"], user=request.user
+        )
+    except supervision.NotYet as not_yet:
+        messages.error(request, str(not_yet))
+        return redirect("reports:weekly_list")
     messages.success(request, _("The weekly report of %(week)s is made.") % {"week": report})
     return redirect("reports:weekly_detail", week=str(report))
 
@@ -176,6 +182,9 @@ def upward_report(request):
     """One click: the day's figures for the county (上报接种进度) as Excel; ?date=YYYY-MM-DD for another day."""
     campaign = Campaign.objects.current()
     on = date_param(request.GET, "date", default=timezone.localdate())
-    figures = supervision.upward_report_figures(campaign=campaign, on=on)
+    try:
+        figures = supervision.upward_report_figures(campaign=campaign, on=on)
+    except supervision.NotYet as not_yet:
+        raise BadParameter(str(not_yet)) from None
     filename = f"{campaign.name}进度上报_{on:%Y%m%d}.xlsx"
     return _xlsx(lambda target: write_upward_report(target=target, figures=figures), filename)

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from reports.models import SupervisionFinding, SupervisionThresholds, WeeklyReport
@@ -144,3 +145,25 @@ def test_the_office_downloads_the_day_for_the_county_in_one_click(client, report
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet["A1"].value == "梅山镇新冠病毒疫苗接种进度上报表（2021年4月14日）"
     assert as_(client, supervisor).get(reverse("reports:upward_report")).status_code == 403
+
+
+def test_a_week_that_has_not_begun_is_refused_with_a_message_and_no_report(client, office, campaign):
+    next_week = timezone.localdate() + datetime.timedelta(days=7)
+    week = f"{next_week.isocalendar().year}-W{next_week.isocalendar().week:02d}"
+    response = as_(client, office).post(reverse("reports:weekly_make"), {"week": week}, follow=True)
+    assert "尚未开始" in response.content.decode() and not WeeklyReport.objects.exists()
+
+
+def test_the_upward_report_of_a_day_after_today_is_a_clear_400(client, office, campaign):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    response = as_(client, office).get(reverse("reports:upward_report"), {"date": tomorrow.isoformat()})
+    assert response.status_code == 400
+    assert "尚无数据" in response.content.decode()
+
+
+def test_the_upward_report_command_refuses_a_day_after_today(campaign):
+    from django.core.management import CommandError, call_command
+
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(CommandError, match="晚于今天"):
+        call_command("upward_report", "--date", tomorrow.isoformat(), "-o", "/dev/null")

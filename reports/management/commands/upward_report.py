@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from campaign.management.current import current_campaign
 from reports.supervision.excel import write_upward_report
-from reports.supervision.services import upward_report_figures
+from reports.supervision.services import NotYet, upward_report_figures
 
 
 class Command(BaseCommand):
@@ -21,7 +21,10 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"--date must be YYYY-MM-DD, got {date!r}") from None
         campaign = current_campaign()
-        figures = upward_report_figures(campaign=campaign, on=on)
+        try:
+            figures = upward_report_figures(campaign=campaign, on=on)
+        except NotYet as not_yet:
+            raise CommandError(str(not_yet)) from None
         write_upward_report(target=output, figures=figures)
         total = figures["total"]
         self.stdout.write(f"{campaign} on {on}: {total['dose1']} people with dose 1 ({total['percent']}%); {output}.")

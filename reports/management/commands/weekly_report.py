@@ -4,7 +4,14 @@ from django.utils import timezone
 from campaign.management.current import current_campaign
 from reports import tasks
 from reports.supervision.excel import write_weekly_report
-from reports.supervision.services import iso_week, last_week_start, parse_iso_week, week_findings, weekly_report_make
+from reports.supervision.services import (
+    NotYet,
+    iso_week,
+    last_week_start,
+    parse_iso_week,
+    week_findings,
+    weekly_report_make,
+)
 
 
 class Command(BaseCommand):
@@ -30,7 +37,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued as task {result.id}.")
             return
         campaign = current_campaign()
-        report = weekly_report_make(campaign=campaign, week_start=week_start)
+        try:
+            report = weekly_report_make(campaign=campaign, week_start=week_start)
+        except NotYet as not_yet:
+            raise CommandError(str(not_yet)) from None
         levels = report.data["levels"]
         self.stdout.write(
             f"{campaign}: weekly report {report} ({report.data['week_start']} to {report.data['week_end']}), "
