@@ -7,10 +7,10 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from appointments.models import OPEN_STATUSES, Appointment
 from residents.models import Resident
 from residents.services import reason_labels
-from sites.models import SiteDay
+from sites.models import SiteDay, Vaccination
 
 
 def site_day_summary(*, site, day: datetime.date) -> dict:

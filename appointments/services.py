@@ -21,13 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
-from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from appointments.models import OPEN_STATUSES, Appointment
 from appointments.selectors import is_number_query, site_lookup
 from campaign.lib.idnumber import normalize_id_number
 from campaign.lib.text import clean_text
 from residents.models import FullValueView, Resident
 from residents.services import number_search_allowed, record_full_view
-from sites.models import SiteDay
+from sites.models import SiteDay, Vaccination
 
 
 class BookingRefused(Exception):
@@ -612,7 +612,7 @@ def mark_no_shows(*, day: datetime.date) -> int:
     again. Safe to run twice: only appointments still open are touched. Returns how
     many were marked as no-shows.
     """
-    from appointments.models import PreScreening
+    from sites.models import PreScreening
 
     latest_outcome = (
         PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at").values("outcome")[:1]
@@ -868,8 +868,8 @@ def prescreen_answers(*, answers: dict, temperature=None) -> dict:
 
     The answers that are yes stop the shot (site_prescreen); the form asks for a confirmation of them first.
     """
-    from appointments.models import PreScreening
     from residents.models import CONTRAINDICATIONS
+    from sites.models import PreScreening
 
     read = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
     if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
@@ -895,9 +895,9 @@ def site_prescreen(
     two nurses at once) records nothing and returns the screening already recorded; the
     database holds one per appointment and day (appointments_prescreening_one_per_appointment_day).
     """
-    from appointments.models import PreScreening
     from residents.models import CONTRAINDICATIONS
     from residents.services import resident_set_refused, resident_update
+    from sites.models import PreScreening
 
     if appointment.status != Appointment.Status.ARRIVED:
         # A repeat of today's screening that already closed the appointment (deferred, excluded)
@@ -910,7 +910,7 @@ def site_prescreen(
     positives = [field for field, yes in answers.items() if yes]
     override_reason = clean_text(override_reason).strip()
     if positives and override_reason:
-        if not screened_by.has_perm("appointments.override_screening"):
+        if not screened_by.has_perm("sites.override_screening"):
             raise BookingRefused(_("Only a site doctor can override a positive screening."))
         outcome = PreScreening.Outcome.OVERRIDDEN
     elif positives:
@@ -1003,7 +1003,7 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
 
 def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
     """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
-    from appointments.models import PreScreening
+    from sites.models import PreScreening
 
     lot_number = clean_text(lot_number).strip()
     if not lot_number:
@@ -1126,7 +1126,7 @@ def adverse_event_report(
 
     Raises BookingRefused without symptoms, or when the onset is before the dose or in the future.
     """
-    from appointments.models import AdverseEvent
+    from sites.models import AdverseEvent
 
     symptoms, action_taken = clean_text(symptoms), clean_text(action_taken)
     if not symptoms.strip():

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appointments.forms_site import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
-from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from appointments.selectors import site_day_live
 from appointments.services import (
     BookingRefused,
@@ -48,7 +48,7 @@ from residents.services import (
     reason_labels,
     resident_register,
 )
-from sites.models import Site
+from sites.models import AdverseEvent, PreScreening, Site, Vaccination
 
 # Roles that may watch any site's day, read-only.
 WATCHERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
@@ -177,7 +177,7 @@ def _person_context(
         if confirm:
             context["positive_labels"] = reason_labels(form.positives())
             context["would_exclude"] = form.would_exclude()
-            context["can_override"] = request.user.has_perm("appointments.override_screening")
+            context["can_override"] = request.user.has_perm("sites.override_screening")
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
         context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
     elif screening is not None and screening.outcome not in SCREENING_PASSED:

@@ -42,7 +42,7 @@ def main():
     from django.test import Client as TestClient
     from django.test.utils import override_settings
 
-    from appointments.models import Vaccination
+    from sites.models import Vaccination
 
     print(f"setting up {args.people} people…")
     campaign, site, firsts, _cookies = http_bench.setup(args.people + 20, 1)

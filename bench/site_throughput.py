@@ -348,8 +348,8 @@ def main():
     if connection.vendor != "postgresql":
         sys.exit("Run on PostgreSQL: set DATABASE_URL.")
 
-    from appointments.models import Appointment, PreScreening, Vaccination
-    from sites.models import SiteDay
+    from appointments.models import Appointment
+    from sites.models import PreScreening, SiteDay, Vaccination
 
     print(f"setting up {args.people} people booked today and {args.clients} site-team users…")
     campaign, site, firsts, cookies = setup(args.people, args.clients)

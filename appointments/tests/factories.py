@@ -3,9 +3,10 @@ import datetime
 import factory
 from django.utils import timezone
 
-from appointments.models import Appointment, Vaccination
+from appointments.models import Appointment
 from campaign.tests.factories import UserFactory
 from residents.tests.factories import ResidentFactory
+from sites.models import Vaccination
 
 
 class AppointmentFactory(factory.django.DjangoModelFactory):

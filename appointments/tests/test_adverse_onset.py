@@ -8,10 +8,10 @@ from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import AdverseEvent
 from appointments.services import BookingRefused, adverse_event_report
 from appointments.tests.factories import VaccinationFactory
 from residents.tests.factories import ResidentFactory
+from sites.models import AdverseEvent
 
 pytestmark = pytest.mark.django_db
 MINUTE = datetime.timedelta(minutes=1)

@@ -103,8 +103,8 @@ def test_someone_checked_in_who_left_before_the_shot_becomes_a_no_show(arrived_t
 
 
 def test_someone_sent_home_by_the_pre_screening_is_not_a_no_show(arrived_today, site_team_centre, qingshan):
-    from appointments.models import PreScreening
     from appointments.selectors import no_shows_to_call
+    from sites.models import PreScreening
 
     first, second = arrived_today
     # A deferral the pre-screening recorded while the appointment stayed open (the shot was not given).

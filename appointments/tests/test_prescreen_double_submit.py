@@ -14,10 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening
+from appointments.models import Appointment
 from appointments.services import appointment_book_pair, site_checkin, site_days_ensure, site_prescreen
 from residents.models import CONTRAINDICATIONS
 from residents.tests.factories import ResidentFactory
+from sites.models import PreScreening
 
 HX = {"HTTP_HX_REQUEST": "true"}
 NO = dict.fromkeys(CONTRAINDICATIONS, False)

@@ -15,13 +15,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from appointments.services import appointment_book_pair, site_days_ensure
 from campaign.celery import app
 from campaign.tests.redis_server import redis_server
 from reports.models import Export
 from reports.services import export_sweep
 from residents.tests.factories import ResidentFactory
+from sites.models import PreScreening, Vaccination
 
 PASSWORD = "pass-for-tests"  # campaign.tests.factories.UserFactory
 HX = {"HTTP_HX_REQUEST": "true"}

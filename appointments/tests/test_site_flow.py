@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from appointments.selectors import site_day_live, site_lookup
 from appointments.services import (
     BookingRefused,
@@ -21,7 +21,7 @@ from appointments.services import (
 )
 from appointments.tests.factories import VaccinationFactory
 from residents.tests.factories import ResidentFactory
-from sites.models import SiteDay
+from sites.models import PreScreening, SiteDay, Vaccination
 
 DAY = datetime.timedelta(days=1)
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from appointments.services import (
     appointment_book_pair,
     site_checkin,
@@ -19,7 +19,7 @@ from appointments.tests.factories import VaccinationFactory
 from campaign.roles import SITE_DOCTOR_GROUP
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory, id_number_for
-from sites.models import SiteDay
+from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from appointments.services import (
     appointment_book_pair,
     site_checkin,
@@ -27,7 +27,7 @@ from appointments.services import (
 from appointments.tests.factories import VaccinationFactory
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
-from sites.models import SiteDay
+from sites.models import PreScreening, SiteDay, Vaccination
 
 pytestmark = pytest.mark.django_db
 

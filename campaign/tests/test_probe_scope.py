@@ -4,9 +4,10 @@ village's or site's objects: 404 or 403, and nothing of the other village writte
 import pytest
 from django.test import Client
 
-from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from campaign.tests import probe
 from residents.models import Resident
+from sites.models import AdverseEvent, PreScreening, Vaccination
 
 pytestmark = pytest.mark.django_db
 

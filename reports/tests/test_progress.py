@@ -5,12 +5,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, PreScreening
+from appointments.models import Appointment
 from appointments.tests.factories import AppointmentFactory, VaccinationFactory
 from reports.models import COUNTS, CadreProgress, DailyProgress, VillageProgress
 from reports.progress import progress_compute
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.models import AdverseEvent, PreScreening
 
 pytestmark = pytest.mark.django_db
 
