@@ -110,7 +110,7 @@ def main():
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(45)
-        stats.print_callees("views_site.py.*\\((scan|screen|vaccinate)\\)")
+        stats.print_callees("sites/views.py.*\\((scan|screen|vaccinate)\\)")
         print(out.getvalue())
 
 

@@ -91,7 +91,7 @@ def floor(request, pk):
         appointment._history_user = request.user
         appointment.save(update_fields=["slot"])
     card = {"resident": appointment.resident, "masked_id": "", "age": 0, "dose": appointment.dose_number}
-    return render(request, "appointments/site_home_card.html", {"card": card, "appointment": appointment})
+    return render(request, "sites/workstation_card.html", {"card": card, "appointment": appointment})
 
 
 # The server's URLs: the project's, plus the bare view and the reference step.
