@@ -4,15 +4,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from appointments import views_site
 from appointments.forms import BookForm, BulkBookForm, CancelForm, MoveForm
 from appointments.models import Appointment
-from appointments.selectors import (
-    days_with_room,
-    needs_attention,
-    no_shows_to_call,
-    residents_to_book,
-)
+from appointments.selectors import days_with_room, needs_attention, no_shows_to_call, residents_to_book
 from appointments.services import (
     BookingRefused,
     DayFull,
@@ -30,12 +24,6 @@ from residents.models import FullValueView, Resident
 from residents.services import record_full_view
 
 BOOKERS = (Role.CADRE, Role.OFFICE)
-
-
-@role_required(Role.SITE_TEAM)
-def site_home(request):
-    """The site team's workstation for today: scan, pre-screening, shot, observation (see views_site)."""
-    return views_site.workstation(request)
 
 
 def _village(request, campaign):

@@ -43,10 +43,10 @@ def main():
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from appointments.models import Vaccination
     from campaign.models import Campaign
     from reports.progress import progress_compute
     from residents.models import Resident
+    from sites.models import Vaccination
 
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
     if not args.no_load:

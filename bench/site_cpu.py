@@ -42,7 +42,7 @@ def main():
     from django.test import Client as TestClient
     from django.test.utils import override_settings
 
-    from appointments.models import Vaccination
+    from sites.models import Vaccination
 
     print(f"setting up {args.people} people…")
     campaign, site, firsts, _cookies = http_bench.setup(args.people + 20, 1)
@@ -110,7 +110,7 @@ def main():
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(45)
-        stats.print_callees("views_site.py.*\\((scan|screen|vaccinate)\\)")
+        stats.print_callees("sites/views.py.*\\((scan|screen|vaccinate)\\)")
         print(out.getvalue())
 
 

@@ -91,7 +91,7 @@ def floor(request, pk):
         appointment._history_user = request.user
         appointment.save(update_fields=["slot"])
     card = {"resident": appointment.resident, "masked_id": "", "age": 0, "dose": appointment.dose_number}
-    return render(request, "appointments/site_home_card.html", {"card": card, "appointment": appointment})
+    return render(request, "sites/workstation_card.html", {"card": card, "appointment": appointment})
 
 
 # The server's URLs: the project's, plus the bare view and the reference step.
@@ -348,8 +348,8 @@ def main():
     if connection.vendor != "postgresql":
         sys.exit("Run on PostgreSQL: set DATABASE_URL.")
 
-    from appointments.models import Appointment, PreScreening, Vaccination
-    from sites.models import SiteDay
+    from appointments.models import Appointment
+    from sites.models import PreScreening, SiteDay, Vaccination
 
     print(f"setting up {args.people} people booked today and {args.clients} site-team users…")
     campaign, site, firsts, cookies = setup(args.people, args.clients)

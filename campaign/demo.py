@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, Vaccination, new_token
+from appointments.models import Appointment, new_token
 from appointments.services import site_days_recount
 from campaign.lib.idnumber import age_on, make_id_number
 from campaign.lib.pinyin import name_initials
@@ -27,7 +27,7 @@ from reports.progress import progress_compute
 from reports.supervision.services import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
-from sites.models import Site
+from sites.models import AdverseEvent, Site, Vaccination
 
 DEMO_PASSWORD = "meishan-demo"
 CAMPAIGN_NAME = "梅山镇新冠病毒疫苗接种"

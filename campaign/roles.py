@@ -22,9 +22,9 @@ class Role(models.TextChoices):
 _ALL = ["add", "change", "delete", "view"]
 _MODELS = {
     "campaign": ["campaign", "village", "profile"],
-    "sites": ["site"],
+    "sites": ["site", "vaccination", "adverseevent", "prescreening"],
     "residents": ["resident"],
-    "appointments": ["appointment", "vaccination", "adverseevent", "prescreening"],
+    "appointments": ["appointment"],
 }
 
 # Permissions per role, as {app_label: {model: [actions]}}.
@@ -32,20 +32,20 @@ ROLE_PERMISSIONS = {
     Role.OFFICE: {app: dict.fromkeys(models_, _ALL) for app, models_ in _MODELS.items()},
     Role.CADRE: {
         "campaign": {"campaign": ["view"], "village": ["view"]},
-        "sites": {"site": ["view"]},
+        "sites": {"site": ["view"], "vaccination": ["view"]},
         "residents": {"resident": ["add", "change", "view"]},
-        "appointments": {"appointment": ["add", "change", "view"], "vaccination": ["view"]},
+        "appointments": {"appointment": ["add", "change", "view"]},
     },
     Role.SITE_TEAM: {
         "campaign": {"campaign": ["view"], "village": ["view"]},
-        "sites": {"site": ["view"]},
-        "residents": {"resident": ["add", "change", "view"]},
-        "appointments": {
-            "appointment": ["add", "change", "view"],
+        "sites": {
+            "site": ["view"],
             "vaccination": ["add", "change", "view"],
             "adverseevent": ["add", "view"],
             "prescreening": ["add", "view"],
         },
+        "residents": {"resident": ["add", "change", "view"]},
+        "appointments": {"appointment": ["add", "change", "view"]},
     },
     Role.SUPERVISION: {app: {model: ["view"] for model in models_} for app, models_ in _MODELS.items()},
     Role.LEADERSHIP: {app: {model: ["view"] for model in models_} for app, models_ in _MODELS.items()},
@@ -77,7 +77,7 @@ def ensure_role_groups(apps=None, using="default", **kwargs):
         group.permissions.set(wanted)
     doctors, _created = Group.objects.using(using).get_or_create(name=SITE_DOCTOR_GROUP)
     doctors.permissions.set(
-        Permission.objects.using(using).filter(content_type__app_label="appointments", codename="override_screening")
+        Permission.objects.using(using).filter(content_type__app_label="sites", codename="override_screening")
     )
 
 

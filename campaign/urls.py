@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("residents/", include("residents.urls")),
+    # The site team's pages kept the address they had under appointments.
+    path("appointments/site/", include("sites.urls")),
     path("appointments/", include("appointments.urls")),
     path("plan/", include("appointments.planning.urls")),
     path("daily/", include("appointments.daily.urls")),

@@ -8,7 +8,7 @@ from campaign.roles import Role, role_of
 
 ROLE_HOMES = {
     Role.CADRE: "residents:village_home",
-    Role.SITE_TEAM: "appointments:site_home",
+    Role.SITE_TEAM: "sites:workstation",
     Role.OFFICE: "reports:dashboard",
     Role.SUPERVISION: "reports:dashboard",
     Role.LEADERSHIP: "reports:dashboard",

@@ -2,12 +2,12 @@ import re
 
 from playwright.sync_api import expect
 
-from appointments.models import Vaccination
-from appointments.tests.factories import VaccinationFactory
 from campaign.demo import DEMO_PASSWORD
 from campaign.models import Village
 from e2e.conftest import log_in, screenshot
 from residents.tests.factories import ResidentFactory
+from sites.models import Vaccination
+from sites.tests.factories import VaccinationFactory
 
 
 def test_the_office_reads_progress_that_agrees_with_the_records_and_recomputes_it(page, live_server, demo):

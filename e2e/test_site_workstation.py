@@ -6,13 +6,13 @@ import re
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from appointments.models import Appointment, Vaccination
+from appointments.models import Appointment
 from appointments.services import appointment_book_pair
-from appointments.tests.factories import VaccinationFactory
 from campaign.demo import DEMO_PASSWORD
 from e2e.conftest import log_in, screenshot
 from residents.tests.factories import ResidentFactory
-from sites.models import Site
+from sites.models import Site, Vaccination
+from sites.tests.factories import VaccinationFactory
 
 JIANGDIAN = "江店体育馆接种点"
 TABLET = {"width": 1024, "height": 768}

@@ -15,10 +15,11 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from campaign.models import Campaign
 from reports.models import COUNTS, CadreProgress, DailyProgress, VillageProgress
 from residents.models import Resident
+from sites.models import AdverseEvent, PreScreening, Vaccination
 
 CHECKED_IN = [Appointment.Status.ARRIVED, Appointment.Status.VACCINATED]
 SCREENED_OUT = [PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED]

@@ -5,11 +5,12 @@ from django.db.models import F, Max, OuterRef, Subquery, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from appointments.models import OPEN_STATUSES, Appointment
 from campaign.models import Village
 from reports.models import CadreProgress, DailyProgress, VillageProgress
 from residents.filters import ResidentFilter
 from residents.models import Resident
+from sites.models import Vaccination
 
 
 def expected_percent(*, campaign, on: datetime.date) -> float:

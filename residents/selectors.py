@@ -1,8 +1,9 @@
 from django.db.models import Count, Exists, OuterRef, Q
 
-from appointments.models import OPEN_STATUSES, Appointment, Vaccination
+from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
 from residents.models import Resident
+from sites.models import Vaccination
 
 
 def village_summary(*, village) -> dict:

@@ -137,7 +137,7 @@ def resident_new(request):
     )
 
 
-# The site team registers people on the spot with the same form (appointments.views_site.register).
+# The site team registers people on the spot with the same form (sites.views.register).
 # POST: the number typed must not travel in a URL (access logs, proxies, browser history).
 @require_POST
 @role_required(*WRITERS, Role.SITE_TEAM)

@@ -4,10 +4,10 @@ import datetime
 
 from django.db.models import Count, Exists, OuterRef
 
-from appointments.models import OPEN_STATUSES, Appointment, PlanAllocation, Vaccination, WeeklyPlan
+from appointments.models import OPEN_STATUSES, Appointment, PlanAllocation, WeeklyPlan
 from appointments.planning.proposal import PlanInput, SiteInput, VillageInput
 from residents.models import Resident
-from sites.models import SiteDay
+from sites.models import SiteDay, Vaccination
 
 
 def week_days(day: datetime.date) -> list[datetime.date]:

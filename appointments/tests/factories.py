@@ -1,10 +1,7 @@
-import datetime
-
 import factory
 from django.utils import timezone
 
-from appointments.models import Appointment, Vaccination
-from campaign.tests.factories import UserFactory
+from appointments.models import Appointment
 from residents.tests.factories import ResidentFactory
 
 
@@ -16,17 +13,3 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     site = factory.LazyAttribute(lambda a: a.resident.village.site)
     dose_number = 1
     date = factory.LazyFunction(timezone.localdate)
-
-
-class VaccinationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Vaccination
-
-    resident = factory.SubFactory(ResidentFactory)
-    site = factory.LazyAttribute(lambda v: v.resident.village.site)
-    dose_number = 1
-    vaccinated_at = factory.LazyFunction(timezone.now)
-    lot_number = "202110A01"
-    vaccinator = factory.SubFactory(UserFactory)
-    consent_recorded = True
-    observation_until = factory.LazyAttribute(lambda v: v.vaccinated_at + datetime.timedelta(minutes=30))

@@ -17,9 +17,9 @@ from appointments.services import (
     site_day_set_capacity,
     site_days_ensure,
 )
-from appointments.tests.factories import VaccinationFactory
 from residents.tests.factories import ResidentFactory
 from sites.models import SiteDay
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 

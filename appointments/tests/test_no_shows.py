@@ -5,16 +5,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import (
-    appointment_book_pair,
-    site_checkin,
-    site_days_ensure,
-    site_prescreen,
-    site_vaccinate,
-)
+from appointments.services import appointment_book_pair, site_days_ensure
 from appointments.tasks import mark_no_shows_task
 from residents.tests.factories import ResidentFactory
 from sites.models import SiteDay
+from sites.services import site_checkin, site_prescreen, site_vaccinate
 
 pytestmark = pytest.mark.django_db
 
@@ -103,8 +98,8 @@ def test_someone_checked_in_who_left_before_the_shot_becomes_a_no_show(arrived_t
 
 
 def test_someone_sent_home_by_the_pre_screening_is_not_a_no_show(arrived_today, site_team_centre, qingshan):
-    from appointments.models import PreScreening
     from appointments.selectors import no_shows_to_call
+    from sites.models import PreScreening
 
     first, second = arrived_today
     # A deferral the pre-screening recorded while the appointment stayed open (the shot was not given).

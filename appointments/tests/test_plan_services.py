@@ -9,10 +9,11 @@ from django.utils import translation
 from appointments.models import Appointment, PlanAllocation, WeeklyPlan
 from appointments.planning.selectors import plan_inputs, site_day_loads, villages_remaining, week_days
 from appointments.planning.services import plan_adjust, plan_propose, plan_publish
-from appointments.tests.factories import AppointmentFactory, VaccinationFactory
+from appointments.tests.factories import AppointmentFactory
 from campaign.tests.factories import VillageFactory
 from residents.tests.factories import ResidentFactory
 from sites.models import SiteDay
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -15,13 +15,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening, Vaccination
+from appointments.models import Appointment
 from appointments.services import appointment_book_pair, site_days_ensure
 from campaign.celery import app
 from campaign.tests.redis_server import redis_server
 from reports.models import Export
 from reports.services import export_sweep
 from residents.tests.factories import ResidentFactory
+from sites.models import PreScreening, Vaccination
 
 PASSWORD = "pass-for-tests"  # campaign.tests.factories.UserFactory
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -98,7 +99,7 @@ def test_with_redis_stopped_people_stay_logged_in_log_in_use_every_page_and_the_
     own_redis, booked, site_team_jiangdian, office, supervisor, leader, cadre_qingshan, caplog
 ):
     team = login("site_jiangdian")
-    assert team.get(reverse("appointments:site_home")).status_code == 200
+    assert team.get(reverse("sites:workstation")).status_code == 200
     office_client = login("office")
     # The session is in Redis and in the database; the user and the role are cached in Redis too.
     assert own_redis.process.poll() is None and redis.Redis.from_url(own_redis.url).dbsize() > 0
@@ -106,13 +107,13 @@ def test_with_redis_stopped_people_stay_logged_in_log_in_use_every_page_and_the_
     own_redis.stop()
 
     # Already logged in: still logged in.
-    assert team.get(reverse("appointments:site_home")).status_code == 200
+    assert team.get(reverse("sites:workstation")).status_code == 200
     assert office_client.get(reverse("reports:dashboard")).status_code == 200
     # Logging in works, for every role.
     clients = {"office": office_client, "site_jiangdian": team}
     for username in ("supervisor", "leader", "cadre_qingshan"):
         clients[username] = login(username)
-    assert login("site_jiangdian").get(reverse("appointments:site_home")).status_code == 200
+    assert login("site_jiangdian").get(reverse("sites:workstation")).status_code == 200
 
     # Every page without arguments, for every role: no 500 (403 and 404 are the role's answer).
     answers = {}
@@ -123,21 +124,19 @@ def test_with_redis_stopped_people_stay_logged_in_log_in_use_every_page_and_the_
     assert not [key for key, status in answers.items() if status >= 500]
     assert answers[("office", reverse("reports:dashboard"))] == 200
     assert answers[("cadre_qingshan", reverse("residents:village_home"))] == 200
-    assert answers[("site_jiangdian", reverse("appointments:site_home"))] == 200
+    assert answers[("site_jiangdian", reverse("sites:workstation"))] == 200
 
     # The site workstation: scan the slip, 预检, 接种, 离开.
-    scanned = team.post(reverse("appointments:site_scan"), {"q": booked.token}, **HX)
+    scanned = team.post(reverse("sites:scan"), {"q": booked.token}, **HX)
     assert scanned.status_code == 200
     assert Appointment.objects.get(pk=booked.pk).status == Appointment.Status.ARRIVED
-    screened = team.post(
-        reverse("appointments:site_screen", args=[booked.pk]), {"temperature": "36.6", "consent": "on"}, **HX
-    )
+    screened = team.post(reverse("sites:screen", args=[booked.pk]), {"temperature": "36.6", "consent": "on"}, **HX)
     assert screened.status_code == 200
     assert PreScreening.objects.get(appointment=booked).outcome == PreScreening.Outcome.CLEARED
-    shot = team.post(reverse("appointments:site_vaccinate", args=[booked.pk]), {"lot_number": "202611A01"}, **HX)
+    shot = team.post(reverse("sites:vaccinate", args=[booked.pk]), {"lot_number": "202611A01"}, **HX)
     assert shot.status_code == 200
     vaccination = Vaccination.objects.get(resident=booked.resident)
-    released = team.post(reverse("appointments:site_release", args=[vaccination.pk]), **HX)
+    released = team.post(reverse("sites:release", args=[vaccination.pk]), **HX)
     assert released.status_code == 204
     vaccination.refresh_from_db()
     assert vaccination.released_at is not None
@@ -162,5 +161,5 @@ def test_with_redis_stopped_people_stay_logged_in_log_in_use_every_page_and_the_
         ("reports.build_export", f"({export.pk},)")
     ]
     # And the pages are fine with Redis back.
-    assert team.get(reverse("appointments:site_home")).status_code == 200
+    assert team.get(reverse("sites:workstation")).status_code == 200
     assert office_client.get(reverse("reports:export_detail", args=[export.pk])).status_code == 200

@@ -67,7 +67,7 @@ def test_the_qr_code_carries_no_personal_data(client, cadre_qingshan, appointmen
 
 
 def test_the_code_read_off_a_slip_finds_its_appointment_at_the_site(client, cadre_qingshan, appointment):
-    from appointments.selectors import site_lookup
+    from sites.selectors import site_lookup
 
     html = slip_page(client, cadre_qingshan, appointment).content.decode()
     scanned = decode(svg_matrix(qr_svgs(html)[0])).decode()

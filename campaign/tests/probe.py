@@ -20,14 +20,14 @@ from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, Vaccination, WeeklyPlan
+from appointments.models import Appointment, WeeklyPlan
 from appointments.planning.services import plan_propose
 from campaign.models import Campaign, Village
 from reports.models import Export, WeeklyReport
 from reports.services import export_request
 from residents.importing import services as importing
 from residents.models import ImportBatch, Resident
-from sites.models import Site
+from sites.models import AdverseEvent, Site, Vaccination
 
 # Every role of the demo, and nobody logged in. Qingshan is served by the centre site.
 PERSONAS = ["office", "supervisor", "leader", "cadre_qingshan", "site_centre", "doctor_centre", None]
@@ -201,10 +201,10 @@ PK_OBJECTS = {
     "reports:export_status": "export",
     "reports:export_download": "export",
     "reports:export_again": "export",
-    "appointments:site_screen": "appointment",
-    "appointments:site_vaccinate": "appointment",
-    "appointments:site_release": "vaccination",
-    "appointments:site_adverse": "vaccination",
+    "sites:screen": "appointment",
+    "sites:vaccinate": "appointment",
+    "sites:release": "vaccination",
+    "sites:adverse_event": "vaccination",
     "appointments:book_resident": "resident",
     "appointments:hold_dose2": "resident",
     "appointments:cancel": "appointment",

@@ -6,12 +6,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from appointments.models import AdverseEvent, Appointment
-from appointments.tests.factories import AppointmentFactory, VaccinationFactory
+from appointments.models import Appointment
+from appointments.tests.factories import AppointmentFactory
 from campaign.models import Campaign, Profile
 from campaign.tests.factories import CampaignFactory, SiteFactory, UserFactory, VillageFactory
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.models import AdverseEvent
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -30,24 +30,24 @@ def slip(honghe):
 
 
 def page_token(browser):
-    page = browser.get(reverse("appointments:site_home")).content.decode()
+    page = browser.get(reverse("sites:workstation")).content.decode()
     return re.search(r'hx-headers=\'\{"X-CSRFToken": "(\w+)"\}\'', page).group(1)
 
 
 def test_the_page_gives_htmx_the_token_and_a_fragment_draws_none(team, slip):
     token = page_token(team)
-    panel = team.post(reverse("appointments:site_scan"), {"q": slip.token}, HTTP_X_CSRFTOKEN=token, **HX)
+    panel = team.post(reverse("sites:scan"), {"q": slip.token}, HTTP_X_CSRFTOKEN=token, **HX)
     assert panel.status_code == 200 and 'data-step="screen"' in panel.content.decode()
     assert "csrfmiddlewaretoken" not in panel.content.decode()
 
 
 def test_a_post_without_the_token_is_still_refused(team, slip):
     page_token(team)  # the CSRF cookie is set
-    assert team.post(reverse("appointments:site_scan"), {"q": slip.token}, **HX).status_code == 403
+    assert team.post(reverse("sites:scan"), {"q": slip.token}, **HX).status_code == 403
 
 
 def test_a_plain_page_still_has_the_field_in_its_forms(team, slip):
     token = page_token(team)
-    response = team.post(reverse("appointments:site_scan"), {"q": slip.token, "csrfmiddlewaretoken": token})
+    response = team.post(reverse("sites:scan"), {"q": slip.token, "csrfmiddlewaretoken": token})
     page = team.get(response["Location"]).content.decode()
     assert page.count('name="csrfmiddlewaretoken"') >= 2  # the scan form and the screening form

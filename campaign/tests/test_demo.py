@@ -7,12 +7,13 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from appointments.models import Appointment, Vaccination
+from appointments.models import Appointment
 from campaign import demo
 from campaign.lib.idnumber import parse_id_number
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from residents.models import Resident
+from sites.models import Vaccination
 
 pytestmark = pytest.mark.django_db
 
@@ -133,5 +134,5 @@ def test_each_site_has_a_doctor_who_may_override_and_a_lot_in_use(loaded):
     for username in ["doctor_centre", "doctor_hospital", "doctor_jiangdian"]:
         doctor = User.objects.get(username=username)
         assert role_of(doctor) == Role.SITE_TEAM and doctor.profile.site is not None
-        assert doctor.has_perm("appointments.override_screening")
-    assert not User.objects.get(username="site_centre").has_perm("appointments.override_screening")
+        assert doctor.has_perm("sites.override_screening")
+    assert not User.objects.get(username="site_centre").has_perm("sites.override_screening")

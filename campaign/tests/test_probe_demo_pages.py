@@ -72,7 +72,7 @@ def test_every_demo_page_opens_for_every_role_never_a_500(demo):
     ]
     for site in demo.campaign.sites.all():
         pages += [(f"{reverse('daily:list')}?site={site.pk}", everyone, None, site.pk)]
-        pages += [(reverse("appointments:site_watch", args=[site.pk]), READERS, None, site.pk)]
+        pages += [(reverse("sites:watch", args=[site.pk]), READERS, None, site.pk)]
     for report in WeeklyReport.objects.filter(campaign=demo.campaign):
         pages += [(reverse("reports:weekly_detail", args=[str(report)]), READERS, None, None)]
     village = demo.own.village
@@ -82,7 +82,7 @@ def test_every_demo_page_opens_for_every_role_never_a_500(demo):
         (reverse("residents:village_home"), READERS | {Role.CADRE}, None, None),
         (f"{reverse('daily:village_slips')}?village={village.pk}", slip_readers, village.pk, village.site_id),
         (reverse("plan:village"), {Role.CADRE}, None, None),
-        (reverse("appointments:site_home"), {Role.SITE_TEAM}, None, None),
+        (reverse("sites:workstation"), {Role.SITE_TEAM}, None, None),
     ]
     failures, opened = [], 0
     for persona in probe.PERSONAS:

@@ -3,11 +3,11 @@ import datetime
 import factory
 from django.utils import timezone
 
-from appointments.tests.factories import VaccinationFactory
 from campaign.models import Campaign
 from campaign.tests.factories import CampaignFactory, UserFactory, VillageFactory
 from reports.models import DailyProgress, Export, SupervisionFinding
 from residents.tests.factories import ResidentFactory
+from sites.tests.factories import VaccinationFactory
 
 
 class ExportFactory(factory.django.DjangoModelFactory):

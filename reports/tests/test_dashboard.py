@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.tests.factories import VaccinationFactory
 from reports.models import DailyProgress, VillageProgress
 from reports.progress import progress_compute
 from reports.selectors import _ranks, dashboard_figures, expected_percent
 from residents.tests.factories import ResidentFactory
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,14 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, PreScreening
-from appointments.tests.factories import AppointmentFactory, VaccinationFactory
+from appointments.models import Appointment
+from appointments.tests.factories import AppointmentFactory
 from reports.models import COUNTS, CadreProgress, DailyProgress, VillageProgress
 from reports.progress import progress_compute
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.models import AdverseEvent, PreScreening
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,13 +6,13 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from appointments.tests.factories import VaccinationFactory
 from campaign.celery import app
 from campaign.models import Campaign
 from campaign.tests.worker import real_worker
 from reports import tasks
 from reports.models import DailyProgress, VillageProgress
 from residents.tests.factories import ResidentFactory
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

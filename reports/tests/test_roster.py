@@ -6,12 +6,13 @@ import io
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.tests.factories import AppointmentFactory, VaccinationFactory
+from appointments.tests.factories import AppointmentFactory
 from reports.roster import write_roster
 from reports.services import roster_residents
 from reports.tests.helpers import column, open_roster
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.tests.factories import VaccinationFactory
 
 HEADERS = [
     "序号",

@@ -185,7 +185,7 @@ def test_a_site_team_cannot_read_a_birth_day_back_by_guessing_the_last_six_digit
     target = Resident.objects.filter(village__site__name="江店体育馆接种点").first()
     right = target.id_number[-6:]
     guesses = [f"{day:02d}{right[2:]}" for day in range(1, 32) if f"{day:02d}" != right[:2]]
-    url = reverse("appointments:site_scan")
+    url = reverse("sites:scan")
     for guess in guesses[:SEARCH_MISSES_PER_HOUR]:
         page = team.post(url, {"q": f"{guess}{target.name}"}).content.decode()
         assert target.id_number not in page

@@ -15,19 +15,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening, Vaccination
-from appointments.services import (
-    appointment_book_pair,
-    site_checkin,
-    site_days_ensure,
-    site_prescreen,
-    site_scan,
-    site_vaccinate,
-)
-from appointments.tests.factories import VaccinationFactory
+from appointments.models import Appointment
+from appointments.services import appointment_book_pair, site_days_ensure
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
-from sites.models import SiteDay
+from sites.models import PreScreening, SiteDay, Vaccination
+from sites.services import site_checkin, site_prescreen, site_scan, site_vaccinate
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +57,7 @@ def book(qingshan, today):
 @pytest.fixture
 def team(client, nurse):
     client.force_login(nurse)
-    client.get(reverse("appointments:site_home"))  # the steady state: the user and role are cached
+    client.get(reverse("sites:workstation"))  # the steady state: the user and role are cached
     return client
 
 
@@ -90,7 +84,7 @@ def unchanged():
 
 
 def post(client, name, pk=None, **data):
-    return client.post(reverse(f"appointments:site_{name}", args=[pk] if pk else []), data, **HX)
+    return client.post(reverse(f"sites:{name}", args=[pk] if pk else []), data, **HX)
 
 
 def screen_data(**data):
@@ -351,7 +345,7 @@ def test_an_ordinary_dose_2_goes_from_scan_to_the_complete_course(team, book, si
 def test_a_plain_request_is_redirected_to_the_persons_panel(client, book, nurse):
     first, _ = book()
     client.force_login(nurse)
-    response = client.post(reverse("appointments:site_scan"), {"q": first.token})
+    response = client.post(reverse("sites:scan"), {"q": first.token})
     assert response.status_code == 302 and response["Location"].endswith(f"?a={first.pk}")
     assert 'data-step="screen"' in client.get(response["Location"]).content.decode()
 

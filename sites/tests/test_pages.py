@@ -7,19 +7,14 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
-from appointments.services import (
-    appointment_book_pair,
-    site_checkin,
-    site_days_ensure,
-    site_prescreen,
-    site_vaccinate,
-)
-from appointments.tests.factories import VaccinationFactory
+from appointments.models import Appointment
+from appointments.services import appointment_book_pair, site_days_ensure
 from campaign.roles import SITE_DOCTOR_GROUP
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory, id_number_for
-from sites.models import SiteDay
+from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
+from sites.services import site_checkin, site_prescreen, site_vaccinate
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +55,16 @@ def doctor(site_jiangdian):
 
 
 def scan(client, query, **extra):
-    return client.post(reverse("appointments:site_scan"), {"q": query}, **HX, **extra)
+    return client.post(reverse("sites:scan"), {"q": query}, **HX, **extra)
 
 
 def screen(client, appointment, **data):
     values = {"temperature": "36.6", "consent": "on", **data}
-    return client.post(reverse("appointments:site_screen", args=[appointment.pk]), values, **HX)
+    return client.post(reverse("sites:screen", args=[appointment.pk]), values, **HX)
 
 
 def shoot(client, appointment, lot="202611A01"):
-    return client.post(reverse("appointments:site_vaccinate", args=[appointment.pk]), {"lot_number": lot}, **HX)
+    return client.post(reverse("sites:vaccinate", args=[appointment.pk]), {"lot_number": lot}, **HX)
 
 
 def arrived(appointment, user):
@@ -85,7 +80,7 @@ def cleared(appointment, user):
 
 
 def test_the_workstation_shows_the_days_counters_and_the_scan_box(team, booked, site_jiangdian):
-    response = team.get(reverse("appointments:site_home"))
+    response = team.get(reverse("sites:workstation"))
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="scan-input"' in html and "autofocus" in html
@@ -107,7 +102,7 @@ def test_scanning_a_slip_checks_the_person_in_and_asks_the_screening(team, booke
 
 def test_a_plain_scan_is_redirected_so_a_reload_never_scans_again(team, booked):
     first, _second = booked
-    response = team.post(reverse("appointments:site_scan"), {"q": first.token})
+    response = team.post(reverse("sites:scan"), {"q": first.token})
     assert response.status_code == 302 and response.url.endswith(f"?a={first.pk}")
     page = team.get(response.url)
     assert page.context["panel"] == "person" and page.context["step"] == "screen"
@@ -139,7 +134,7 @@ def test_the_shot_starts_the_observation_and_shows_the_held_dose_2(team, booked,
     assert response.context["step"] == "done" and response.context["held"] == second
     html = response.content.decode()
     assert (today + 14 * DAY).isoformat() in html and "留观" in html
-    observing = team.get(reverse("appointments:site_observation"), **HX)
+    observing = team.get(reverse("sites:observation"), **HX)
     assert [v.pk for v in observing.context["observing"]] == [vaccination.pk]
 
 
@@ -153,21 +148,21 @@ def test_a_double_submit_of_the_shot_records_one_dose(team, booked, site_team_ji
 
 def test_a_plain_shot_is_redirected(team, booked, site_team_jiangdian):
     first = cleared(arrived(booked[0], site_team_jiangdian), site_team_jiangdian)
-    response = team.post(reverse("appointments:site_vaccinate", args=[first.pk]), {"lot_number": "L1"})
+    response = team.post(reverse("sites:vaccinate", args=[first.pk]), {"lot_number": "L1"})
     assert response.status_code == 302 and Vaccination.objects.count() == 1
 
 
 def test_release_ends_the_observation_and_refreshes_the_counters(team, booked, site_team_jiangdian, today):
     first = cleared(arrived(booked[0], site_team_jiangdian), site_team_jiangdian)
     vaccination, _held = site_vaccinate(appointment=first, lot_number="L1", vaccinator=site_team_jiangdian)
-    live = team.get(reverse("appointments:site_live"), **HX).context["live"]
+    live = team.get(reverse("sites:live"), **HX).context["live"]
     assert (live["vaccinated"], live["observing"]) == (1, 1)
-    response = team.post(reverse("appointments:site_release", args=[vaccination.pk]), **HX)
+    response = team.post(reverse("sites:release", args=[vaccination.pk]), **HX)
     assert response.status_code == 204 and response["HX-Trigger"] == "site-changed"
     vaccination.refresh_from_db()
     assert vaccination.released_at is not None
-    assert team.get(reverse("appointments:site_live"), **HX).context["live"]["observing"] == 0
-    assert team.get(reverse("appointments:site_observation"), **HX).context["observing"] == []
+    assert team.get(reverse("sites:live"), **HX).context["live"]["observing"] == 0
+    assert team.get(reverse("sites:observation"), **HX).context["observing"] == []
 
 
 def test_the_whole_flow_takes_four_requests_from_scan_to_release(team, booked):
@@ -175,7 +170,7 @@ def test_the_whole_flow_takes_four_requests_from_scan_to_release(team, booked):
     screen(team, first)
     shoot(team, first)
     vaccination = Vaccination.objects.get()
-    team.post(reverse("appointments:site_release", args=[vaccination.pk]), **HX)
+    team.post(reverse("sites:release", args=[vaccination.pk]), **HX)
     vaccination.refresh_from_db()
     assert vaccination.released_at and vaccination.appointment == first
 
@@ -183,7 +178,7 @@ def test_the_whole_flow_takes_four_requests_from_scan_to_release(team, booked):
 def test_each_step_of_a_booked_person_stays_within_its_query_budget(team, booked, django_assert_max_num_queries):
     # A queue of hundreds a day: every request counts. Before the lookup and the check-in shared their reads
     # and the role was cached, the steps took 14, 7 and 16 queries (without BEGIN and COMMIT).
-    team.get(reverse("appointments:site_home"))  # the session and the role are read once
+    team.get(reverse("sites:workstation"))  # the session and the role are read once
     # Counted with BEGIN and COMMIT.
     with django_assert_max_num_queries(8):  # user, site, slip, lock, arrival, history
         first = scan(team, booked[0].token).context["appointment"]
@@ -334,10 +329,10 @@ def test_several_people_matching_the_last_digits_and_name_are_listed_to_pick_one
         pytest.skip("no second number with the same last 6 digits in range")
     response = scan(team, f"{tail}张三丰")
     assert len(response.context["candidates"]) == 2
-    picked = team.post(reverse("appointments:site_scan"), {"q": f"{tail}张三丰", "pick": two.pk}, **HX)
+    picked = team.post(reverse("sites:scan"), {"q": f"{tail}张三丰", "pick": two.pk}, **HX)
     assert picked.context["card"]["resident"] == two and picked.context["step"] == "screen"
     stranger = ResidentFactory(village=honghe, name="李四")
-    response = team.post(reverse("appointments:site_scan"), {"q": f"{tail}张三丰", "pick": stranger.pk}, **HX)
+    response = team.post(reverse("sites:scan"), {"q": f"{tail}张三丰", "pick": stranger.pk}, **HX)
     assert response.status_code == 404  # only someone the query matched can be picked
 
 
@@ -407,7 +402,7 @@ def register(client, village, **data):
         "priority_group": "general",
         **data,
     }
-    return client.post(reverse("appointments:site_register"), values)
+    return client.post(reverse("sites:register"), values)
 
 
 def test_an_unregistered_person_is_registered_on_the_spot_and_checked_in(team, honghe, days, site_team_jiangdian):
@@ -429,7 +424,7 @@ def test_on_the_spot_registration_checks_the_id_number_like_the_cadres_form(team
 
 def test_on_the_spot_registration_reads_the_id_number_as_it_is_typed(team, honghe, days):
     number = id_number_for(1, birth_date=datetime.date(1980, 5, 17))
-    page = team.get(reverse("appointments:site_register")).content.decode()
+    page = team.get(reverse("sites:register")).content.decode()
     assert reverse("residents:id_preview") in page  # the cadre's form's field, shared
     preview = team.post(reverse("residents:id_preview"), {"id_number": number}, **HX)
     assert preview.status_code == 200 and "1980-05-17" in preview.content.decode()
@@ -466,7 +461,7 @@ def test_an_adverse_event_is_reported_from_the_observation_list_and_the_office_s
 ):
     first = cleared(arrived(booked[0], site_team_jiangdian), site_team_jiangdian)
     vaccination, _held = site_vaccinate(appointment=first, lot_number="L1", vaccinator=site_team_jiangdian)
-    url = reverse("appointments:site_adverse", args=[vaccination.pk])
+    url = reverse("sites:adverse_event", args=[vaccination.pk])
     form = team.get(url, **HX)
     assert form.status_code == 200 and 'name="symptoms"' in form.content.decode()
     onset = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
@@ -486,12 +481,12 @@ def test_an_adverse_event_is_reported_from_the_observation_list_and_the_office_s
     assert response["HX-Trigger"] == "site-changed"
     event = AdverseEvent.objects.get()
     assert (event.severity, event.referred_to_hospital, event.reported_by) == ("moderate", True, site_team_jiangdian)
-    assert "胸闷" in team.get(reverse("appointments:site_observation"), **HX).content.decode()
+    assert "胸闷" in team.get(reverse("sites:observation"), **HX).content.decode()
 
     client.force_login(office)
     dashboard = client.get(reverse("reports:dashboard")).content.decode()
-    assert reverse("appointments:adverse_recent") in dashboard
-    panel = client.get(reverse("appointments:adverse_recent"), **HX)
+    assert reverse("sites:adverse_events") in dashboard
+    panel = client.get(reverse("sites:adverse_events"), **HX)
     assert "胸闷" in panel.content.decode() and "转诊" in panel.content.decode()
 
 
@@ -508,43 +503,43 @@ def test_the_team_of_one_site_cannot_touch_another_sites_arrivals(team, qingshan
     first = cleared(arrived(first, centre_nurse), centre_nurse)
     vaccination, _held = site_vaccinate(appointment=first, lot_number="L1", vaccinator=centre_nurse)
     client = team  # the Jiangdian team
-    assert client.post(reverse("appointments:site_screen", args=[first.pk]), **HX).status_code == 404
-    assert client.post(reverse("appointments:site_vaccinate", args=[first.pk]), **HX).status_code == 404
-    assert client.post(reverse("appointments:site_release", args=[vaccination.pk]), **HX).status_code == 404
-    assert client.get(reverse("appointments:site_adverse", args=[vaccination.pk])).status_code == 404
-    assert client.get(reverse("appointments:site_home") + f"?a={first.pk}").status_code == 404
-    assert client.get(reverse("appointments:site_watch_live", args=[qingshan.site.pk])).status_code == 403
+    assert client.post(reverse("sites:screen", args=[first.pk]), **HX).status_code == 404
+    assert client.post(reverse("sites:vaccinate", args=[first.pk]), **HX).status_code == 404
+    assert client.post(reverse("sites:release", args=[vaccination.pk]), **HX).status_code == 404
+    assert client.get(reverse("sites:adverse_event", args=[vaccination.pk])).status_code == 404
+    assert client.get(reverse("sites:workstation") + f"?a={first.pk}").status_code == 404
+    assert client.get(reverse("sites:watch_live", args=[qingshan.site.pk])).status_code == 403
     vaccination.refresh_from_db()
     assert vaccination.released_at is None
 
 
 def test_the_site_comes_from_the_users_profile_never_from_the_request(team, qingshan, days, site_jiangdian):
     resident = ResidentFactory(village=qingshan)
-    team.post(reverse("appointments:site_scan"), {"q": resident.id_number, "site": qingshan.site.pk}, **HX)
+    team.post(reverse("sites:scan"), {"q": resident.id_number, "site": qingshan.site.pk}, **HX)
     assert not Appointment.objects.exists()
 
 
 @pytest.mark.parametrize("persona", ["cadre_qingshan", "office", "supervisor"])
 def test_other_roles_get_403_on_the_workstation(client, request, persona, site_jiangdian, days):
     client.force_login(request.getfixturevalue(persona))
-    for name in ["site_home", "site_live", "site_observation", "site_register"]:
-        assert client.get(reverse(f"appointments:{name}")).status_code == 403, name
-    assert client.post(reverse("appointments:site_scan"), {"q": "x"}).status_code == 403
+    for name in ["workstation", "live", "observation", "register"]:
+        assert client.get(reverse(f"sites:{name}")).status_code == 403, name
+    assert client.post(reverse("sites:scan"), {"q": "x"}).status_code == 403
 
 
 def test_the_office_watches_any_site_read_only(client, office, booked, site_jiangdian, site_team_jiangdian):
     first = cleared(arrived(booked[0], site_team_jiangdian), site_team_jiangdian)
     site_vaccinate(appointment=first, lot_number="L1", vaccinator=site_team_jiangdian)
     client.force_login(office)
-    page = client.get(reverse("appointments:site_watch", args=[site_jiangdian.pk]))
+    page = client.get(reverse("sites:watch", args=[site_jiangdian.pk]))
     html = page.content.decode()
     assert page.status_code == 200 and page.context["live"]["vaccinated"] == 1
     assert "张三丰" in html and 'data-testid="release"' not in html and "scan-input" not in html
-    live = client.get(reverse("appointments:site_watch_live", args=[site_jiangdian.pk]), **HX)
+    live = client.get(reverse("sites:watch_live", args=[site_jiangdian.pk]), **HX)
     assert live.context["live"]["observing"] == 1
 
 
 def test_a_cadre_cannot_watch_a_site(client, cadre_honghe, site_jiangdian):
     client.force_login(cadre_honghe)
-    assert client.get(reverse("appointments:site_watch", args=[site_jiangdian.pk])).status_code == 403
-    assert client.get(reverse("appointments:adverse_recent")).status_code == 403
+    assert client.get(reverse("sites:watch", args=[site_jiangdian.pk])).status_code == 403
+    assert client.get(reverse("sites:adverse_events")).status_code == 403

@@ -14,10 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening
-from appointments.services import appointment_book_pair, site_checkin, site_days_ensure, site_prescreen
+from appointments.models import Appointment
+from appointments.services import appointment_book_pair, site_days_ensure
 from residents.models import CONTRAINDICATIONS
 from residents.tests.factories import ResidentFactory
+from sites.models import PreScreening
+from sites.services import site_checkin, site_prescreen
 
 HX = {"HTTP_HX_REQUEST": "true"}
 NO = dict.fromkeys(CONTRAINDICATIONS, False)
@@ -84,7 +86,7 @@ def test_fifty_simultaneous_screenings_through_the_service_record_one(arrived, s
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_thirty_simultaneous_screening_submits_through_the_page_record_one(arrived, site_team_centre):
-    url = reverse("appointments:site_screen", args=[arrived.pk])
+    url = reverse("sites:screen", args=[arrived.pk])
 
     def submit():
         browser = Client()

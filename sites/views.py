@@ -2,7 +2,7 @@
 
 Every view of the team takes the site from the user's profile, never from the
 request, so one site's team cannot act at another site. The rules live in
-appointments.services; these views call them and show what they say.
+sites.services; these views call them and show what they say.
 
 htmx requests get the changed panel back, with an `HX-Trigger: site-changed`
 header that refreshes the counters and lists; plain requests are redirected
@@ -21,18 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from appointments.forms_site import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
-from appointments.models import AdverseEvent, Appointment, PreScreening, Vaccination
-from appointments.selectors import site_day_live
-from appointments.services import (
-    BookingRefused,
-    adverse_event_report,
-    observation_release,
-    site_checkin,
-    site_prescreen,
-    site_scan,
-    site_shot,
-)
+from appointments.models import Appointment
+from appointments.services import BookingRefused
 from campaign.lib.access import role_required
 from campaign.lib.idnumber import age_on, normalize_id_number
 from campaign.lib.masking import mask_id_number
@@ -48,7 +38,17 @@ from residents.services import (
     reason_labels,
     resident_register,
 )
-from sites.models import Site
+from sites.forms import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
+from sites.models import AdverseEvent, PreScreening, Site, Vaccination
+from sites.selectors import site_day_live
+from sites.services import (
+    adverse_event_report,
+    observation_release,
+    site_checkin,
+    site_prescreen,
+    site_scan,
+    site_shot,
+)
 
 # Roles that may watch any site's day, read-only.
 WATCHERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
@@ -102,7 +102,7 @@ def _changed(response):
 
 
 def _home_url(appointment=None) -> str:
-    url = reverse("appointments:site_home")
+    url = reverse("sites:workstation")
     return f"{url}?a={appointment.pk}" if appointment is not None else url
 
 
@@ -177,7 +177,7 @@ def _person_context(
         if confirm:
             context["positive_labels"] = reason_labels(form.positives())
             context["would_exclude"] = form.would_exclude()
-            context["can_override"] = request.user.has_perm("appointments.override_screening")
+            context["can_override"] = request.user.has_perm("sites.override_screening")
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
         context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
     elif screening is not None and screening.outcome not in SCREENING_PASSED:
@@ -192,7 +192,7 @@ def _day(moment=None):
 
 
 def _person(request, site, appointment, **kwargs):
-    return render(request, "appointments/site_home_person.html", _person_context(request, site, appointment, **kwargs))
+    return render(request, "sites/workstation_person.html", _person_context(request, site, appointment, **kwargs))
 
 
 def _page(request, site, *, person=None, scan_result=None):
@@ -210,7 +210,7 @@ def _page(request, site, *, person=None, scan_result=None):
     }
     # The panel's own keys (card, warnings, form, step...) sit beside the page's.
     context.update(person or scan_result or {})
-    return render(request, "appointments/site_home.html", context)
+    return render(request, "sites/workstation.html", context)
 
 
 # Who still shows in the observation list: anyone not released, up to this long after the shot
@@ -250,6 +250,7 @@ def _vaccination(site, pk):
 # The workstation ------------------------------------------------------------
 
 
+@role_required(Role.SITE_TEAM)
 def workstation(request):
     """The site's screen for today; `?a=` opens one arrival's panel (after a plain, non-htmx action)."""
     site = _own_site(request)
@@ -285,9 +286,9 @@ def scan(request):
     if result.candidates:
         context["candidates"] = [_card(r, None, today) for r in result.candidates]
     if query and result.resident is None and not result.candidates:
-        context["register_url"] = reverse("appointments:site_register") + _register_query(request, query)
+        context["register_url"] = reverse("sites:register") + _register_query(request, query)
     if _htmx(request):
-        return render(request, "appointments/site_home_scan.html", context)
+        return render(request, "sites/workstation_scan.html", context)
     return _page(request, site, scan_result=context)
 
 
@@ -401,12 +402,12 @@ def adverse(request, pk):
             form.add_error(None, refused.message)
         else:
             if _htmx(request):
-                return _changed(render(request, "appointments/site_adverse_done.html", {**context, "event": event}))
+                return _changed(render(request, "sites/adverse_event_done.html", {**context, "event": event}))
             messages.success(request, _("The adverse event is reported to the office."))
             return redirect(_home_url())
     if _htmx(request):
-        return render(request, "appointments/site_adverse_form.html", context)
-    return render(request, "appointments/site_adverse_page.html", context)
+        return render(request, "sites/adverse_event_form.html", context)
+    return render(request, "sites/adverse_event.html", context)
 
 
 def _adverse_card(vaccination):
@@ -453,7 +454,7 @@ def register(request):
             return _check_in_registered(request, site, resident)
     return render(
         request,
-        "appointments/site_register.html",
+        "sites/register.html",
         {"site": site, "form": form, "campaign": campaign, "age_range": age_range_text(campaign)},
     )
 
@@ -484,7 +485,7 @@ def live(request, site_pk=None):
     site = _site_for(request, site_pk)
     return render(
         request,
-        "appointments/site_home_live.html",
+        "sites/workstation_live.html",
         {"site": site, "live": site_day_live(site=site, day=timezone.localdate())},
     )
 
@@ -496,7 +497,7 @@ def observation(request, site_pk=None):
     today = timezone.localdate()
     return render(
         request,
-        "appointments/site_home_observation.html",
+        "sites/workstation_observation.html",
         {
             "site": site,
             "observing": _observing(site, today),
@@ -514,7 +515,7 @@ def watch(request, site_pk):
     today = timezone.localdate()
     return render(
         request,
-        "appointments/site_watch.html",
+        "sites/watch.html",
         {
             "site": site,
             "today": today,
@@ -539,6 +540,6 @@ def adverse_recent(request):
     )
     return render(
         request,
-        "appointments/site_adverse_recent.html",
+        "sites/adverse_events.html",
         {"events": events, "sites": Site.objects.filter(campaign=campaign), "today": timezone.localdate()},
     )

@@ -4,7 +4,7 @@ from django.utils.translation import get_language
 
 register = template.Library()
 
-QUESTIONS = "appointments/site_screening_questions.html"
+QUESTIONS = "sites/screening_questions.html"
 _unanswered = {}  # language -> the questions' HTML before any answer
 
 

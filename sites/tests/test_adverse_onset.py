@@ -8,10 +8,11 @@ from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import AdverseEvent
-from appointments.services import BookingRefused, adverse_event_report
-from appointments.tests.factories import VaccinationFactory
+from appointments.services import BookingRefused
 from residents.tests.factories import ResidentFactory
+from sites.models import AdverseEvent
+from sites.services import adverse_event_report
+from sites.tests.factories import VaccinationFactory
 
 pytestmark = pytest.mark.django_db
 MINUTE = datetime.timedelta(minutes=1)
@@ -54,13 +55,13 @@ def test_the_form_refuses_an_impossible_onset_with_a_chinese_message_and_the_pag
     client, vaccination, site_team_jiangdian, office, typed
 ):
     client.force_login(site_team_jiangdian)
-    url = reverse("appointments:site_adverse", args=[vaccination.pk])
+    url = reverse("sites:adverse_event", args=[vaccination.pk])
     response = client.post(url, {"onset": typed, "symptoms": "头晕", "severity": "mild"})
     assert response.status_code == 200
     assert "发生时间" in response.content.decode() and response.context["form"].errors
     assert not AdverseEvent.objects.exists()
-    assert client.get(reverse("appointments:site_home")).status_code == 200
-    assert client.get(reverse("appointments:site_observation")).status_code == 200
+    assert client.get(reverse("sites:workstation")).status_code == 200
+    assert client.get(reverse("sites:observation")).status_code == 200
 
 
 def test_the_database_refuses_an_onset_after_its_report(vaccination, site_team_jiangdian):

@@ -6,10 +6,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import AdverseEvent, PreScreening
-from appointments.services import prescreen_answers
 from campaign.lib.text import CleanTextMixin
 from residents.models import CONTRAINDICATIONS
+from sites.models import AdverseEvent, PreScreening
+from sites.services import prescreen_answers
 
 
 class ScanForm(CleanTextMixin, forms.Form):

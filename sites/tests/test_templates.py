@@ -1,10 +1,10 @@
-"""The workstation's panels drawn in part once per language (appointments.templatetags.site_tags)."""
+"""The workstation's panels drawn in part once per language (sites.templatetags.site_tags)."""
 
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from appointments.forms_site import ScreeningForm
-from appointments.templatetags.site_tags import QUESTIONS, screening_questions
+from sites.forms import ScreeningForm
+from sites.templatetags.site_tags import QUESTIONS, screening_questions
 
 
 def test_the_unanswered_questions_are_drawn_once_per_language_and_as_the_template_draws_them():

@@ -6,22 +6,13 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
-from appointments.models import Appointment, PreScreening, Vaccination
-from appointments.selectors import site_day_live, site_lookup
-from appointments.services import (
-    BookingRefused,
-    DayFull,
-    OutsideWindow,
-    appointment_book_pair,
-    observation_release,
-    site_checkin,
-    site_days_ensure,
-    site_prescreen,
-    site_vaccinate,
-)
-from appointments.tests.factories import VaccinationFactory
+from appointments.models import Appointment
+from appointments.services import BookingRefused, DayFull, OutsideWindow, appointment_book_pair, site_days_ensure
 from residents.tests.factories import ResidentFactory
-from sites.models import SiteDay
+from sites.models import PreScreening, SiteDay, Vaccination
+from sites.selectors import site_day_live, site_lookup
+from sites.services import observation_release, site_checkin, site_prescreen, site_vaccinate
+from sites.tests.factories import VaccinationFactory
 
 DAY = datetime.timedelta(days=1)
 

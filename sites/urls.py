@@ -1,0 +1,22 @@
+"""The site team's workstation and the watchers' view of a site's day, at /appointments/site/ (where they were)."""
+
+from django.urls import path
+
+from sites import views
+
+app_name = "sites"
+urlpatterns = [
+    path("", views.workstation, name="workstation"),
+    path("scan/", views.scan, name="scan"),
+    path("register/", views.register, name="register"),
+    path("live/", views.live, name="live"),
+    path("observation/", views.observation, name="observation"),
+    path("arrival/<int:pk>/screen/", views.screen, name="screen"),
+    path("arrival/<int:pk>/vaccinate/", views.vaccinate, name="vaccinate"),
+    path("dose/<int:pk>/release/", views.release, name="release"),
+    path("dose/<int:pk>/adverse-event/", views.adverse, name="adverse_event"),
+    path("adverse-events/", views.adverse_recent, name="adverse_events"),
+    path("<int:site_pk>/", views.watch, name="watch"),
+    path("<int:site_pk>/live/", views.live, name="watch_live"),
+    path("<int:site_pk>/observation/", views.observation, name="watch_observation"),
+]
