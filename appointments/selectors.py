@@ -1,28 +1,10 @@
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 
 from appointments.models import OPEN_STATUSES, Appointment
 from residents.models import Resident
 from sites.models import SiteDay, Vaccination
-
-
-def site_day_summary(*, site, day: datetime.date) -> dict:
-    """A site's day: booked, arrived, vaccinated and still to come, against its floor and capacity."""
-    counts = (
-        Appointment.objects.for_site(site)
-        .on(day)
-        .aggregate(
-            booked=Count("id", filter=~Q(status=Appointment.Status.CANCELLED)),
-            arrived=Count("id", filter=Q(status=Appointment.Status.ARRIVED)),
-            to_come=Count("id", filter=Q(status=Appointment.Status.BOOKED)),
-        )
-    )
-    counts["vaccinated"] = Vaccination.objects.filter(site=site, vaccinated_at__date=day).count()
-    site_day = SiteDay.objects.filter(site=site, date=day).first()
-    counts["capacity"] = site_day.capacity if site_day else site.daily_capacity
-    counts["floor"] = site.campaign.daily_floor_per_site
-    return counts
 
 
 def _has(model_qs):
