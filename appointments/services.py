@@ -1,7 +1,7 @@
 """Booking, moving and cancelling appointments: the one place these rules live.
 
-Capacity is guarded by the database: a place is taken with a conditional
-UPDATE of the site-day row (`booked = booked + 1 WHERE booked < capacity`), and a
+Capacity is guarded by the database: a place is taken (sites.capacity) with a
+conditional UPDATE of the site-day row (`booked = booked + 1 WHERE booked < capacity`), and a
 check constraint refuses any row above capacity. Dose 1 and its held dose-2
 place are taken in one transaction, or neither is. Rows are always taken in
 date order, so two bookings never wait on each other in a cycle.
@@ -22,6 +22,7 @@ from simple_history.utils import bulk_update_with_history
 from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.text import clean_text
 from residents.models import Resident
+from sites.capacity import release_place, site_days_ensure, take_first_place, take_place
 from sites.models import SiteDay, Vaccination
 
 
@@ -64,20 +65,6 @@ class DayFull(BookingRefused):
 # Site days ----------------------------------------------------------------
 
 
-def site_days_ensure(*, campaign, sites=None) -> int:
-    """Create the missing site-day rows of the campaign's window at each site's daily capacity. Idempotent."""
-    sites = list(sites if sites is not None else campaign.sites.all())
-    days = (campaign.end_date - campaign.start_date).days + 1
-    rows = [
-        SiteDay(site=site, date=campaign.start_date + datetime.timedelta(days=offset), capacity=site.daily_capacity)
-        for site in sites
-        for offset in range(days)
-    ]
-    before = SiteDay.objects.filter(site__in=sites).count()
-    SiteDay.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return SiteDay.objects.filter(site__in=sites).count() - before
-
-
 def site_days_recount(*, campaign) -> None:
     """Set each site-day's places taken from its appointments (for bulk loaders that bypass the services)."""
     site_days_ensure(campaign=campaign)
@@ -96,60 +83,6 @@ def site_days_recount(*, campaign) -> None:
             day.capacity = max(day.capacity, booked)
             changed.append(day)
     SiteDay.objects.bulk_update(changed, ["booked", "capacity"], batch_size=1000)
-
-
-def site_day_set_capacity(*, site, day: datetime.date, capacity: int) -> SiteDay:
-    """The office changes one day's capacity; refused below the places already taken."""
-    with transaction.atomic():
-        # Lock the row: a booking must not slip in between the check and the change.
-        site_day = SiteDay.objects.select_for_update().filter(site=site, date=day).first()
-        if site_day is None:
-            site_day = SiteDay.objects.create(site=site, date=day, capacity=capacity)
-            return site_day
-        if capacity < site_day.booked:
-            raise BookingRefused(
-                _("%(booked)s places are already taken on %(day)s; the capacity cannot be lower."),
-                booked=site_day.booked,
-                day=day.isoformat(),
-            )
-        site_day.capacity = capacity
-        site_day.save(update_fields=["capacity"])
-        return site_day
-
-
-def take_place(site_id: int, day: datetime.date) -> bool:
-    """Take one place if the day has room. Zero rows updated means full (or no such day)."""
-    return (
-        SiteDay.objects.filter(site_id=site_id, date=day, booked__lt=F("capacity")).update(booked=F("booked") + 1) == 1
-    )
-
-
-def release_place(site_id: int, day: datetime.date) -> None:
-    """Give one place back (a cancelled or moved appointment, a walk-in's day changed)."""
-    SiteDay.objects.filter(site_id=site_id, date=day, booked__gt=0).update(booked=F("booked") - 1)
-
-
-def _take_first_place(site_id: int, first: datetime.date, last: datetime.date) -> datetime.date | None:
-    """Take a place on the first day in [first, last] with room; None when every day is full.
-
-    One statement finds and takes the place; when another booking fills that day
-    between the two, the guarded update matches nothing and the search runs again.
-    """
-    table = SiteDay._meta.db_table
-    sql = (
-        f"UPDATE {table} SET booked = booked + 1 WHERE booked < capacity AND id = ("  # noqa: S608 - no user input
-        f"SELECT id FROM {table} WHERE site_id = %s AND date >= %s AND date <= %s AND booked < capacity "
-        "ORDER BY date LIMIT 1) RETURNING date"
-    )
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [site_id, first, last])
-            row = cursor.fetchone()
-        if row is not None:
-            day = row[0]
-            return datetime.date.fromisoformat(day) if isinstance(day, str) else day
-        if not SiteDay.objects.filter(site_id=site_id, date__range=(first, last), booked__lt=F("capacity")).exists():
-            return None
 
 
 # Queries that bookings need -----------------------------------------------
@@ -259,7 +192,7 @@ def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
 
 
 def _create_pair(resident, site, day, due, campaign, booked_by, slot):
-    second = _take_first_place(site.id, due, campaign.end_date)
+    second = take_first_place(site.id, due, campaign.end_date)
     if second is None:
         raise DayFull(
             _("No day from %(due)s to %(end)s has room for dose 2 at %(site)s."),
@@ -362,7 +295,7 @@ def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
     The rule it enforces is the capacity rule of a pair: a dose-1 place on the day and a
     dose-2 place on the first day with room at least the interval later, taken together or
     not at all, for a resident with dose 1 neither given nor booked. It is the same guarded
-    `UPDATE ... WHERE booked < capacity` as take_place and _take_first_place, written once
+    `UPDATE ... WHERE booked < capacity` as sites.capacity.take_place and take_first_place, written once
     as one statement (PostgreSQL) that also inserts both appointments and their history
     rows; the dose-1 row is locked before the later dose-2 row, as everywhere else.
 
@@ -515,7 +448,7 @@ def appointment_reschedule(
             _move(item, day, changed_by, reason)
             moved.append(item)
             if second is not None and second.date < day + interval:
-                new_day = _take_first_place(second.site_id, day + interval, campaign.end_date)
+                new_day = take_first_place(second.site_id, day + interval, campaign.end_date)
                 if new_day is None:
                     raise DayFull(
                         _("No day from %(due)s to %(end)s has room for dose 2 at %(site)s."),
@@ -576,7 +509,7 @@ def dose2_follow_dose1(
             site_id = held.site_id  # dose 2 stays at the site that holds it
             if held.date >= due:
                 return held
-        day = _take_first_place(site_id, due, campaign.end_date)
+        day = take_first_place(site_id, due, campaign.end_date)
         if day is None:
             if held is not None:
                 held.status = Appointment.Status.CANCELLED

@@ -40,11 +40,12 @@ from django.utils import timezone  # noqa: E402
 
 from appointments import services  # noqa: E402
 from appointments.models import Appointment  # noqa: E402
-from appointments.services import DayFull, appointment_book_pair, site_days_ensure  # noqa: E402
+from appointments.services import DayFull, appointment_book_pair  # noqa: E402
 from campaign.lib.idnumber import make_id_number  # noqa: E402
 from campaign.lib.pinyin import name_initials  # noqa: E402
 from campaign.models import Campaign, Village  # noqa: E402
 from residents.models import Resident  # noqa: E402
+from sites.capacity import site_days_ensure  # noqa: E402
 from sites.models import Site, SiteDay  # noqa: E402
 
 

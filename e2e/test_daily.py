@@ -5,11 +5,12 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from campaign.demo import DEMO_PASSWORD
 from campaign.lib.masking import mask_id_number
 from e2e.conftest import log_in, screenshot
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 
 A6_POINTS = (297.6, 419.5)  # 105 x 148 mm
 

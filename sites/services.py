@@ -24,14 +24,12 @@ from appointments.services import (
     OutsideWindow,
     appointment_cancel,
     dose2_follow_dose1,
-    release_place,
-    site_days_ensure,
-    take_place,
 )
 from campaign.lib.idnumber import normalize_id_number
 from campaign.lib.text import clean_text
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 from residents.services import number_search_allowed, record_full_view, resident_set_refused, resident_update
+from sites.capacity import release_place, site_days_ensure, take_place
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 from sites.selectors import is_number_query, site_lookup
 

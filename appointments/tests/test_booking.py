@@ -14,10 +14,9 @@ from appointments.services import (
     appointment_reschedule,
     appointments_book_bulk,
     dose2_follow_dose1,
-    site_day_set_capacity,
-    site_days_ensure,
 )
 from residents.tests.factories import ResidentFactory
+from sites.capacity import CapacityBelowBooked, site_day_set_capacity, site_days_ensure
 from sites.models import SiteDay
 from sites.tests.factories import VaccinationFactory
 
@@ -118,7 +117,7 @@ def test_capacity_is_never_exceeded_one_by_one(qingshan, site, today):
 
 def test_the_office_cannot_set_a_capacity_below_the_places_taken(qingshan, site, today):
     appointments_book_bulk(residents=ResidentFactory.create_batch(2, village=qingshan), day=today)
-    with pytest.raises(Exception, match="2"):
+    with pytest.raises(CapacityBelowBooked, match="2"):
         site_day_set_capacity(site=site, day=today, capacity=1)
     assert site_day_set_capacity(site=site, day=today, capacity=2).capacity == 2
 

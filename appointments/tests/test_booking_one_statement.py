@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, appointments_book_bulk, site_days_ensure
+from appointments.services import appointment_book_pair, appointments_book_bulk
 from appointments.tests.test_concurrency import race
 from campaign.tests.factories import UserFactory
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import SiteDay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import SiteDay
 
 pytestmark = pytest.mark.django_db

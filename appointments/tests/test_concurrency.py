@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.models import Appointment
-from appointments.services import BookingRefused, DayFull, appointment_book_pair, site_days_ensure
+from appointments.services import BookingRefused, DayFull, appointment_book_pair
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import SiteDay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -5,9 +5,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from appointments.tasks import mark_no_shows_task
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import SiteDay
 from sites.services import site_checkin, site_prescreen, site_vaccinate
 

@@ -16,12 +16,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from campaign.celery import app
 from campaign.tests.redis_server import redis_server
 from reports.models import Export
 from reports.services import export_sweep
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import PreScreening, Vaccination
 
 PASSWORD = "pass-for-tests"  # campaign.tests.factories.UserFactory

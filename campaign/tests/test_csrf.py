@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

@@ -7,8 +7,9 @@ from django.db import connection
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import BookingRefused, DayFull, OutsideWindow, appointment_book_pair, site_days_ensure
+from appointments.services import BookingRefused, DayFull, OutsideWindow, appointment_book_pair
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import PreScreening, SiteDay, Vaccination
 from sites.selectors import site_day_live, site_lookup
 from sites.services import observation_release, site_checkin, site_prescreen, site_vaccinate

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from campaign.roles import SITE_DOCTOR_GROUP
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory, id_number_for
+from sites.capacity import site_days_ensure
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 from sites.services import site_checkin, site_prescreen, site_vaccinate
 from sites.tests.factories import VaccinationFactory

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from residents.models import CONTRAINDICATIONS
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import PreScreening
 from sites.services import site_checkin, site_prescreen
 

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_pair, site_days_ensure
+from appointments.services import appointment_book_pair
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
+from sites.capacity import site_days_ensure
 from sites.models import PreScreening, SiteDay, Vaccination
 from sites.services import site_checkin, site_prescreen, site_scan, site_vaccinate
 from sites.tests.factories import VaccinationFactory
