@@ -6,16 +6,16 @@ workstation's one-statement path.
 """
 
 import datetime
-import threading
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
 from appointments.services import appointment_book_pair
+from campaign.tests.concurrency import at_once
 from residents.models import CONTRAINDICATIONS
 from residents.tests.factories import ResidentFactory
 from sites.capacity import site_days_ensure
@@ -38,28 +38,6 @@ def arrived(qingshan, site_centre, site_team_centre):
     site_days_ensure(campaign=qingshan.campaign)
     first, _second = appointment_book_pair(resident=ResidentFactory(village=qingshan), day=timezone.localdate())
     return site_checkin(site=site_centre, resident=first.resident, checked_in_by=site_team_centre)
-
-
-def at_once(count, work):
-    """Run `work` in `count` threads released together, each on its own connection; returns results and errors."""
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(work())
-        except Exception as error:  # noqa: BLE001 - the test reports every failure
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 @pytest.mark.postgres

@@ -6,10 +6,8 @@ path that restated the rules in SQL; that path is gone, and the cases now hold t
 """
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +15,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment
 from appointments.services import appointment_book_pair
+from campaign.tests.concurrency import at_once
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
 from sites.capacity import site_days_ensure
@@ -355,21 +354,8 @@ def test_a_plain_request_is_redirected_to_the_persons_panel(client, book, nurse)
 
 
 def _race(count, action):
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(action())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(count, action)
+    assert errors == []
     return results
 
 
