@@ -29,7 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -97,7 +97,8 @@ class DayTotal:
 class Problem:
     """Something the proposal cannot do, with the reason in `message`."""
 
-    SHORTAGE = "shortage"  # people who get no first-dose place by the deadline
+    SHORTAGE = "shortage"  # people who get no first-dose place by the deadline, one problem per site
+    TOWN_SHORTAGE = "town_shortage"  # the same, summed over the town when more than one site is short
     DEADLINE_PASSED = "deadline_passed"
     NO_DAYS = "no_days"
     OVERBOOKED = "overbooked"  # existing bookings above capacity: not ours, but reported
@@ -112,6 +113,7 @@ class Problem:
     first_day: datetime.date | None = None
     last_day: datetime.date | None = None
     people: int = 0
+    villages: tuple[tuple[int, int], ...] = ()  # (village id, people) where a problem concerns several
 
     def __str__(self):
         return self.message
@@ -168,7 +170,24 @@ def propose_first_doses(plan: PlanInput) -> Proposal:
         return proposal
     for site in sorted(plan.sites, key=lambda s: s.id):
         _SitePlanner(plan, site, by_site[site.id], days, proposal).run()
+    _summarise_town(plan, proposal)
     return proposal
+
+
+def _summarise_town(plan: PlanInput, proposal: Proposal):
+    """When several sites are short, one line first with the town's total (the per-site lines follow)."""
+    short = [p for p in proposal.problems if p.kind in (Problem.SHORTAGE, Problem.DEADLINE_PASSED)]
+    if len(short) < 2:
+        return
+    people = sum(p.people for p in short)
+    message = ngettext(
+        "Town-wide: %(people)s person cannot get a first dose by the deadline %(deadline)s, "
+        "at %(sites)s sites (each site below).",
+        "Town-wide: %(people)s people cannot get a first dose by the deadline %(deadline)s, "
+        "at %(sites)s sites (each site below).",
+        people,
+    ) % {"people": _n(people), "deadline": plan.first_dose_deadline.isoformat(), "sites": len(short)}
+    proposal.problems.insert(0, Problem(Problem.TOWN_SHORTAGE, message, people=people))
 
 
 class _SitePlanner:
@@ -316,37 +335,48 @@ class _SitePlanner:
             )
 
     def _report_shortage(self, placed: int):
+        """One problem for the site, naming each village short and how many, not one line per village."""
         short = self.people - placed
-        if not short:
-            return
-        for village in self.villages:
-            people = self.proposal.unplanned.get(village.id, 0)
-            if not people:
-                continue
-            if not self.first_days:
-                message = ngettext(
-                    "%(village)s: %(people)s person cannot get a first dose: the deadline %(deadline)s has passed.",
-                    "%(village)s: %(people)s people cannot get a first dose: the deadline %(deadline)s has passed.",
-                    people,
-                )
-                kind = Problem.DEADLINE_PASSED
-            else:
-                message = ngettext(
-                    "%(village)s: %(people)s person cannot get a first dose by the deadline %(deadline)s: "
-                    "capacity at %(site)s is short by %(short)s places.",
-                    "%(village)s: %(people)s people cannot get a first dose by the deadline %(deadline)s: "
-                    "capacity at %(site)s is short by %(short)s places.",
-                    people,
-                )
-                kind = Problem.SHORTAGE
-            params = {
-                "village": village.name,
-                "people": _n(people),
-                "deadline": self.plan.first_dose_deadline.isoformat(),
-                "site": self.site.name,
-                "short": _n(short),
-            }
-            self._problem(kind, message % params, village_id=village.id, people=people)
+        if short <= 0:
+            return  # a zero shortfall is not a problem
+        villages = [
+            (village, self.proposal.unplanned[village.id])
+            for village in self.villages
+            if self.proposal.unplanned.get(village.id, 0) > 0
+        ]
+        if not self.first_days:
+            message = ngettext(
+                "%(site)s: %(people)s person cannot get a first dose: the deadline %(deadline)s has passed "
+                "(%(villages)s).",
+                "%(site)s: %(people)s people cannot get a first dose: the deadline %(deadline)s has passed "
+                "(%(villages)s).",
+                short,
+            )
+            kind = Problem.DEADLINE_PASSED
+        else:
+            message = ngettext(
+                "%(site)s: %(people)s person cannot get a first dose by the deadline %(deadline)s: the site's "
+                "capacity is short by %(people)s places (%(villages)s).",
+                "%(site)s: %(people)s people cannot get a first dose by the deadline %(deadline)s: the site's "
+                "capacity is short by %(people)s places (%(villages)s).",
+                short,
+            )
+            kind = Problem.SHORTAGE
+        params = {
+            "site": self.site.name,
+            "people": _n(short),
+            "deadline": self.plan.first_dose_deadline.isoformat(),
+            "villages": _list(
+                _("%(village)s %(people)s") % {"village": village.name, "people": _n(people)}
+                for village, people in villages
+            ),
+        }
+        self._problem(
+            kind,
+            message % params,
+            people=short,
+            villages=tuple((village.id, people) for village, people in villages),
+        )
 
     def _report_floor(self, placed: int):
         floor = self.plan.daily_floor
@@ -364,31 +394,50 @@ class _SitePlanner:
             else:
                 reason = "no_room"
             below.append((day, reason, total.total))
-        for first_day, last_day, reason in _runs([(day, reason) for day, reason, _total in below]):
-            lowest = min(total for day, _reason, total in below if first_day <= day <= last_day)
-            reasons = {
-                "after_deadline": _("after the first-dose deadline only later doses come"),
-                "no_people": ngettext(
-                    "only %(people)s person was left to plan at this site",
-                    "only %(people)s people were left to plan at this site",
-                    self.people,
-                )
-                % {"people": _n(self.people)},
-                "no_room": _("first doses here would leave no room for their second doses by %(end)s")
-                % {"end": self.plan.end.isoformat()},
+        reasons = {
+            "after_deadline": _("after the first-dose deadline only later doses come"),
+            "no_people": ngettext(
+                "only %(people)s person was left to plan at this site",
+                "only %(people)s people were left to plan at this site",
+                self.people,
+            )
+            % {"people": _n(self.people)},
+            "no_room": _("first doses here would leave no room for their second doses by %(end)s")
+            % {"end": self.plan.end.isoformat()},
+        }
+        # One line per reason, listing its runs of days, instead of one line per run.
+        for reason in ("no_people", "no_room", "after_deadline"):
+            days = [(day, total) for day, why, total in below if why == reason]
+            if not days:
+                continue
+            runs = _runs([(day, True) for day, _total in days])
+            lowest = min(total for _day, total in days)
+            params = {
+                "site": self.site.name,
+                "count": len(days),
+                "days": _list(_span(first_day, last_day) for first_day, last_day, _value in runs),
+                "floor": _n(floor),
+                "lowest": _n(lowest),
+                "reason": reasons[reason],
             }
+            if lowest > 0:
+                message = ngettext(
+                    "%(site)s: %(count)s day below the floor of %(floor)s (%(days)s; fewest %(lowest)s a day): "
+                    "%(reason)s.",
+                    "%(site)s: %(count)s days below the floor of %(floor)s (%(days)s; fewest %(lowest)s a day): "
+                    "%(reason)s.",
+                    len(days),
+                )
+            else:  # "fewest 0" reads as a shortfall of nothing: say the day is empty instead
+                message = ngettext(
+                    "%(site)s: %(count)s day below the floor of %(floor)s (%(days)s; some days nobody is "
+                    "booked): %(reason)s.",
+                    "%(site)s: %(count)s days below the floor of %(floor)s (%(days)s; some days nobody is "
+                    "booked): %(reason)s.",
+                    len(days),
+                )
             self._problem(
-                Problem.BELOW_FLOOR,
-                _("%(site)s on %(days)s stays below the floor of %(floor)s (lowest %(lowest)s): %(reason)s.")
-                % {
-                    "site": self.site.name,
-                    "days": _span(first_day, last_day),
-                    "floor": _n(floor),
-                    "lowest": _n(lowest),
-                    "reason": reasons[reason],
-                },
-                first_day=first_day,
-                last_day=last_day,
+                Problem.BELOW_FLOOR, message % params, first_day=runs[0][0], last_day=runs[-1][1], people=lowest
             )
 
 
@@ -411,6 +460,10 @@ def _span(first_day: datetime.date, last_day: datetime.date) -> str:
     if first_day == last_day:
         return first_day.isoformat()
     return f"{first_day.isoformat()}–{last_day.isoformat()}"
+
+
+def _list(items) -> str:
+    return pgettext("list separator", ", ").join(items)
 
 
 def _n(number: int) -> str:

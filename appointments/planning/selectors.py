@@ -1,6 +1,7 @@
 """Reads for the weekly plan: the planner's inputs, the office's grid and a village's places."""
 
 import datetime
+import hashlib
 
 from django.db.models import Count, Exists, OuterRef
 
@@ -196,3 +197,53 @@ def village_places(*, village, since: datetime.date, limit: int | None = None) -
             }
         )
     return rows
+
+
+def plan_version(*, plan: WeeklyPlan) -> str:
+    """A short fingerprint of a plan's numbers: it changes whenever any village's places on any day change.
+
+    The publish confirmation carries it, so that a plan is published only with the numbers it showed.
+    """
+    rows = (
+        plan.allocations.filter(places__gt=0).order_by("village_id", "date").values_list("village_id", "date", "places")
+    )
+    text = f"{plan.pk}|" + ";".join(f"{village_id}:{day.isoformat()}:{places}" for village_id, day, places in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def last_published_before(*, plan: WeeklyPlan) -> WeeklyPlan | None:
+    """The campaign's most recent published plan for a week before `plan`'s, or None."""
+    return (
+        WeeklyPlan.objects.filter(
+            campaign_id=plan.campaign_id, status=WeeklyPlan.Status.PUBLISHED, week_start__lt=plan.week_start
+        )
+        .order_by("-week_start")
+        .first()
+    )
+
+
+def plan_review(*, plan: WeeklyPlan, today: datetime.date) -> dict:
+    """What publishing `plan` would give cadres: its grid (per village, site and day), each village's and
+    site's week total next to the last published plan's, the town's total, and the plan's version."""
+    grid = plan_grid(campaign=plan.campaign, day=plan.week_start, today=today, plan=plan)
+    previous = last_published_before(plan=plan)
+    before = {}
+    if previous is not None:
+        for village_id, places in previous.allocations.values_list("village_id", "places"):
+            before[village_id] = before.get(village_id, 0) + places
+    for site in grid:
+        for row in site["rows"]:
+            row["previous"] = before.get(row["village"].id, 0)
+            row["change"] = row["total"] - row["previous"]
+        site["previous"] = sum(row["previous"] for row in site["rows"])
+        site["change"] = site["planned"] - site["previous"]
+    total = sum(site["planned"] for site in grid)
+    previous_total = sum(before.values())
+    return {
+        "grid": grid,
+        "previous": previous,
+        "total": total,
+        "previous_total": previous_total,
+        "change": total - previous_total,
+        "version": plan_version(plan=plan),
+    }

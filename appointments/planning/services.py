@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import PlanAllocation, WeeklyPlan
 from appointments.planning.proposal import Proposal, propose_first_doses
-from appointments.planning.selectors import plan_inputs, site_day_loads, week_days
+from appointments.planning.selectors import plan_inputs, plan_version, site_day_loads, week_days
 
 
 def plan_propose(*, campaign, week_start: datetime.date, created_by, today: datetime.date | None = None) -> WeeklyPlan:
@@ -177,10 +177,12 @@ def _capacity_errors(campaign, planned: dict, site_days, days) -> list[str]:
     return errors
 
 
-def plan_publish(*, plan: WeeklyPlan, published_by) -> WeeklyPlan:
-    """Publish a draft: cadres see its places from now on.
+def plan_publish(*, plan: WeeklyPlan, published_by, version: str) -> WeeklyPlan:
+    """Publish a draft exactly as the office confirmed it: cadres see its places from now on.
 
-    Raises ValidationError when it is already published, has no places, or a site-day no longer
+    `version` is the plan_version() the confirmation showed. Raises ValidationError when it is
+    already published, its numbers changed since that confirmation (code "changed": nothing is
+    published with numbers the office did not see), it has no places, or a site-day no longer
     fits (bookings made since the draft count).
     """
     with transaction.atomic():
@@ -188,6 +190,14 @@ def plan_publish(*, plan: WeeklyPlan, published_by) -> WeeklyPlan:
         plan = WeeklyPlan.objects.select_for_update().get(pk=plan.pk)
         if plan.status == WeeklyPlan.Status.PUBLISHED:
             raise ValidationError(_("This plan is already published."), code="published")
+        if not version or version != plan_version(plan=plan):
+            raise ValidationError(
+                _(
+                    "Not published: the plan's numbers changed since this confirmation was shown. "
+                    "Check the numbers below and confirm again."
+                ),
+                code="changed",
+            )
         planned = defaultdict(int)
         for allocation in plan.allocations.all():
             planned[(allocation.site_id, allocation.date)] += allocation.places

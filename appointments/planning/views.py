@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appointments.models import WeeklyPlan
-from appointments.planning.selectors import plan_for_week, plan_grid, village_places, week_days
+from appointments.planning.selectors import plan_for_week, plan_grid, plan_review, village_places, week_days
 from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from campaign.lib.access import role_required
 from campaign.lib.params import BadParameter, or_default, week_param
@@ -34,7 +34,7 @@ def plan_week(request):
     return _render_week(request, day=or_default(request, week_param, "week", default=today), today=today)
 
 
-def _render_week(request, *, day, today, errors=None, typed=None):
+def _render_week(request, *, day, today, errors=None, typed=None, publishing=False):
     campaign = Campaign.objects.current()
     plan = plan_for_week(campaign=campaign, day=day)
     grid = plan_grid(campaign=campaign, day=day, today=today, plan=plan)
@@ -60,6 +60,7 @@ def _render_week(request, *, day, today, errors=None, typed=None):
         "editable": can_edit and plan is not None and plan.status == WeeklyPlan.Status.DRAFT,
         "problems": [line for line in (plan.notes.splitlines() if plan else []) if line.strip()],
         "errors": errors or [],
+        "publishing": publishing,
     }
     return render(request, "appointments/plan_week.html", context, status=400 if errors else 200)
 
@@ -93,7 +94,10 @@ def plan_propose_view(request):
 @require_POST
 @role_required(Role.OFFICE)
 def plan_save(request, pk):
+    """Save the numbers on screen. The publish button posts here too (then=publish): what is on screen is
+    saved first, then the confirmation shows it; when it cannot be saved, nothing is published."""
     plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=Campaign.objects.current())
+    publishing = request.POST.get("then") == "publish"
     changes, typed, errors = _changes_from(request.POST)
     if not errors:
         try:
@@ -101,9 +105,13 @@ def plan_save(request, pk):
         except ValidationError as error:
             errors = error.messages
         else:
+            if publishing:
+                return redirect("plan:publish", pk=plan.pk)
             messages.success(request, _("The plan is saved."))
             return redirect(_week_url(plan.week_start))
-    return _render_week(request, day=plan.week_start, today=timezone.localdate(), errors=errors, typed=typed)
+    return _render_week(
+        request, day=plan.week_start, today=timezone.localdate(), errors=errors, typed=typed, publishing=publishing
+    )
 
 
 def _changes_from(data):
@@ -131,18 +139,32 @@ def _changes_from(data):
     return changes, typed, errors
 
 
-@require_POST
 @role_required(Role.OFFICE)
 def plan_publish_view(request, pk):
+    """GET: the confirmation, showing exactly what would be published. POST: publish, only if the plan's
+    numbers are still those the confirmation showed (its version)."""
     plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=Campaign.objects.current())
-    try:
-        plan_publish(plan=plan, published_by=request.user)
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("The plan is published: cadres now see their villages' places."))
-    return redirect(_week_url(plan.week_start))
+    if plan.status != WeeklyPlan.Status.DRAFT:
+        messages.info(request, _("This plan is already published."))
+        return redirect(_week_url(plan.week_start))
+    if request.method == "POST":
+        try:
+            plan_publish(plan=plan, published_by=request.user, version=request.POST.get("version", ""))
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            if getattr(error, "code", None) != "changed":  # a list of errors has no code
+                return redirect(_week_url(plan.week_start))
+        else:
+            messages.success(request, _("The plan is published: cadres now see their villages' places."))
+            return redirect(_week_url(plan.week_start))
+    review = plan_review(plan=plan, today=timezone.localdate())
+    return render(
+        request,
+        "appointments/plan_publish.html",
+        {"plan": plan, "days": week_days(plan.week_start), **review},
+        status=409 if request.method == "POST" else 200,
+    )
 
 
 @role_required(Role.CADRE)

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, WeeklyPlan
-from appointments.planning.selectors import week_days
-from appointments.planning.services import plan_propose, plan_publish
+from appointments.planning.selectors import plan_version, week_days
+from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from appointments.tests.factories import AppointmentFactory
 from residents.tests.factories import ResidentFactory
 from sites.models import SiteDay
@@ -29,7 +29,7 @@ def draft(campaign, office, qingshan, honghe, today):
 
 @pytest.fixture
 def published(draft, office):
-    return plan_publish(plan=draft, published_by=office)
+    return plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
 
 
 def _field(village, day):
@@ -70,7 +70,9 @@ def test_the_office_proposes_changes_and_publishes_a_week(client, office, qingsh
     assert response.status_code == 302
     assert plan.allocations.get(village=qingshan, date=today).places == 77
 
-    response = client.post(reverse("plan:publish", args=[plan.pk]))
+    review = client.get(reverse("plan:publish", args=[plan.pk]))
+    assert review.status_code == 200 and ">77<" in review.content.decode()
+    response = client.post(reverse("plan:publish", args=[plan.pk]), {"version": review.context["version"]})
     assert response.status_code == 302
     plan.refresh_from_db()
     assert plan.status == WeeklyPlan.Status.PUBLISHED
@@ -179,3 +181,67 @@ def test_the_week_navigation_moves_by_seven_days(client, office, today):
     html = client.get(reverse("plan:week"), {"week": (monday + datetime.timedelta(days=9)).isoformat()}).content
     assert f"?week={(monday + datetime.timedelta(days=14)).isoformat()}" in html.decode()
     assert f"?week={monday.isoformat()}" in html.decode()
+
+
+def test_publish_saves_the_numbers_on_screen_first_and_then_asks_for_a_confirmation(
+    client, office, draft, qingshan, today
+):
+    client.force_login(office)
+    response = client.post(reverse("plan:save", args=[draft.pk]), {_field(qingshan, today): "66", "then": "publish"})
+    assert response.status_code == 302 and response.url == reverse("plan:publish", args=[draft.pk])
+    assert draft.allocations.get(village=qingshan, date=today).places == 66
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.DRAFT  # not yet: the office confirms first
+    html = client.get(response.url).content.decode()
+    assert "确认发布" in html or "发布这些名额" in html
+    assert ">66<" in html
+
+
+def test_publish_with_numbers_that_cannot_be_saved_publishes_nothing(client, office, draft, qingshan, today):
+    client.force_login(office)
+    response = client.post(reverse("plan:save", args=[draft.pk]), {_field(qingshan, today): "5000", "then": "publish"})
+    assert response.status_code == 400
+    assert "未保存，因此未发布" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.DRAFT
+
+
+def test_a_publish_without_the_confirmations_version_is_refused(client, office, draft):
+    client.force_login(office)
+    response = client.post(reverse("plan:publish", args=[draft.pk]))
+    assert response.status_code == 409
+    assert "数字已有改动" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.DRAFT
+
+
+def test_a_draft_changed_after_its_confirmation_was_shown_is_not_published(client, office, draft, qingshan, today):
+    client.force_login(office)
+    shown = client.get(reverse("plan:publish", args=[draft.pk])).context["version"]
+    plan_adjust(plan=draft, changes={(qingshan.id, today): 11})  # e.g. from a second screen
+    response = client.post(reverse("plan:publish", args=[draft.pk]), {"version": shown})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "数字已有改动" in html and ">11<" in html  # the new numbers, to confirm again
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.DRAFT
+    response = client.post(reverse("plan:publish", args=[draft.pk]), {"version": response.context["version"]})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.PUBLISHED
+
+
+def test_the_confirmation_compares_each_village_with_the_last_published_plan(
+    client, office, published, campaign, qingshan, today
+):
+    next_week = week_days(today)[0] + datetime.timedelta(days=7)
+    before = sum(published.allocations.filter(village=qingshan).values_list("places", flat=True))
+    plan = WeeklyPlan.objects.create(campaign=campaign, week_start=next_week, created_by=office)
+    plan.allocations.create(site=qingshan.site, village=qingshan, date=next_week, places=before + 5)
+    client.force_login(office)
+    response = client.get(reverse("plan:publish", args=[plan.pk]))
+    assert response.status_code == 200
+    [site] = [s for s in response.context["grid"] if s["site"] == qingshan.site]
+    [row] = [r for r in site["rows"] if r["village"] == qingshan]
+    assert (row["total"], row["previous"], row["change"]) == (before + 5, before, 5)
+    assert "上次发布" in response.content.decode()

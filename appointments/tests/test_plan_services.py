@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from appointments.models import Appointment, PlanAllocation, WeeklyPlan
-from appointments.planning.selectors import plan_inputs, site_day_loads, villages_remaining, week_days
+from appointments.planning.selectors import plan_inputs, plan_version, site_day_loads, villages_remaining, week_days
 from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from appointments.tests.factories import AppointmentFactory
 from campaign.tests.factories import VillageFactory
@@ -54,8 +54,9 @@ def test_the_problems_of_a_proposal_are_kept_in_the_notes_in_chinese(campaign, o
     # Far more people than 800 a day can take by the deadline.
     VillageFactory(site=site_centre, name="红村社区", population=20000, quota=20000)
     plan = plan_propose(campaign=campaign, week_start=today, created_by=office, today=today)
-    assert "青山社区：" in plan.notes and "红村社区：" in plan.notes
+    assert "青山社区 " in plan.notes and "红村社区 " in plan.notes
     assert "无法在截止日期" in plan.notes and "接种能力缺口" in plan.notes
+    assert plan.notes.count("接种能力缺口") == 1  # one line for the site, not one per village
 
 
 def test_a_new_proposal_replaces_the_draft_for_the_week(campaign, office, draft, qingshan, today, week):
@@ -68,7 +69,7 @@ def test_a_new_proposal_replaces_the_draft_for_the_week(campaign, office, draft,
 
 
 def test_a_published_plan_is_never_overwritten_by_a_proposal(campaign, office, draft, today):
-    plan_publish(plan=draft, published_by=office)
+    plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
     before = list(draft.allocations.values_list("village_id", "date", "places"))
     with pytest.raises(ValidationError) as error:
         plan_propose(campaign=campaign, week_start=today, created_by=office, today=today)
@@ -166,21 +167,21 @@ def test_places_after_the_deadline_or_outside_the_week_are_refused(campaign, dra
 
 
 def test_publishing_makes_the_plan_visible_and_it_can_no_longer_be_changed(draft, office, qingshan, today):
-    plan_publish(plan=draft, published_by=office)
+    plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
     draft.refresh_from_db()
     assert draft.status == WeeklyPlan.Status.PUBLISHED and draft.published_at is not None
     assert draft.published_by == office
     with pytest.raises(ValidationError):
         plan_adjust(plan=draft, changes={(qingshan.id, today): 1})
     with pytest.raises(ValidationError) as error:
-        plan_publish(plan=draft, published_by=office)
+        plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
     assert error.value.code == "published"
 
 
 def test_an_empty_plan_is_not_published(campaign, office, week):
     plan = WeeklyPlan.objects.create(campaign=campaign, week_start=week[0], created_by=office)
     with pytest.raises(ValidationError) as error:
-        plan_publish(plan=plan, published_by=office)
+        plan_publish(plan=plan, published_by=office, version=plan_version(plan=plan))
     assert error.value.code == "empty"
 
 
@@ -188,7 +189,7 @@ def test_a_plan_that_no_longer_fits_after_new_bookings_is_not_published(draft, o
     allocation = draft.allocations.filter(site=site_centre).order_by("date").first()
     SiteDay.objects.create(site=site_centre, date=allocation.date, capacity=800, booked=800)
     with pytest.raises(ValidationError) as error:
-        plan_publish(plan=draft, published_by=office)
+        plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
     assert "梅山社区卫生服务中心疫苗接种点" in error.value.messages[0]
     draft.refresh_from_db()
     assert draft.status == WeeklyPlan.Status.DRAFT
@@ -202,3 +203,31 @@ def test_the_proposal_never_plans_more_than_a_village_still_needs(campaign, offi
     plan = plan_propose(campaign=campaign, week_start=today, created_by=office, today=today)
     planned = sum(PlanAllocation.objects.filter(plan=plan, village=qingshan).values_list("places", flat=True))
     assert 0 < planned <= 295
+
+
+def test_a_plan_is_published_only_with_the_numbers_its_confirmation_showed(draft, office, qingshan, today):
+    shown = plan_version(plan=draft)
+    plan_adjust(plan=draft, changes={(qingshan.id, today): 42})
+    with pytest.raises(ValidationError) as error:
+        plan_publish(plan=draft, published_by=office, version=shown)
+    assert error.value.code == "changed"
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.DRAFT
+    plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
+    draft.refresh_from_db()
+    assert draft.status == WeeklyPlan.Status.PUBLISHED
+
+
+def test_a_publish_without_a_version_is_refused(draft, office):
+    with pytest.raises(ValidationError) as error:
+        plan_publish(plan=draft, published_by=office, version="")
+    assert error.value.code == "changed"
+
+
+def test_the_version_follows_the_numbers_not_the_rows(draft, qingshan, today):
+    shown = plan_version(plan=draft)
+    places = draft.allocations.get(village=qingshan, date=today).places
+    plan_adjust(plan=draft, changes={(qingshan.id, today): places + 1})
+    assert plan_version(plan=draft) != shown
+    plan_adjust(plan=draft, changes={(qingshan.id, today): places})
+    assert plan_version(plan=draft) == shown  # the same numbers: what was shown is what is published

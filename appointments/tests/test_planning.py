@@ -226,7 +226,7 @@ def test_first_doses_leave_room_on_the_days_second_doses_come_back():
     assert proposal.totals[(1, day15)].first < proposal.totals[(1, START)].first
 
 
-def test_capacity_short_is_reported_per_village_with_the_numbers():
+def test_capacity_short_is_reported_once_per_site_naming_each_village_with_its_numbers():
     site = SiteInput(id=1, name="江店体育馆接种点", daily_capacity=800)
     villages = [
         VillageInput(id=1, name="红河社区", site_id=1, remaining=40000),
@@ -235,14 +235,45 @@ def test_capacity_short_is_reported_per_village_with_the_numbers():
     proposal = propose_first_doses(plan_input(sites=[site], villages=villages))
     placed = sum(proposal.allocations.values())
     assert 0 < placed < 50000
-    short = [p for p in proposal.problems if p.kind == Problem.SHORTAGE]
-    assert {p.village_id for p in short} == {1, 2}
-    assert sum(p.people for p in short) == 50000 - placed == sum(proposal.unplanned.values())
-    honghe = next(p for p in short if p.village_id == 1)
-    assert honghe.message.startswith(
-        f"红河社区: {proposal.unplanned[1]:,} people cannot get a first dose by the deadline"
+    [short] = [p for p in proposal.problems if p.kind == Problem.SHORTAGE]
+    assert short.site_id == 1 and short.people == 50000 - placed == sum(proposal.unplanned.values())
+    assert dict(short.villages) == proposal.unplanned
+    assert short.message.startswith(
+        f"江店体育馆接种点: {50000 - placed:,} people cannot get a first dose by the deadline"
     )
-    assert f"capacity at 江店体育馆接种点 is short by {50000 - placed:,} places" in honghe.message
+    assert f"short by {50000 - placed:,} places" in short.message
+    assert f"红河社区 {proposal.unplanned[1]:,}, 徐冲村 {proposal.unplanned[2]:,}" in short.message
+    assert not [p for p in proposal.problems if p.kind == Problem.TOWN_SHORTAGE]  # one site: no town line
+
+
+def test_a_town_short_at_several_sites_gets_one_town_line_then_one_line_per_site():
+    sites = [SiteInput(id=i, name=f"site {i}", daily_capacity=800) for i in (1, 2, 3)]
+    villages = [
+        VillageInput(id=10 * i + j, name=f"v{i}{j}", site_id=i, remaining=30000) for i in (1, 2, 3) for j in range(8)
+    ]
+    proposal = propose_first_doses(plan_input(sites=sites, villages=villages))
+    kinds = [p.kind for p in proposal.problems]
+    assert kinds.count(Problem.SHORTAGE) == 3  # not 24 lines repeating each site's gap
+    assert kinds[0] == Problem.TOWN_SHORTAGE
+    assert proposal.problems[0].people == sum(proposal.unplanned.values())
+    assert proposal.problems[0].message.startswith(f"Town-wide: {sum(proposal.unplanned.values()):,} people")
+
+
+def test_no_problem_ever_reports_a_shortfall_or_a_lowest_day_of_zero():
+    for seed in SEEDS:
+        for problem in propose_first_doses(random_input(seed)).problems:
+            assert "short by 0 " not in problem.message and "fewest 0 " not in problem.message, (seed, problem)
+            if problem.kind in (Problem.SHORTAGE, Problem.TOWN_SHORTAGE, Problem.DEADLINE_PASSED):
+                assert problem.people > 0
+
+
+def test_days_below_the_floor_for_one_reason_are_one_line_per_site():
+    site = SiteInput(id=1, name="卫生服务中心", daily_capacity=900)
+    villages = [VillageInput(id=1, name="青山社区", site_id=1, remaining=80000)]
+    proposal = propose_first_doses(plan_input(sites=[site], villages=villages))
+    after = [p for p in proposal.problems if p.kind == Problem.BELOW_FLOOR and "only later doses" in p.message]
+    assert len(after) == 1
+    assert after[0].first_day > DEADLINE
 
 
 def test_a_deadline_already_past_plans_nobody_and_says_why():
@@ -255,7 +286,8 @@ def test_a_deadline_already_past_plans_nobody_and_says_why():
     assert proposal.unplanned == {1: 1200}
     [problem] = [p for p in proposal.problems if p.kind == Problem.DEADLINE_PASSED]
     assert problem.message == (
-        f"青山社区: 1,200 people cannot get a first dose: the deadline {DEADLINE.isoformat()} has passed."
+        f"卫生服务中心: 1,200 people cannot get a first dose: the deadline {DEADLINE.isoformat()} has passed "
+        "(青山社区 1,200)."
     )
 
 
@@ -347,5 +379,5 @@ def test_problems_speak_chinese_for_the_office():
     with translation.override("zh-hans"):
         proposal = propose_first_doses(plan_input(sites=[site], villages=villages))
     short = next(p for p in proposal.problems if p.kind == Problem.SHORTAGE)
-    assert short.message.startswith("红河社区：")
-    assert "截止" in short.message
+    assert short.message.startswith("江店体育馆接种点：")
+    assert "截止" in short.message and "红河社区" in short.message

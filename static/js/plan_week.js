@@ -36,4 +36,18 @@
     }
     table.addEventListener("input", refresh);
   });
+
+  // Numbers typed and not saved: say so, and ask before leaving the page without them. Save and
+  // Publish… both submit this form (the server saves what is on screen before publishing).
+  const form = document.getElementById("plan-form");
+  const badge = document.querySelector("[data-testid=unsaved]");
+  let dirty = false;
+  form.addEventListener("input", function () {
+    dirty = true;
+    if (badge) { badge.hidden = false; }
+  });
+  form.addEventListener("submit", function () { dirty = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
 })();
