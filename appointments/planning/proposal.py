@@ -355,10 +355,10 @@ class _SitePlanner:
             kind = Problem.DEADLINE_PASSED
         else:
             message = ngettext(
-                "%(site)s: %(people)s person cannot get a first dose by the deadline %(deadline)s: the site's "
-                "capacity is short by %(people)s places (%(villages)s).",
-                "%(site)s: %(people)s people cannot get a first dose by the deadline %(deadline)s: the site's "
-                "capacity is short by %(people)s places (%(villages)s).",
+                "%(site)s: capacity is short: %(people)s person cannot get a first dose by the deadline "
+                "%(deadline)s (%(villages)s).",
+                "%(site)s: capacity is short: %(people)s people cannot get a first dose by the deadline "
+                "%(deadline)s (%(villages)s).",
                 short,
             )
             kind = Problem.SHORTAGE

@@ -55,8 +55,8 @@ def test_the_problems_of_a_proposal_are_kept_in_the_notes_in_chinese(campaign, o
     VillageFactory(site=site_centre, name="红村社区", population=20000, quota=20000)
     plan = plan_propose(campaign=campaign, week_start=today, created_by=office, today=today)
     assert "青山社区 " in plan.notes and "红村社区 " in plan.notes
-    assert "无法在截止日期" in plan.notes and "接种能力缺口" in plan.notes
-    assert plan.notes.count("接种能力缺口") == 1  # one line for the site, not one per village
+    assert "无法在截止日期" in plan.notes and "接种能力不足" in plan.notes
+    assert plan.notes.count("接种能力不足") == 1  # one line for the site, not one per village
 
 
 def test_a_new_proposal_replaces_the_draft_for_the_week(campaign, office, draft, qingshan, today, week):

@@ -239,9 +239,8 @@ def test_capacity_short_is_reported_once_per_site_naming_each_village_with_its_n
     assert short.site_id == 1 and short.people == 50000 - placed == sum(proposal.unplanned.values())
     assert dict(short.villages) == proposal.unplanned
     assert short.message.startswith(
-        f"江店体育馆接种点: {50000 - placed:,} people cannot get a first dose by the deadline"
+        f"江店体育馆接种点: capacity is short: {50000 - placed:,} people cannot get a first dose by the deadline"
     )
-    assert f"short by {50000 - placed:,} places" in short.message
     assert f"红河社区 {proposal.unplanned[1]:,}, 徐冲村 {proposal.unplanned[2]:,}" in short.message
     assert not [p for p in proposal.problems if p.kind == Problem.TOWN_SHORTAGE]  # one site: no town line
 
@@ -262,7 +261,7 @@ def test_a_town_short_at_several_sites_gets_one_town_line_then_one_line_per_site
 def test_no_problem_ever_reports_a_shortfall_or_a_lowest_day_of_zero():
     for seed in SEEDS:
         for problem in propose_first_doses(random_input(seed)).problems:
-            assert "short by 0 " not in problem.message and "fewest 0 " not in problem.message, (seed, problem)
+            assert " 0 people" not in problem.message and "fewest 0 " not in problem.message, (seed, problem)
             if problem.kind in (Problem.SHORTAGE, Problem.TOWN_SHORTAGE, Problem.DEADLINE_PASSED):
                 assert problem.people > 0
 
