@@ -3,6 +3,7 @@ import datetime
 from django.db.models import Exists, F, OuterRef
 
 from appointments.models import OPEN_STATUSES, Appointment
+from appointments.planning.selectors import village_places
 from residents.models import Resident
 from sites.models import SiteDay, Vaccination
 
@@ -54,3 +55,26 @@ def days_with_room(*, campaign, site, start: datetime.date) -> list[SiteDay]:
         .annotate(free_places=F("capacity") - F("booked"))
         .order_by("date")
     )
+
+
+def booking_days(*, campaign, village, today: datetime.date) -> list[dict]:
+    """The days a village's residents can be booked on for dose 1: the campaign's days from today to the
+    first-dose deadline on which the village's site is open (a site-day with a capacity above 0).
+
+    Each day: its date, the site's capacity, places taken and free places, and the village's places
+    in published plans that day ("plan": places, filled, open), or None when the plan gives it none.
+    """
+    site = village.site
+    start = max(today, campaign.start_date)
+    plan = {row["date"]: row for row in village_places(village=village, since=start) if row["site"].pk == site.pk}
+    return [
+        {
+            "date": day.date,
+            "capacity": day.capacity,
+            "booked": day.booked,
+            "free": day.free_places,
+            "plan": plan.get(day.date),
+        }
+        for day in days_with_room(campaign=campaign, site=site, start=start)
+        if day.capacity > 0
+    ]

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from appointments.forms import BookForm, BulkBookForm, CancelForm, MoveForm
 from appointments.models import Appointment
-from appointments.selectors import days_with_room, needs_attention, no_shows_to_call, residents_to_book
+from appointments.selectors import booking_days, needs_attention, no_shows_to_call, residents_to_book
 from appointments.services import (
     BookingRefused,
     DayFull,
@@ -37,7 +37,8 @@ def _village(request, campaign):
 
 @role_required(*BOOKERS)
 def booking(request):
-    """Book residents onto a day: ticked ones or the next N eligible; shows every day's room at the village's site."""
+    """Book residents onto a day: ticked ones or the next N eligible. The day is picked among the campaign's
+    days on which the village's site is open; each shows the site's free places and the village's plan places."""
     campaign = Campaign.objects.current()
     village = _village(request, campaign)
     candidates = residents_to_book(village=village)
@@ -51,6 +52,8 @@ def booking(request):
         messages.info(
             request, _("%(booked)s booked, %(refused)s refused.") % {"booked": booked, "refused": len(results) - booked}
         )
+    days = booking_days(campaign=campaign, village=village, today=today)
+    picked = str(form["day"].value() or "")
     return render(
         request,
         "appointments/booking.html",
@@ -58,7 +61,10 @@ def booking(request):
             "campaign": campaign,
             "village": village,
             "villages": None if role_of(request.user) == Role.CADRE else campaign.villages.all(),
-            "days": days_with_room(campaign=campaign, site=village.site, start=max(today, campaign.start_date)),
+            "days": days,
+            "picked": picked,
+            # The picked day's row (after a booking: its figures now), for the summary next to the picker.
+            "picked_day": next((d for d in days if d["date"].isoformat() == picked), None),
             "form": form,
             "candidates": candidates[:200],
             "candidate_count": candidates.count(),

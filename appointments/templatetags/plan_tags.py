@@ -1,5 +1,6 @@
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
 from appointments.planning.selectors import village_places
@@ -28,3 +29,9 @@ def weekday_short(day) -> str:
         pgettext("weekday", "Sun"),
     ]
     return names[day.weekday()]
+
+
+@register.filter
+def day_label(day) -> str:
+    """A day as people read it: 2026年12月5日 周六 in Chinese, Dec. 5, 2026 Sat in English."""
+    return f"{date_format(day, 'DATE_FORMAT')} {weekday_short(day)}"
