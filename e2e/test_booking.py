@@ -136,5 +136,5 @@ def test_the_booking_page_on_a_phone(page, live_server, demo):
     assert page.get_by_test_id("picked-day").is_visible()
     screenshot(page, "booking-phone")
     page.screenshot(path=str(ARTIFACTS / "booking-phone-first-screen.png"))  # what the cadre sees first
-    page.get_by_test_id("days").scroll_into_view_if_needed()
+    page.get_by_test_id("days").evaluate("table => table.scrollIntoView()")
     page.screenshot(path=str(ARTIFACTS / "booking-phone-days.png"))
