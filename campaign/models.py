@@ -153,7 +153,7 @@ class AccountEvent(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="account_changes_made",
-        verbose_name=_("made by"),
+        verbose_name=_("done by"),
     )
     at = models.DateTimeField(_("when"), default=timezone.now)
 

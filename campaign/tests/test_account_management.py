@@ -74,7 +74,7 @@ def test_office_supervision_and_leadership_are_bound_to_nothing(office, qingshan
 def test_a_user_name_is_taken_in_any_letter_case(office, qingshan):
     _create(office, village=qingshan)
     for taken in ["cadre_new", "Cadre_New", " cadre_new "]:
-        with pytest.raises(ValidationError, match="taken"):
+        with pytest.raises(ValidationError, match="已被使用"):
             _create(office, username=taken, village=qingshan)
     assert User.objects.filter(username__iexact="cadre_new").count() == 1
 
