@@ -140,8 +140,8 @@ class AccountEvent(models.Model):
         CHANGED = "changed", _("role or binding changed")
         PASSWORD_RESET = "password_reset", _("password reset by the office")
         PASSWORD_CHANGED = "password_changed", _("password changed by the user")
-        DEACTIVATED = "deactivated", _("deactivated")
-        REACTIVATED = "reactivated", _("reactivated")
+        DEACTIVATED = "deactivated", _("account deactivated")
+        REACTIVATED = "reactivated", _("account reactivated")
 
     # An account with a history is deactivated, never deleted: its record stays.
     user = models.ForeignKey(

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaign.accounts.services import Kind
 from campaign.lib.text import CleanTextMixin
@@ -16,7 +17,7 @@ class AccountForm(CleanTextMixin, forms.Form):
         max_length=150,
         help_text=_("Letters, digits and @ . + - _ only, e.g. cadre_qingshan2. The person logs in with it."),
     )
-    full_name = forms.CharField(label=_("name"), max_length=150)
+    full_name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=150)
     kind = forms.ChoiceField(label=_("role"), choices=[("", "---------"), *Kind.choices])
     village = forms.ModelChoiceField(
         label=_("village"), queryset=Village.objects.none(), required=False, help_text=_("for a village cadre")
