@@ -35,7 +35,7 @@ class AccountForm(CleanTextMixin, forms.Form):
             del self.fields["username"]
 
 
-class AccountFilterForm(forms.Form):
+class AccountFilterForm(CleanTextMixin, forms.Form):
     """The list's filters; a value that cannot be read is left out (the list shows everyone)."""
 
     ACTIVE_CHOICES = [("", _("active and deactivated")), ("1", _("active")), ("0", _("deactivated"))]
@@ -69,8 +69,11 @@ class AccountFilterForm(forms.Form):
         }
 
 
-class NewPasswordForm(PasswordChangeForm):
-    """Django's password change, refusing the old password as the new one (a temporary one must go)."""
+class NewPasswordForm(CleanTextMixin, PasswordChangeForm):
+    """Django's password change, refusing the old password as the new one (a temporary one must go).
+
+    The text rule applies here too: a control character in a password is refused like anywhere else.
+    """
 
     def clean(self):
         cleaned = super().clean()

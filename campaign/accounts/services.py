@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from campaign.lib.text import refuse_unsafe
 from campaign.models import AccountEvent, Profile
-from campaign.roles import SITE_DOCTOR_GROUP, Role, role_forget, role_from_groups
+from campaign.roles import SITE_DOCTOR_GROUP, Role, role_from_groups
 from campaign.services import user_assign_role
 
 # Lower case letters and digits without look-alikes (0/o, 1/l/i): read aloud or typed from a note.
@@ -200,8 +200,7 @@ def account_deactivate(*, by, user) -> None:
     if not user.is_active:
         raise ValidationError(_("This account is already deactivated."))
     user.is_active = False
-    user.save(update_fields=["is_active"])
-    role_forget(user.pk)
+    user.save(update_fields=["is_active"])  # campaign.signals forgets the cached user: its sessions end
     _record(user=user, action=AccountEvent.Action.DEACTIVATED, by=by)
 
 
