@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -115,6 +116,8 @@ class Profile(models.Model):
         "sites.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="team", verbose_name=_("site")
     )
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+    # Set when the office gives a temporary password; the user changes it at the next login.
+    must_change_password = models.BooleanField(_("must change the password at next login"), default=False)
 
     class Meta:
         verbose_name = _("profile")
@@ -127,3 +130,53 @@ class Profile(models.Model):
 
     def __str__(self):
         return str(self.user)
+
+
+class AccountEvent(models.Model):
+    """One change to a user's account, made in the office's account pages (campaign.accounts)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("account created")
+        CHANGED = "changed", _("role or binding changed")
+        PASSWORD_RESET = "password_reset", _("password reset by the office")
+        PASSWORD_CHANGED = "password_changed", _("password changed by the user")
+        DEACTIVATED = "deactivated", _("account deactivated")
+        REACTIVATED = "reactivated", _("account reactivated")
+
+    # An account with a history is deactivated, never deleted: its record stays.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account_events", verbose_name=_("account")
+    )
+    action = models.CharField(_("change"), max_length=20, choices=Action.choices)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="account_changes_made",
+        verbose_name=_("done by"),
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("account change")
+        verbose_name_plural = _("account changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="campaign_accountevent_user_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    action__in=[
+                        "created",
+                        "changed",
+                        "password_reset",
+                        "password_changed",
+                        "deactivated",
+                        "reactivated",
+                    ]
+                ),
+                name="campaign_accountevent_action",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_action_display()}"

@@ -91,6 +91,13 @@ def role_cache_key(user_pk) -> str:
     return f"campaign:role:{user_pk}"
 
 
+def role_from_groups(group_names, *, is_superuser: bool = False) -> str | None:
+    """The role (a Role value) that these group names give, or None: a superuser is the office."""
+    if is_superuser:
+        return Role.OFFICE.value
+    return next((r.value for r in Role if r.value in group_names), None)
+
+
 def role_of(user) -> str | None:
     """The user's role (a Role value), or None for a user without one."""
     if not user or not user.is_authenticated:
@@ -100,11 +107,8 @@ def role_of(user) -> str | None:
         return cached
     role = cache.get(role_cache_key(user.pk))
     if role is None:
-        if user.is_superuser:
-            role = Role.OFFICE.value
-        else:
-            names = set(user.groups.values_list("name", flat=True))
-            role = next((r.value for r in Role if r.value in names), _NO_ROLE)
+        names = () if user.is_superuser else set(user.groups.values_list("name", flat=True))
+        role = role_from_groups(names, is_superuser=user.is_superuser) or _NO_ROLE
         cache.set(role_cache_key(user.pk), role, ROLE_CACHE_SECONDS)
     user._campaign_role = role or None
     return user._campaign_role

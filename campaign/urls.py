@@ -5,12 +5,15 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from campaign import views
+from campaign.accounts import views as account_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/users/", include("campaign.accounts.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("residents/", include("residents.urls")),
     # The site team's pages kept the address they had under appointments.

@@ -9,6 +9,7 @@ static/js/app.js), so a blocked script shows as a page that does not work as wel
 import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -72,6 +73,7 @@ def paths_for(username):
     qingshan = a_qingshan_resident()
     slip = Appointment.objects.filter(resident__village__name="青山社区").order_by("pk").first()
     site = Site.objects.get(name="江店体育馆接种点")
+    cadre = User.objects.get(username="cadre_qingshan")
     report = WeeklyReport.objects.order_by("-week_start").first()
     week = "{}-W{:02d}".format(*report.week_start.isocalendar()[:2]) if report else None
     common_readers = [
@@ -107,6 +109,11 @@ def paths_for(username):
             "/appointments/follow-up/",
             f"/appointments/site/{site.pk}/",
             "/reports/weekly/thresholds/",
+            "/accounts/users/",
+            "/accounts/users/new/",
+            f"/accounts/users/{cadre.pk}/",
+            f"/accounts/users/{cadre.pk}/edit/",
+            "/accounts/password/",
             "/admin/",
             "/admin/residents/resident/",
             f"/admin/residents/resident/{qingshan.pk}/change/",

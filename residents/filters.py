@@ -6,7 +6,6 @@ import unicodedata
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from campaign.lib.masking import MASKED_SEARCH_DIGITS
 from campaign.models import Village
@@ -82,11 +81,17 @@ class ResidentFilter(django_filters.FilterSet):
             ("birth_date", "birth_date"),
             ("status", "status"),
         ),
+        # Each direction has its own words: django-filter's default, "姓名 (descending)", is half English.
+        # The ascending label is keyed by the model field, the descending one by "-" and the parameter.
         field_labels={
-            "name_initials": pgettext_lazy("person", "name"),
-            "registered_at": _("registered at"),
-            "birth_date": _("birth date"),
+            "name_initials": _("name, A to Z (pinyin)"),
+            "-name": _("name, Z to A (pinyin)"),
+            "registered_at": _("registered, oldest first"),
+            "-registered": _("registered, newest first"),
+            "birth_date": _("age, oldest first"),
+            "-birth_date": _("age, youngest first"),
             "status": _("status"),
+            "-status": _("status, reverse order"),
         },
         label=_("sort"),
         empty_label=_("Newest registered first"),

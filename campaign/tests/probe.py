@@ -212,6 +212,11 @@ PK_OBJECTS = {
     "daily:slip": "appointment",
     "plan:save": "plan",
     "plan:publish": "plan",
+    "accounts:detail": "cadre",
+    "accounts:edit": "cadre",
+    "accounts:reset_password": "cadre",
+    "accounts:deactivate": "cadre",
+    "accounts:reactivate": "cadre",
 }
 
 

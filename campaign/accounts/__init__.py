@@ -1,0 +1,1 @@
+"""The office's account pages: create, change, reset a password, deactivate; every change recorded."""
