@@ -25,3 +25,16 @@
   });
   window.addEventListener("resize", function () { chart.resize(); });
 })();
+
+// The figures are at most a minute behind the records (reports.progress.progress_fresh): the open
+// page reloads itself once a minute while it is seen, and at once when it is seen again after that.
+(function () {
+  "use strict";
+  var EVERY = 60 * 1000;
+  var loaded = Date.now();
+  function reloadIfOld() {
+    if (!document.hidden && Date.now() - loaded >= EVERY) window.location.reload();
+  }
+  window.setInterval(reloadIfOld, 5000);
+  document.addEventListener("visibilitychange", reloadIfOld);
+})();
