@@ -38,3 +38,17 @@
   window.setInterval(reloadIfOld, 5000);
   document.addEventListener("visibilitychange", reloadIfOld);
 })();
+
+// On a phone the long lists start folded (their heading opens them) and stay as the user left them
+// when the page reloads itself; on a larger screen they stay open.
+(function () {
+  "use strict";
+  if (!window.matchMedia("(max-width: 767.98px)").matches) return;
+  document.querySelectorAll("details[data-fold-on-phone]").forEach(function (section) {
+    var key = "dashboard-unfolded-" + section.id;
+    section.open = window.sessionStorage.getItem(key) === "1";
+    section.addEventListener("toggle", function () {
+      window.sessionStorage.setItem(key, section.open ? "1" : "0");
+    });
+  });
+})();
