@@ -225,8 +225,8 @@ def progress_compute_current(*, full: bool = False) -> dict | None:
     return progress_compute(campaign=campaign, since=since)
 
 
-def progress_fresh(*, campaign: Campaign) -> bool:
-    """Make sure the campaign's progress rows are at most FRESH_FOR behind the records; True if computed now.
+def progress_fresh(*, campaign: Campaign) -> datetime.datetime:
+    """Make sure the campaign's progress rows are at most FRESH_FOR behind the records; returns when they were computed.
 
     What every page that shows progress calls before it reads the rows. With beat running it finds
     them fresh (one indexed query); otherwise it computes the days since the last run (today and
@@ -236,8 +236,9 @@ def progress_fresh(*, campaign: Campaign) -> bool:
     now = timezone.now()
     computed_at = progress_computed_at(campaign=campaign)
     if computed_at is not None and now - computed_at <= FRESH_FOR:
-        return False
+        return computed_at
     since = None
     if computed_at is not None:
         since = min(timezone.localdate(computed_at), timezone.localdate(now) - datetime.timedelta(days=1))
-    return progress_compute(campaign=campaign, since=since, unless_since=now - FRESH_FOR) is not None
+    progress_compute(campaign=campaign, since=since, unless_since=now - FRESH_FOR)
+    return progress_computed_at(campaign=campaign)

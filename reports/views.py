@@ -14,7 +14,7 @@ from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports.models import Export
 from reports.progress import progress_fresh
-from reports.selectors import dashboard_figures, export_descriptions
+from reports.selectors import dashboard_figures_of_run, export_descriptions
 from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_retry, export_villages
 from residents.filters import ResidentFilter
 from residents.models import FullValueView, Resident
@@ -33,12 +33,9 @@ def dashboard(request):
     """
     campaign = Campaign.objects.current()
     today = timezone.localdate()
-    progress_fresh(campaign=campaign)
-    return render(
-        request,
-        "reports/dashboard.html",
-        {"campaign": campaign, "today": today, "figures": dashboard_figures(campaign=campaign, today=today)},
-    )
+    computed_at = progress_fresh(campaign=campaign)
+    figures = dashboard_figures_of_run(campaign=campaign, today=today, computed_at=computed_at)
+    return render(request, "reports/dashboard.html", {"campaign": campaign, "today": today, "figures": figures})
 
 
 @role_required(*EXPORT_ROLES)
