@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "campaign.context_processors.role",
+                "campaign.context_processors.adverse_events",
             ],
         },
     },
@@ -163,11 +164,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "cleanup-exports": {"task": "reports.cleanup_exports", "schedule": crontab(hour=3, minute=30)},
     # Exports not queued (Redis was down) or whose worker died: queued again, or failed visibly.
     "sweep-exports": {"task": "reports.sweep_exports", "schedule": crontab(minute="*/2")},
-    # Quota progress: today and yesterday every 10 minutes in the day, every day once after midnight.
-    "progress-in-the-day": {
-        "task": "reports.compute_progress",
-        "schedule": crontab(minute="*/10", hour="6-22"),
-    },
+    # Quota progress: today and yesterday every 30 seconds, so that no page finds the figures more than a
+    # minute old and computes them itself (reports.progress.FRESH_FOR); every day once after midnight.
+    # A message not taken within 25 seconds is dropped: the next one does the same work.
+    "progress-in-the-day": {"task": "reports.compute_progress", "schedule": 30.0, "options": {"expires": 25}},
     "progress-after-midnight": {
         "task": "reports.compute_progress",
         "schedule": crontab(hour=0, minute=15),

@@ -1,17 +1,22 @@
 """Progress as precomputed rows: the one writer of DailyProgress, VillageProgress and CadreProgress.
 
-The Celery task (every 10 minutes in the day, in full after midnight), the `compute_progress`
-command, the dashboard's refresh button and `load_demo` all call `progress_compute`. It reads the
-raw records with a handful of GROUP BY queries and replaces the rows it covers inside one
-transaction, holding the campaign's row lock: a rerun over the same records writes the same rows,
-two runs never interleave, and a run killed half-way leaves the previous rows in place.
+The Celery task (every 30 seconds, in full after midnight), the `compute_progress` command, the
+dashboard (`progress_fresh`, when no task has run for a minute) and `load_demo` all call
+`progress_compute`. It reads the raw records with a handful of GROUP BY queries and replaces the
+rows it covers inside one transaction, holding the campaign's row lock: a rerun over the same
+records writes the same rows, two runs never interleave, and a run killed half-way leaves the
+previous rows in place.
+
+Freshness: the figures a page shows are never more than FRESH_FOR behind the records. Beat keeps
+them so without any page paying for it; without beat (the embedded default, Redis down, no worker)
+the first page that finds them older computes them before it reads them.
 """
 
 import datetime
 from collections import Counter, defaultdict
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -23,6 +28,8 @@ from sites.models import AdverseEvent, PreScreening, Vaccination
 
 CHECKED_IN = [Appointment.Status.ARRIVED, Appointment.Status.VACCINATED]
 SCREENED_OUT = [PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED]
+# The most the figures on a page may lag the records (the beat task runs twice as often).
+FRESH_FOR = datetime.timedelta(minutes=1)
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -132,14 +139,28 @@ def _people_counts(*, campaign: Campaign, by: tuple[str, ...]) -> dict[tuple, Co
     return counts
 
 
+def progress_computed_at(*, campaign: Campaign) -> datetime.datetime | None:
+    """When the campaign's progress rows were last computed (None: never)."""
+    return VillageProgress.objects.filter(campaign=campaign).aggregate(at=Max("computed_at"))["at"]
+
+
 @transaction.atomic
-def progress_compute(*, campaign: Campaign, since: datetime.date | None = None) -> dict:
+def progress_compute(
+    *, campaign: Campaign, since: datetime.date | None = None, unless_since: datetime.datetime | None = None
+) -> dict | None:
     """Recompute the campaign's daily rows from `since` (every day when None) and its snapshots.
 
-    Returns what it wrote: {"days": rows written, "since": since, "villages": ..., "cadres": ...}.
+    Returns what it wrote: {"days": rows written, "since": since, "villages": ..., "cadres": ...};
+    None, writing nothing, when `unless_since` is given and another run computed them after it.
     """
     # One run at a time per campaign: the second waits here and then recomputes from fresh records.
-    Campaign.objects.select_for_update().only("pk").get(pk=campaign.pk)
+    # NO KEY UPDATE: the lock must not hold up a resident's insert, whose foreign key check on the
+    # campaign's row takes KEY SHARE (a plain FOR UPDATE would make registrations wait for the run).
+    Campaign.objects.select_for_update(no_key=True).only("pk").get(pk=campaign.pk)
+    if unless_since is not None:
+        computed_at = progress_computed_at(campaign=campaign)
+        if computed_at is not None and computed_at >= unless_since:
+            return None  # a run that waited for another one: the rows are already as fresh as asked
     now = timezone.now()
 
     daily = _daily_counts(campaign=campaign, since=since)
@@ -162,7 +183,12 @@ def progress_compute(*, campaign: Campaign, since: datetime.date | None = None) 
         batch_size=2000,
     )
 
-    villages = _people_counts(campaign=campaign, by=("village",))
+    # One pass over the residents, by cadre and village; the villages' totals are its sums.
+    cadres = _people_counts(campaign=campaign, by=("responsible_cadre", "village"))
+    # Every village has its row, zeros included: the rows' time is when the campaign was computed.
+    villages: dict[tuple, Counter] = {(pk,): Counter() for pk in campaign.villages.values_list("pk", flat=True)}
+    for (_cadre_id, village_id), counter in cadres.items():
+        villages.setdefault((village_id,), Counter()).update(counter)
     VillageProgress.objects.filter(campaign=campaign).delete()
     VillageProgress.objects.bulk_create(
         [
@@ -171,7 +197,6 @@ def progress_compute(*, campaign: Campaign, since: datetime.date | None = None) 
         ]
     )
 
-    cadres = _people_counts(campaign=campaign, by=("responsible_cadre", "village"))
     CadreProgress.objects.filter(campaign=campaign).delete()
     CadreProgress.objects.bulk_create(
         [
@@ -198,3 +223,22 @@ def progress_compute_current(*, full: bool = False) -> dict | None:
         return None
     since = None if full else timezone.localdate() - datetime.timedelta(days=1)
     return progress_compute(campaign=campaign, since=since)
+
+
+def progress_fresh(*, campaign: Campaign) -> datetime.datetime:
+    """Make sure the campaign's progress rows are at most FRESH_FOR behind the records; returns when they were computed.
+
+    What every page that shows progress calls before it reads the rows. With beat running it finds
+    them fresh (one indexed query); otherwise it computes the days since the last run (today and
+    yesterday at least, every day when never computed). Concurrent callers compute once: the others
+    wait for the campaign's lock and find the rows fresh.
+    """
+    now = timezone.now()
+    computed_at = progress_computed_at(campaign=campaign)
+    if computed_at is not None and now - computed_at <= FRESH_FOR:
+        return computed_at
+    since = None
+    if computed_at is not None:
+        since = min(timezone.localdate(computed_at), timezone.localdate(now) - datetime.timedelta(days=1))
+    progress_compute(campaign=campaign, since=since, unless_since=now - FRESH_FOR)
+    return progress_computed_at(campaign=campaign)

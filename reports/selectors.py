@@ -188,6 +188,26 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
     }
 
 
+# The last figures this process drew, with the rows' computation they were drawn from.
+_last_figures: dict = {}
+
+
+def dashboard_figures_of_run(*, campaign, today: datetime.date, computed_at) -> dict:
+    """dashboard_figures, drawn once per computation of the rows in this process (`computed_at` names it).
+
+    The figures are a function of the rows, which change only when a run rewrites them (and gives
+    them a new time); every page until the next run reads the same dict. Configuration read beside
+    the rows (a quota, a village's name) shows at the next run, within FRESH_FOR.
+    """
+    key = (campaign.pk, today, computed_at)
+    last = _last_figures.get("dashboard")
+    if last is not None and last[0] == key and computed_at is not None:
+        return last[1]
+    figures = dashboard_figures(campaign=campaign, today=today)
+    _last_figures["dashboard"] = (key, figures)
+    return figures
+
+
 def roster_rows(*, residents, doses: int, chunk_size: int = 2000):
     """Stream the roster's rows as dicts, in the queryset's order, in one query.
 

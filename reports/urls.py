@@ -5,7 +5,6 @@ from reports import views
 app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("progress/refresh/", views.progress_refresh, name="progress_refresh"),
     path("exports/", views.export_list, name="export_list"),
     path("exports/residents/", views.export_residents, name="export_residents"),
     path("exports/<int:pk>/", views.export_detail, name="export_detail"),

@@ -1,5 +1,3 @@
-import datetime
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,15 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from campaign.celery import app as celery_app
 from campaign.lib.access import role_required
-from campaign.lib.queue import enqueue
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
-from reports import tasks
 from reports.models import Export
-from reports.progress import progress_compute_current
-from reports.selectors import dashboard_figures, export_descriptions
+from reports.progress import progress_fresh
+from reports.selectors import dashboard_figures_of_run, export_descriptions
 from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_retry, export_villages
 from residents.filters import ResidentFilter
 from residents.models import FullValueView, Resident
@@ -28,46 +23,19 @@ from residents.services import record_full_view
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-# On the embedded default there is no beat: the dashboard recomputes progress itself when it is older.
-STALE_PROGRESS = datetime.timedelta(minutes=10)
-
-
+@never_cache
 @role_required(Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
 def dashboard(request):
-    """Progress of the current campaign for the office, supervision and leadership (precomputed rows)."""
+    """Progress of the current campaign for the office, supervision and leadership (precomputed rows).
+
+    The rows are at most a minute behind the records for everyone who opens the page, with or
+    without beat, a worker or Redis (reports.progress.progress_fresh); no one presses a button.
+    """
     campaign = Campaign.objects.current()
     today = timezone.localdate()
-    figures = dashboard_figures(campaign=campaign, today=today)
-    if celery_app.conf.task_always_eager and (
-        figures["computed_at"] is None or timezone.now() - figures["computed_at"] > STALE_PROGRESS
-    ):
-        progress_compute_current()
-        figures = dashboard_figures(campaign=campaign, today=today)
-    return render(
-        request,
-        "reports/dashboard.html",
-        {
-            "campaign": campaign,
-            "today": today,
-            "figures": figures,
-            "can_refresh": role_of(request.user) == Role.OFFICE,
-        },
-    )
-
-
-@require_POST
-@role_required(Role.OFFICE)
-def progress_refresh(request):
-    """The office asks for fresh numbers now (a worker does it; in-process on the embedded default)."""
-    if not enqueue(tasks.compute_progress, full=False):
-        messages.warning(
-            request, _("The progress figures cannot be recomputed right now; they update by themselves later.")
-        )
-    elif celery_app.conf.task_always_eager:
-        messages.success(request, _("The progress figures were recomputed."))
-    else:
-        messages.info(request, _("The progress figures are being recomputed; reload the page in a moment."))
-    return redirect("reports:dashboard")
+    computed_at = progress_fresh(campaign=campaign)
+    figures = dashboard_figures_of_run(campaign=campaign, today=today, computed_at=computed_at)
+    return render(request, "reports/dashboard.html", {"campaign": campaign, "today": today, "figures": figures})
 
 
 @role_required(*EXPORT_ROLES)

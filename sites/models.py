@@ -217,6 +217,17 @@ class AdverseEvent(models.Model):
         verbose_name=_("reported by"),
     )
     reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    # Who first opened the event's page among those it is shown to (the office, the site's doctor):
+    # until then the top bar shows it to all of them (sites.selectors.adverse_events_to_open).
+    seen_at = models.DateTimeField(_("first opened at"), null=True, blank=True)
+    seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("first opened by"),
+    )
 
     class Meta:
         # The table keeps its name from before the move to sites (sites/migrations/0004).
@@ -224,6 +235,10 @@ class AdverseEvent(models.Model):
         verbose_name = _("adverse event")
         verbose_name_plural = _("adverse events")
         ordering = ["-reported_at"]
+        # The top bar counts the events nobody has opened on every page: they are few, this index holds only them.
+        indexes = [
+            models.Index(fields=["vaccination"], condition=Q(seen_at__isnull=True), name="sites_adverseevent_unseen")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(severity__in=["mild", "moderate", "severe"]), name="appointments_adverseevent_severity"
@@ -236,6 +251,11 @@ class AdverseEvent(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(onset__gte=ONSET_FLOOR), name="appointments_adverseevent_onset_after_2000"
+            ),
+            # Whoever opened it did so at some time (events reported before the top bar showed them
+            # were marked seen by no one: sites/migrations/0006).
+            models.CheckConstraint(
+                condition=Q(seen_by__isnull=True) | Q(seen_at__isnull=False), name="sites_adverseevent_seen_by_at"
             ),
         ]
 

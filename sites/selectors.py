@@ -6,15 +6,17 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.idnumber import normalize_id_number
+from campaign.roles import SITE_DOCTOR_GROUP, Role, role_of
 from residents.models import Resident
 from residents.services import reason_labels
-from sites.models import SiteDay, Vaccination
+from sites.models import AdverseEvent, SiteDay, Vaccination
 
 # What a slip's token looks like (appointments.models.new_token): 22 URL-safe characters.
 SLIP_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
@@ -192,3 +194,34 @@ def site_day_live(*, site, day: datetime.date) -> dict:
     counts["capacity"] = site_day.capacity if site_day else site.daily_capacity
     counts["floor_percent"] = min(100, round(100 * counts["vaccinated"] / counts["floor"])) if counts["floor"] else 100
     return counts
+
+
+def adverse_events_to_open(user):
+    """The adverse events waiting to be opened that the top bar shows `user`, as a queryset.
+
+    Those of the current campaign that nobody it is shown to has opened yet: every one for the
+    office, those of their own site for a site doctor (a site team member in the doctor group), none
+    for anyone else. Counting it is one query over the few unopened events (a partial index holds them).
+    """
+    role = role_of(user)
+    unseen = AdverseEvent.objects.filter(seen_at__isnull=True, vaccination__site__campaign__is_current=True)
+    if role == Role.OFFICE:
+        return unseen
+    if role == Role.SITE_TEAM:
+        doctor = get_user_model().groups.through.objects.filter(user_id=user.pk, group__name=SITE_DOCTOR_GROUP)
+        return unseen.filter(Exists(doctor), vaccination__site__team__user=user)
+    return AdverseEvent.objects.none()
+
+
+def adverse_events_for_user(user):
+    """The adverse events `user` may read, newest first: the current campaign's for the office, supervision
+    and leadership, their own site's for a site team member, none for anyone else."""
+    role = role_of(user)
+    events = AdverseEvent.objects.filter(vaccination__site__campaign__is_current=True).select_related(
+        "vaccination__resident__village", "vaccination__site", "reported_by", "seen_by"
+    )
+    if role in (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP):
+        return events.order_by("-reported_at", "-pk")
+    if role == Role.SITE_TEAM:
+        return events.filter(vaccination__site__team__user=user).order_by("-reported_at", "-pk")
+    return AdverseEvent.objects.none()

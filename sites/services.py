@@ -31,7 +31,7 @@ from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 from residents.services import number_search_allowed, record_full_view, resident_set_refused, resident_update
 from sites.capacity import release_place, site_days_ensure, take_place
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
-from sites.selectors import is_number_query, site_lookup
+from sites.selectors import adverse_events_to_open, is_number_query, site_lookup
 
 OBSERVATION = datetime.timedelta(minutes=30)
 
@@ -509,3 +509,13 @@ def adverse_event_report(
         raise BookingRefused(" ".join(error.messages)) from None
     event.save()
     return event
+
+
+def adverse_event_open(*, event: AdverseEvent, user) -> bool:
+    """`user` opens the event's page: the first of those the top bar shows it to marks it seen (who, when).
+
+    True when this call marked it; False when someone had already, or when the event is not shown to
+    `user` (supervision, leadership, a site team member who is not a doctor, another site's doctor).
+    One conditional update: two people opening it at once record one of them.
+    """
+    return adverse_events_to_open(user).filter(pk=event.pk).update(seen_at=timezone.now(), seen_by=user) == 1

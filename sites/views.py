@@ -40,8 +40,9 @@ from residents.services import (
 )
 from sites.forms import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
 from sites.models import AdverseEvent, PreScreening, Site, Vaccination
-from sites.selectors import site_day_live
+from sites.selectors import adverse_events_for_user, adverse_events_to_open, site_day_live
 from sites.services import (
+    adverse_event_open,
     adverse_event_report,
     observation_release,
     site_checkin,
@@ -539,4 +540,33 @@ def adverse_recent(request):
         request,
         "sites/adverse_events.html",
         {"events": events, "sites": Site.objects.filter(campaign=campaign), "today": timezone.localdate()},
+    )
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def adverse_inbox(request):
+    """The adverse events the user may read, those waiting to be opened first: where the top bar's badge leads."""
+    events = adverse_events_for_user(request.user)
+    waiting = list(adverse_events_to_open(request.user).values_list("pk", flat=True)[:100])
+    return render(
+        request,
+        "sites/adverse_inbox.html",
+        {
+            "waiting": events.filter(pk__in=waiting),
+            "recent": events.exclude(pk__in=waiting)[:30],
+        },
+    )
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def adverse_event_detail(request, pk):
+    """One adverse event; opening it marks it seen when the top bar shows it to this user (who and when)."""
+    event = get_object_or_404(adverse_events_for_user(request.user), pk=pk)
+    if adverse_event_open(event=event, user=request.user):
+        event.refresh_from_db(fields=["seen_at", "seen_by"])
+    resident = event.vaccination.resident
+    return render(
+        request,
+        "sites/adverse_event_detail.html",
+        {"event": event, "resident": resident, "id_number": mask_id_number(resident.id_number)},
     )

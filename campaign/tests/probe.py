@@ -205,6 +205,7 @@ PK_OBJECTS = {
     "sites:vaccinate": "appointment",
     "sites:release": "vaccination",
     "sites:adverse_event": "vaccination",
+    "sites:adverse_event_detail": "adverse_event",
     "appointments:book_resident": "resident",
     "appointments:hold_dose2": "resident",
     "appointments:cancel": "appointment",
@@ -239,7 +240,10 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
     for param in route.params:
         if param == "pk":
             kind = PK_OBJECTS[route.name]  # a KeyError here: a new route the probe does not know yet
-            values[param] = (demo.plan if kind == "plan" else getattr(scope, kind)).pk
+            if kind == "adverse_event":
+                values[param] = scope.vaccination.adverse_events.order_by("pk").first().pk
+            else:
+                values[param] = (demo.plan if kind == "plan" else getattr(scope, kind)).pk
         elif param == "site_pk":
             values[param] = scope.site.pk
         elif param == "week":

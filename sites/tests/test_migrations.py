@@ -28,11 +28,19 @@ BEFORE_THE_MOVE = [
     ("sites", "0003_site_flow"),
 ]
 MOVED = {"prescreening", "vaccination", "adverseevent"}
+# The move's last migration; later ones (adverse events' seen_at, 0006) change the tables themselves.
+JUST_AFTER_THE_MOVE = ("sites", "0005_site_work_content_types")
 
 
 def migrate(targets=None):
     executor = MigrationExecutor(connection)
     executor.migrate(targets or executor.loader.graph.leaf_nodes())
+
+
+def just_after_the_move():
+    """Every app at its latest migration, but sites at the move's last one."""
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    return [node for node in leaves if node[0] != "sites"] + [JUST_AFTER_THE_MOVE]
 
 
 def snapshot() -> dict:
@@ -93,6 +101,7 @@ def load_demo_with_every_kind_of_row():
 def test_an_old_database_migrates_across_the_move_with_every_row_kept():
     try:
         load_demo_with_every_kind_of_row()
+        migrate(just_after_the_move())
         at_new = snapshot()
         kept = ["appointments_prescreening", "appointments_vaccination", "appointments_adverseevent"]
         assert set(kept) <= set(at_new), "the moved models' tables were renamed"
@@ -105,7 +114,7 @@ def test_an_old_database_migrates_across_the_move_with_every_row_kept():
         at_old = snapshot()
         assert_same_but_content_types(at_new, at_old, "sites", "appointments")
 
-        migrate()
+        migrate(just_after_the_move())
         after = snapshot()
         assert_same_but_content_types(at_old, after, "appointments", "sites")
         assert after == at_new

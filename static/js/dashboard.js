@@ -25,3 +25,30 @@
   });
   window.addEventListener("resize", function () { chart.resize(); });
 })();
+
+// The figures are at most a minute behind the records (reports.progress.progress_fresh): the open
+// page reloads itself once a minute while it is seen, and at once when it is seen again after that.
+(function () {
+  "use strict";
+  var EVERY = 60 * 1000;
+  var loaded = Date.now();
+  function reloadIfOld() {
+    if (!document.hidden && Date.now() - loaded >= EVERY) window.location.reload();
+  }
+  window.setInterval(reloadIfOld, 5000);
+  document.addEventListener("visibilitychange", reloadIfOld);
+})();
+
+// On a phone the long lists start folded (their heading opens them) and stay as the user left them
+// when the page reloads itself; on a larger screen they stay open.
+(function () {
+  "use strict";
+  if (!window.matchMedia("(max-width: 767.98px)").matches) return;
+  document.querySelectorAll("details[data-fold-on-phone]").forEach(function (section) {
+    var key = "dashboard-unfolded-" + section.id;
+    section.open = window.sessionStorage.getItem(key) === "1";
+    section.addEventListener("toggle", function () {
+      window.sessionStorage.setItem(key, section.open ? "1" : "0");
+    });
+  });
+})();
