@@ -8,21 +8,34 @@ from django.db import migrations, models
 
 import appointments.slipcode
 
-BATCH = 2000
+BATCH = 10000
 
 
 def backfill_codes(apps, schema_editor):
     Appointment = apps.get_model("appointments", "Appointment")
-    rows = Appointment.objects.using(schema_editor.connection.alias).filter(code__isnull=True).order_by("pk")
+    connection = schema_editor.connection
+    table = connection.ops.quote_name(Appointment._meta.db_table)
+    rows = Appointment.objects.using(connection.alias).filter(code__isnull=True).order_by("pk")
     drawn = set()
-    while batch := list(rows.only("pk")[:BATCH]):
-        for row in batch:
+    while ids := list(rows.values_list("pk", flat=True)[:BATCH]):
+        codes = []
+        for _id in ids:
             code = appointments.slipcode.new_code()
             while code in drawn:
                 code = appointments.slipcode.new_code()
             drawn.add(code)
-            row.code = code
-        Appointment.objects.using(schema_editor.connection.alias).bulk_update(batch, ["code"])
+            codes.append(code)
+        if connection.vendor == "postgresql":
+            # One statement a batch: bulk_update's CASE grows with the batch (150,000 rows took minutes).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET code = v.code FROM unnest(%s::bigint[], %s::text[]) AS v(id, code) "  # noqa: S608
+                    f"WHERE {table}.id = v.id",
+                    [ids, codes],
+                )
+        else:
+            batch = [Appointment(pk=pk, code=code) for pk, code in zip(ids, codes, strict=True)]
+            Appointment.objects.using(connection.alias).bulk_update(batch, ["code"], batch_size=500)
 
 
 class Migration(migrations.Migration):
