@@ -7,12 +7,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from appointments import slipcode
+
 OPEN_STATUSES = ["booked", "arrived"]
 
 
 def new_token() -> str:
-    """An opaque slip token: 128 random bits, nothing personal in it."""
+    """An opaque slip token: 128 random bits, nothing personal in it.
+
+    The QR code of slips printed before the short codes (appointments.slipcode) carries it; they still scan.
+    """
     return secrets.token_urlsafe(16)
+
+
+# The constraint that keeps slip codes unique: a booking that draws a taken code draws again.
+CODE_UNIQUE = "appointments_appointment_code_unique"
 
 
 class AppointmentQuerySet(models.QuerySet):
@@ -24,6 +33,15 @@ class AppointmentQuerySet(models.QuerySet):
 
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
+
+    def by_slip(self, text: str):
+        """The appointment a typed or scanned slip names: its code (appointments.slipcode), or an old slip's token."""
+        code = slipcode.normalize(text)
+        if code is not None:
+            return self.filter(code=code)
+        if slipcode.is_legacy_token(text):
+            return self.filter(token=text)
+        return self.none()
 
 
 class Appointment(models.Model):
@@ -54,6 +72,8 @@ class Appointment(models.Model):
     slot = models.CharField(_("time of day"), max_length=2, choices=Slot.choices, default="", blank=True)
     walk_in = models.BooleanField(_("walk-in"), default=False)
     token = models.CharField(_("slip token"), max_length=32, unique=True, default=new_token, editable=False)
+    # The code printed on the slip and carried by its QR code (appointments.slipcode).
+    code = models.CharField(_("slip code"), max_length=slipcode.LENGTH, default=slipcode.new_code, editable=False)
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -65,7 +85,7 @@ class Appointment(models.Model):
     booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["token"])
+    history = HistoricalRecords(excluded_fields=["token", "code"])
     objects = AppointmentQuerySet.as_manager()
 
     class Meta:
@@ -79,6 +99,7 @@ class Appointment(models.Model):
                 name="appointments_appointment_one_open_per_dose",
             ),
             models.CheckConstraint(condition=Q(dose_number__gte=1), name="appointments_appointment_dose_positive"),
+            models.UniqueConstraint(fields=["code"], name=CODE_UNIQUE),
             models.CheckConstraint(
                 condition=Q(status__in=["booked", "arrived", "vaccinated", "no_show", "cancelled"]),
                 name="appointments_appointment_status",

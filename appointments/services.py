@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
-from appointments.models import OPEN_STATUSES, Appointment
+from appointments.models import CODE_UNIQUE, OPEN_STATUSES, Appointment
 from campaign.lib.text import clean_text
 from residents.models import Resident
 from sites.capacity import release_place, site_days_ensure, take_first_place, take_place
@@ -147,13 +147,34 @@ def appointment_book_pair(
         )
     site = resident.village.site
     due = day + datetime.timedelta(days=campaign.min_interval_days)
-    if _one_statement_possible(campaign):
-        pair = _book_pair_in_one_statement(resident, site, day, due, campaign.end_date, booked_by, slot)
-        if pair is not None:
-            return pair
-        # Something stood in the way (already booked, a day full, a missing site-day, a place
-        # taken by a racing booking): nothing was changed, and the step-by-step path decides and explains.
-    return _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
+    for attempt in range(SLIP_CODE_DRAWS):
+        try:
+            if _one_statement_possible(campaign):
+                pair = _book_pair_in_one_statement(resident, site, day, due, campaign.end_date, booked_by, slot)
+                if pair is not None:
+                    return pair
+                # Something stood in the way (already booked, a day full, a missing site-day, a place
+                # taken by a racing booking): nothing was changed, and the step-by-step path decides and explains.
+            return _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
+        except _SlipCodeTaken:
+            # Nothing was written: book again with newly drawn codes.
+            if attempt == SLIP_CODE_DRAWS - 1:
+                raise
+
+
+# A new slip code is taken already about once in 10^10 bookings: three draws are plenty.
+SLIP_CODE_DRAWS = 3
+
+
+class _SlipCodeTaken(Exception):
+    """An insert drew a slip code that another appointment holds (the CODE_UNIQUE constraint)."""
+
+
+def _refused_insert(error: IntegrityError, resident) -> Exception:
+    # The constraint's name is in PostgreSQL's message, the column in SQLite's.
+    if CODE_UNIQUE in str(error) or f"{Appointment._meta.db_table}.code" in str(error):
+        return _SlipCodeTaken()
+    return AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name)
 
 
 def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot):
@@ -187,8 +208,8 @@ def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
                     site=site.name,
                 )
             return _create_pair(resident, site, day, due, campaign, booked_by, slot)
-    except IntegrityError:
-        raise AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name) from None
+    except IntegrityError as error:
+        raise _refused_insert(error, resident) from None
 
 
 def _create_pair(resident, site, day, due, campaign, booked_by, slot):
@@ -324,8 +345,8 @@ def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
             if len(rows) != 2:
                 transaction.set_rollback(True)
                 return None
-    except IntegrityError:
-        raise AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name) from None
+    except IntegrityError as error:
+        raise _refused_insert(error, resident) from None
     for appointment, (pk, date) in zip(pair, rows, strict=True):
         appointment.pk, appointment.date = pk, date
         appointment._state.adding, appointment._state.db = False, connection.alias

@@ -10,13 +10,12 @@ import io
 
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from appointments.daily.selectors import DailyList
 from appointments.models import Appointment
-from campaign.lib.excel import HEADER_FONT, TITLE_FONT, header_row, safe_cell, set_widths
+from campaign.lib.excel import HEADER_FONT, TITLE_FONT, header_row, office_workbook, print_setup, safe_cell, set_widths
 from campaign.lib.masking import mask_id_number, mask_phone
 
 FILE_LANGUAGE = "zh-hans"
@@ -69,14 +68,11 @@ def _workbook(daily: DailyList, *, full: bool) -> bytes:
     headers.append(_("status"))
     widths.append(9)
 
-    workbook = Workbook(write_only=True)
+    workbook = office_workbook()
     sheet = workbook.create_sheet(_("Appointment list"))
     set_widths(sheet, widths)
     sheet.freeze_panes = "A3"
-    sheet.print_title_rows = "2:2"  # the headers again on every printed page
-    sheet.page_setup.paperSize = "9"  # A4
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    print_setup(sheet, landscape=False, title_rows="2:2")  # the headers again on every printed page
     sheet.merged_cells.add(f"A1:{get_column_letter(len(headers))}1")
 
     title = safe_cell(sheet, _title(daily), font=TITLE_FONT)
@@ -112,6 +108,7 @@ def _workbook(daily: DailyList, *, full: bool) -> bytes:
     summary = workbook.create_sheet(_("Totals by village"))
     set_widths(summary, [16] + [10] * (len(daily.doses) + 1))
     summary.freeze_panes = "A2"
+    print_setup(summary, landscape=False, title_rows="1:1")
     summary.append(header_row(summary, [_("village or community"), *map(dose_label, daily.doses), _("Total")]))
     for village in daily.by_village:
         summary.append(

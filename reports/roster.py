@@ -7,11 +7,9 @@ its headers are written in Chinese here, and labels are rendered under zh-hans.
 import datetime
 
 from django.utils import timezone, translation
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from campaign.lib.excel import TITLED_HEADER_ROW, safe_cell, titled_sheet
+from campaign.lib.excel import TITLED_HEADER_ROW, date_cell, office_workbook, safe_cell, titled_sheet
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
 from reports.selectors import roster_rows
@@ -20,8 +18,6 @@ from residents.services import reason_labels
 
 SHEET_TITLE = "居民花名册"
 DOSE_NAMES = "一二三四五"
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 HEADER_ROW = TITLED_HEADER_ROW
 
 # (header, width in characters) before and after the dose columns.
@@ -74,9 +70,7 @@ def _cadre_name(row) -> str:
 def _dose_cell(ws, given, booked):
     """The day the dose was given (a date), else 已预约 and the booked day, else empty."""
     if given:
-        cell = WriteOnlyCell(ws, timezone.localtime(given).date())
-        cell.number_format = DATE_FORMAT
-        return cell
+        return date_cell(ws, timezone.localtime(given).date())
     if booked:
         return safe_cell(ws, f"已预约 {booked:%Y-%m-%d}")
     return None
@@ -96,7 +90,7 @@ def write_roster(
     today = today or timezone.localdate()
     columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit, full_values=full_values)
     age_unit = campaign.age_unit if full_values else "years"
-    workbook = Workbook(write_only=True)
+    workbook = office_workbook()
     # Headers and the name stay in view.
     ws = titled_sheet(workbook, SHEET_TITLE, columns, title=title, note=note, freeze=f"C{HEADER_ROW + 1}")
     last_column = get_column_letter(len(columns))
@@ -122,9 +116,7 @@ def write_roster(
             cadre = _cadre_name(row)
             cells = [count, safe_cell(ws, row["name"]), safe_cell(ws, sexes.get(row["sex"], row["sex"]))]
             if birth_date is not None:
-                birth = WriteOnlyCell(ws, birth_date)
-                birth.number_format = DATE_FORMAT
-                cells.append(birth)
+                cells.append(date_cell(ws, birth_date))
             cells += [
                 age_on(row["birth_date"], today, age_unit),
                 safe_cell(ws, id_number, text=True),
@@ -138,9 +130,7 @@ def write_roster(
             ]
             for n in range(1, campaign.doses + 1):
                 cells.append(_dose_cell(ws, row[f"dose{n}_at"], row[f"dose{n}_booked"]))
-            registered = WriteOnlyCell(ws, _local_naive(row["registered_at"]))
-            registered.number_format = DATETIME_FORMAT
-            cells.append(registered)
+            cells.append(date_cell(ws, _local_naive(row["registered_at"]), with_time=True))
             ws.append(cells)
     # Filter arrows on the headers (written at the end of the sheet, so known only now).
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(count, 1)}"

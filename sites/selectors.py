@@ -12,14 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment
+from appointments.slipcode import looks_like_slip
 from campaign.lib.idnumber import normalize_id_number
 from campaign.roles import SITE_DOCTOR_GROUP, Role, role_of
 from residents.models import Resident
 from residents.services import reason_labels
 from sites.models import AdverseEvent, SiteDay, Vaccination
 
-# What a slip's token looks like (appointments.models.new_token): 22 URL-safe characters.
-SLIP_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
 # Exactly the last 6 characters of the ID number, with the name: fewer would find too many people,
 # and a shorter or longer run would let the team confirm the hidden digits one at a time.
 _ID_TAIL_AND_NAME = re.compile(
@@ -33,7 +32,7 @@ def is_number_query(query: str) -> bool:
 
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", query or ""))
     upper = normalize_id_number(text)
-    return bool(_FULL_ID.fullmatch(upper) or (_ID_TAIL_AND_NAME.match(upper) and not SLIP_TOKEN.match(text)))
+    return bool(_FULL_ID.fullmatch(upper) or (_ID_TAIL_AND_NAME.match(upper) and not looks_like_slip(text)))
 
 
 @dataclass
@@ -60,16 +59,17 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
     upper = normalize_id_number(text)
     if _FULL_ID.fullmatch(upper):
         found = list(residents.filter(id_number=upper))
-    elif (match := _ID_TAIL_AND_NAME.match(upper)) and not SLIP_TOKEN.match(text):
+    elif (match := _ID_TAIL_AND_NAME.match(upper)) and not looks_like_slip(text):
         tail = match.group("tail1") or match.group("tail2")
         name = (match.group("name1") or match.group("name2")).strip()
         found = list(residents.filter(id_number_reversed__startswith=tail[::-1], name=name))
-    elif SLIP_TOKEN.match(text):
+    elif looks_like_slip(text):
         # The slip's appointment and its resident in one query.
         # The slip's appointment and its resident in one query, and whether any dose is given yet.
         slip = next(
             iter(
-                Appointment.objects.filter(token=text, resident__campaign=campaign)
+                Appointment.objects.by_slip(text)
+                .filter(resident__campaign=campaign)
                 .select_related("resident__village")
                 .annotate(any_dose=Exists(Vaccination.objects.filter(resident=OuterRef("resident_id"))))
                 .order_by()[:1]

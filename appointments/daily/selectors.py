@@ -2,7 +2,7 @@
 
 The list goes to each site the evening before a vaccination day (DOMAIN.md, step 4);
 a slip is the paper or phone screen a resident brings, with a QR code that carries
-the appointment's opaque token and nothing else.
+the appointment's slip code (appointments.slipcode) and nothing else.
 """
 
 import datetime
@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from appointments import slipcode
 from appointments.models import Appointment
 from campaign.lib.masking import mask_id_number, mask_phone
 from campaign.models import Campaign, Village
@@ -195,28 +196,35 @@ def village_slips(*, village: Village, day: datetime.date, user) -> list[Appoint
     )
 
 
-def slip_qr_svg(token: str) -> str:
-    """The slip's QR code as inline SVG. It encodes the opaque token and nothing else.
+def slip_qr_svg(code: str) -> str:
+    """The slip's QR code as inline SVG. It encodes the slip's code (appointments.slipcode) and nothing else.
 
     Sized by its viewBox (one unit per module, quiet zone included), so CSS sets the size on paper and screen.
     """
-    return segno.make(token, error="m", micro=False).svg_inline(omitsize=True, svgclass="slip-qr", dark="#000")
+    return segno.make(code, error="m", micro=False).svg_inline(omitsize=True, svgclass="slip-qr", dark="#000")
 
 
 @dataclass(frozen=True)
 class Slip:
-    """What a slip shows: masked details, and a QR code only while the appointment stands."""
+    """What a slip shows: masked details, a QR code only while the appointment stands, and for dose 1
+    the dose-2 place held for it (None when none is held)."""
 
     appointment: Appointment
+    second_dose: Appointment | None = None
 
     @property
     def usable(self) -> bool:
         return self.appointment.status != Appointment.Status.CANCELLED
 
     @property
+    def code(self) -> str:
+        """The code as printed for entry by hand: two groups of five."""
+        return slipcode.grouped(self.appointment.code)
+
+    @property
     def qr_svg(self) -> str:
-        # segno writes the SVG itself from a URL-safe token: nothing in it needs escaping.
-        return mark_safe(slip_qr_svg(self.appointment.token)) if self.usable else ""
+        # segno writes the SVG itself from a code of digits and capitals: nothing in it needs escaping.
+        return mark_safe(slip_qr_svg(self.appointment.code)) if self.usable else ""
 
     @property
     def masked_id(self) -> str:
@@ -225,3 +233,24 @@ class Slip:
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.appointment.resident.phone)
+
+
+def slips_for(appointments: list[Appointment]) -> list[Slip]:
+    """The slips of these appointments, each dose-1 slip with its held dose-2 place (one query for all)."""
+    firsts = [item.resident_id for item in appointments if item.dose_number == 1]
+    held = {}
+    if firsts:
+        seconds = Appointment.objects.open().filter(resident_id__in=firsts, dose_number=2).select_related("site")
+        held = {item.resident_id: item for item in seconds}
+    return [Slip(item, held.get(item.resident_id) if item.dose_number == 1 else None) for item in appointments]
+
+
+# The papers a slip prints on: A6, one slip a page, or A4, four slips a sheet to cut in quarters.
+SLIPS_PER_SHEET = {"a6": 1, "a4": 4}
+DEFAULT_PAPER = "a6"
+
+
+def slip_sheets(slips: list[Slip], paper: str) -> list[list[Slip]]:
+    """The slips grouped by the sheet of paper they print on."""
+    size = SLIPS_PER_SHEET[paper]
+    return [slips[start : start + size] for start in range(0, len(slips), size)]

@@ -9,11 +9,14 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 
 from appointments.daily.selectors import (
-    Slip,
+    DEFAULT_PAPER,
+    SLIPS_PER_SHEET,
     appointments_for_user,
     daily_list,
     default_day,
     sites_for_user,
+    slip_sheets,
+    slips_for,
     village_slips,
     villages_for_user,
 )
@@ -91,27 +94,44 @@ def roster(request):
     )
 
 
+def _slip_paper(request) -> str:
+    """The paper slips print on: `?paper=a6|a4`, else the user's last choice in this session, else A6."""
+    chosen = request.GET.get("paper")
+    if chosen in SLIPS_PER_SHEET:
+        request.session["slip_paper"] = chosen
+        return chosen
+    remembered = request.session.get("slip_paper")
+    return remembered if remembered in SLIPS_PER_SHEET else DEFAULT_PAPER
+
+
 @role_required(*SLIP_READERS)
 def slip(request, pk):
-    """One appointment's slip, to print on A6 or show on a phone."""
+    """One appointment's slip, to print on A6 (or in a quarter of an A4 sheet) or show on a phone."""
     appointment = get_object_or_404(
         appointments_for_user(request.user).select_related("resident__village", "site__campaign"), pk=pk
     )
-    return render(request, "appointments/slip.html", {"slip": Slip(appointment)})
+    [slip] = slips_for([appointment])
+    paper = _slip_paper(request)
+    return render(
+        request,
+        "appointments/slip.html",
+        {"slip": slip, "paper": paper, "sheets": slip_sheets([slip], paper)},
+    )
 
 
 @role_required(*SLIP_READERS)
 def village_slips_page(request):
-    """All slips of one village for one day, one A6 page each, to print in one go."""
+    """All slips of one village for one day, one A6 page each or four to an A4 sheet, to print in one go."""
     villages = villages_for_user(request.user)
     village_id = id_param(request.GET, "village")
     village = get_object_or_404(villages, pk=village_id) if village_id else villages.first()
     day = date_param(request.GET, "date", default=default_day())
     if village is None:
         raise Http404
-    appointments = village_slips(village=village, day=day, user=request.user)
+    slips = slips_for(village_slips(village=village, day=day, user=request.user))
+    paper = _slip_paper(request)
     return render(
         request,
         "appointments/slips_village.html",
-        {"village": village, "day": day, "slips": [Slip(item) for item in appointments]},
+        {"village": village, "day": day, "slips": slips, "paper": paper, "sheets": slip_sheets(slips, paper)},
     )

@@ -1,13 +1,15 @@
 """Reading back a slip's QR code in tests, without a camera library.
 
 `svg_matrix` turns the inline SVG segno writes into a grid of modules; `decode` reads a
-byte-mode QR code of one error-correction block (versions 1 to 3, which a 22-character
-token needs) the way a scanner does: format bits, unmasking, the zigzag of codewords.
+QR code of one error-correction block (versions 1 to 3: a slip code needs version 1, an old
+slip's 22-character token version 2) in byte, alphanumeric (a slip code's digits and capitals)
+or numeric mode the way a scanner does: format bits, unmasking, the zigzag of codewords.
 Error correction is not applied: a freshly drawn code has no errors to correct.
 """
 
 import re
 
+ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 FORMAT_BITS = {"L": 1, "M": 0, "Q": 3, "H": 2}
 SINGLE_BLOCK = {(1, "L"), (1, "M"), (1, "Q"), (1, "H"), (2, "L"), (2, "M"), (2, "Q"), (2, "H"), (3, "L"), (3, "M")}
 MASKS = [
@@ -99,7 +101,25 @@ def decode(matrix: list[list[bool]]) -> bytes:
         return value
 
     mode = take(4)
-    if mode != 0b0100:
-        raise ValueError(f"mode {mode:04b} is not byte mode")
-    length = take(8)
-    return bytes(take(8) for _byte in range(length))
+    if mode == 0b0100:  # byte
+        length = take(8)
+        return bytes(take(8) for _byte in range(length))
+    if mode == 0b0010:  # alphanumeric: two characters in 11 bits, a last odd one in 6
+        length = take(9)
+        text = ""
+        for _pair in range(length // 2):
+            value = take(11)
+            text += ALPHANUMERIC[value // 45] + ALPHANUMERIC[value % 45]
+        if length % 2:
+            text += ALPHANUMERIC[take(6)]
+        return text.encode()
+    if mode == 0b0001:  # numeric: three digits in 10 bits, then 7 or 4 bits for the rest
+        length = take(10)
+        text = ""
+        while length - len(text) >= 3:
+            text += f"{take(10):03d}"
+        rest = length - len(text)
+        if rest:
+            text += f"{take(7 if rest == 2 else 4):0{rest}d}"
+        return text.encode()
+    raise ValueError(f"mode {mode:04b} is not read here")

@@ -1,4 +1,4 @@
-"""Appointment slips: the QR code carries only the opaque token; masked details; scope; a village's day in one print."""
+"""Appointment slips: the QR code carries only the slip code; masked details; scope; a village's day in one print."""
 
 import base64
 import datetime
@@ -11,6 +11,7 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import timezone
 
+from appointments import slipcode
 from appointments.daily.selectors import slip_qr_svg
 from appointments.models import Appointment, new_token
 from appointments.tests.factories import AppointmentFactory
@@ -42,22 +43,23 @@ def qr_svgs(html: str) -> list[str]:
 # The QR code.
 
 
-def test_the_slips_qr_code_decodes_to_exactly_the_token(client, cadre_qingshan, appointment):
+def test_the_slips_qr_code_decodes_to_exactly_the_code(client, cadre_qingshan, appointment):
     html = slip_page(client, cadre_qingshan, appointment).content.decode()
     [svg] = qr_svgs(html)
     matrix = svg_matrix(svg)
-    assert matrix == [[bool(module) for module in row] for row in segno.make(appointment.token, error="m").matrix]
-    assert decode(matrix) == appointment.token.encode()
+    drawn = segno.make(appointment.code, error="m", micro=False)
+    assert matrix == [[bool(module) for module in row] for row in drawn.matrix]
+    assert decode(matrix) == appointment.code.encode()
 
 
 def test_the_qr_code_carries_no_personal_data(client, cadre_qingshan, appointment):
     html = slip_page(client, cadre_qingshan, appointment).content.decode()
     payload = decode(svg_matrix(qr_svgs(html)[0])).decode()
     resident = appointment.resident
-    assert payload == appointment.token
+    assert payload == appointment.code
     assert resident.name not in payload and resident.phone not in payload
-    # No six characters in a row of the ID number or the phone. (A random token may hold six digits
-    # of its own, about once in 4,000 tokens: that is no leak, and testing for it made this test flaky.)
+    # No six characters in a row of the ID number or the phone. (A random code may hold six digits
+    # of its own, rarely: that is no leak, and testing for it made this test flaky.)
     for number in [resident.id_number, resident.phone]:
         for start in range(len(number) - 5):
             assert number[start : start + 6] not in payload
@@ -77,7 +79,7 @@ def test_the_code_read_off_a_slip_finds_its_appointment_at_the_site(client, cadr
 
 def test_the_decoder_reads_what_segno_writes():
     # The check above is only as good as the decoder: it must read codes it did not make up.
-    for text in ["a", "hello-world_42", new_token(), new_token() + new_token()[:18]]:
+    for text in ["a", "hello-world_42", new_token(), new_token() + new_token()[:18], slipcode.new_code(), "0123456789"]:
         assert decode(svg_matrix(slip_qr_svg(text))) == text.encode()
 
 
@@ -120,9 +122,10 @@ def test_a_slip_shows_masked_details_site_day_time_of_day_dose_and_token(client,
     assert site.name in html and site.address in html
     assert f"{TOMORROW.year}年{TOMORROW.month}月{TOMORROW.day}日" in html
     assert "上午" in html and "第1剂" in html
-    assert f'data-testid="slip-token">{appointment.token}<' in html
-    assert "/static/css/slip.css" in html  # A6: its @page rule lives in static/css/slip.css (the CSP refuses <style>)
-    assert "@page { size: 105mm 148mm;" in Path(finders.find("css/slip.css")).read_text()
+    assert f'data-testid="slip-token">{appointment.code[:5]}-{appointment.code[5:]}<' in html
+    # A6: its @page rule lives in static/css/slip_a6.css (the CSP refuses <style>)
+    assert "/static/css/slip.css" in html and "/static/css/slip_a6.css" in html
+    assert "@page { size: 105mm 148mm;" in Path(finders.find("css/slip_a6.css")).read_text()
 
 
 def test_a_dose_2_slip_says_so(client, office, qingshan):
@@ -136,7 +139,7 @@ def test_a_cancelled_appointments_slip_says_so_and_has_no_usable_code(client, ca
     appointment.save()
     html = slip_page(client, cadre_qingshan, appointment).content.decode()
     assert "此预约已取消" in html and "作废" in html
-    assert "<svg" not in html and appointment.token not in html
+    assert "<svg" not in html and appointment.code[:5] not in html and appointment.token not in html
 
 
 # Who may see a slip.
@@ -182,7 +185,7 @@ def test_the_village_print_page_has_one_a6_slip_per_appointment(client, cadre_qi
     assert html.count('<div class="slip-page">') == 4
     assert len(qr_svgs(html)) == 4
     decoded = {decode(svg_matrix(svg)).decode() for svg in qr_svgs(html)}
-    assert decoded == set(Appointment.objects.filter(pk__in=expected).values_list("token", flat=True))
+    assert decoded == set(Appointment.objects.filter(pk__in=expected).values_list("code", flat=True))
     assert "/static/css/slip.css" in html and "共 4 张凭条" in html
     assert "page-break-after: always" in Path(finders.find("css/slip.css")).read_text()
 
@@ -200,3 +203,60 @@ def test_a_site_team_prints_slips_of_its_sites_villages_only(client, site_team_j
     response = client.get(url, {"village": honghe.pk, "date": TOMORROW.isoformat()})
     assert response.status_code == 200 and len(response.context["slips"]) == 1
     assert client.get(url, {"village": qingshan.pk, "date": TOMORROW.isoformat()}).status_code == 404
+
+
+# Paper: A6, or four to an A4 sheet.
+
+
+def test_on_a4_a_villages_slips_come_four_to_a_sheet(client, cadre_qingshan, qingshan):
+    for _ in range(6):
+        AppointmentFactory(resident=ResidentFactory(village=qingshan), date=TOMORROW)
+    client.force_login(cadre_qingshan)
+    html = client.get(reverse("daily:village_slips"), {"date": TOMORROW.isoformat(), "paper": "a4"}).content.decode()
+    sheets = html.split('<div class="slip-page">')[1:]
+    assert [sheet.count('data-testid="slip"') for sheet in sheets] == [4, 2]
+    assert "/static/css/slip_a4.css" in html and "/static/css/slip_a6.css" not in html
+    assert "共 6 张凭条，2 张A4纸" in html
+    a4 = Path(finders.find("css/slip_a4.css")).read_text()
+    assert "@page { size: 210mm 297mm;" in a4 and "grid-template-columns: 105mm 105mm" in a4
+
+
+def test_the_paper_chosen_is_kept_for_the_next_slip_page(client, cadre_qingshan, appointment):
+    client.force_login(cadre_qingshan)
+    client.get(reverse("daily:village_slips"), {"date": TOMORROW.isoformat(), "paper": "a4"})
+    html = client.get(reverse("daily:slip", args=[appointment.pk])).content.decode()
+    assert "/static/css/slip_a4.css" in html
+    assert re.search(r'active"[^>]*aria-current="true" href="\?paper=a4"', html)
+    url = reverse("daily:slip", args=[appointment.pk])
+    assert "/static/css/slip_a6.css" in client.get(url, {"paper": "a6"}).content.decode()
+    assert client.get(url, {"paper": "a3"}).context["paper"] == "a6"  # the last valid choice
+
+
+# Dose 2 on a dose-1 slip.
+
+
+def test_a_dose_1_slip_shows_the_dose_2_date_and_site_held_for_it(client, cadre_qingshan, appointment):
+    held = AppointmentFactory(resident=appointment.resident, dose_number=2, date=TOMORROW + datetime.timedelta(days=21))
+    html = slip_page(client, cadre_qingshan, appointment).content.decode()
+    [second] = re.findall(r'data-testid="slip-second-dose">(.*?)</div>', html, re.S)
+    assert "第2剂" in second and f"{held.date.month}月{held.date.day}日" in second and held.site.name in second
+    assert "第2剂" not in slip_page(client, cadre_qingshan, held).content.decode().split('data-testid="slip-dose">')[0]
+    assert 'data-testid="slip-second-dose"' not in slip_page(client, cadre_qingshan, held).content.decode()
+
+
+def test_a_dose_1_slip_without_a_held_dose_2_says_only_where_dose_2_is_given(client, cadre_qingshan, appointment):
+    html = slip_page(client, cadre_qingshan, appointment).content.decode()
+    assert 'data-testid="slip-second-dose"' not in html and "第二剂须在同一接种点接种" in html
+
+
+def test_a_villages_slips_read_the_dose_2_places_in_one_query(
+    client, cadre_qingshan, qingshan, django_assert_max_num_queries
+):
+    for _ in range(5):
+        first = AppointmentFactory(resident=ResidentFactory(village=qingshan), date=TOMORROW)
+        AppointmentFactory(resident=first.resident, dose_number=2, date=TOMORROW + datetime.timedelta(days=14))
+    client.force_login(cadre_qingshan)
+    client.get(reverse("daily:village_slips"), {"date": TOMORROW.isoformat()})  # warm the session and caches
+    with django_assert_max_num_queries(12):
+        html = client.get(reverse("daily:village_slips"), {"date": TOMORROW.isoformat()}).content.decode()
+    assert html.count('data-testid="slip-second-dose"') == 5

@@ -9,15 +9,27 @@ dozen rows: they are built in memory on request, not as a background export.
 import datetime
 
 from django.utils import timezone
-from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
-from openpyxl.styles import Alignment, Font
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 
-from campaign.lib.excel import TITLED_HEADER_ROW, safe_cell, titled_sheet
+from campaign.lib.excel import (
+    HEADER_FONT,
+    TITLED_HEADER_ROW,
+    chart_text,
+    chart_title,
+    date_cell,
+    office_workbook,
+    print_setup,
+    safe_cell,
+    set_widths,
+    titled_sheet,
+)
 
-TOTAL_FONT = Font(bold=True)
+TOTAL_FONT = HEADER_FONT
 PERCENT_FORMAT = "0.0"
 HEADER_ROW = TITLED_HEADER_ROW  # title, note, headers
 
@@ -28,6 +40,10 @@ SITE_SHEET = "接种点进度"
 FINDING_SHEET = "督查记录"
 CHART_SHEET = "完成率图表"
 UPWARD_SHEET = "接种进度上报"
+# The chart covers exactly the cells it prints on (anchored at both corners, so it grows with
+# them in any program): 14 columns of 10 characters (about 2 cm) by 36 rows of the default height
+# (about 0.53 cm; programs differ a little), near the shape of a landscape A4 page inside its margins.
+CHART_COLUMNS, CHART_COLUMN_WIDTH, CHART_ROWS = 14, 10, 36
 
 VILLAGE_COLUMNS = [
     ("排名", 6),
@@ -115,7 +131,7 @@ def write_weekly_report(*, target, report, findings) -> None:
         f"落后{gaps['notice_gap']}个百分点起通报，{gaps['talk_gap']}个起约谈，{gaps['deduct_gap']}个起扣分。"
         f"生成时间 {made_at:%Y-%m-%d %H:%M}"
     )
-    workbook = Workbook(write_only=True)
+    workbook = office_workbook()
 
     villages_ws = titled_sheet(workbook, VILLAGE_SHEET, VILLAGE_COLUMNS, title=title, note=note, freeze="C4")
     for v in data["villages"]:
@@ -181,8 +197,7 @@ def write_weekly_report(*, target, report, findings) -> None:
     )
     for finding in findings:
         recorder = finding.recorded_by.get_full_name() or finding.recorded_by.username
-        when = WriteOnlyCell(findings_ws, timezone.localtime(finding.recorded_at).replace(tzinfo=None))
-        when.number_format = "yyyy-mm-dd hh:mm"
+        when = date_cell(findings_ws, timezone.localtime(finding.recorded_at).replace(tzinfo=None), with_time=True)
         text = safe_cell(findings_ws, finding.text)
         text.alignment = Alignment(wrap_text=True, vertical="top")
         findings_ws.append(
@@ -198,11 +213,14 @@ def write_weekly_report(*, target, report, findings) -> None:
 
     # The chart on a sheet of its own, reading the villages sheet's names and % of quota.
     chart_ws = workbook.create_sheet(CHART_SHEET)
+    set_widths(chart_ws, [CHART_COLUMN_WIDTH] * CHART_COLUMNS)
     count = len(data["villages"])
     chart = BarChart()
     chart.type = "col"
-    chart.title = f"各村（社区）第一剂完成率（%），应完成{data['expected_percent']}%"
-    chart.y_axis.title = "完成率（%）"
+    chart.title = chart_title(f"各村（社区）第一剂完成率（%），应完成{data['expected_percent']}%", 14)
+    chart.y_axis.title = chart_title("完成率（%）", 10, bold=False)
+    chart.x_axis.txPr = chart_text(9)
+    chart.y_axis.txPr = chart_text(9)
     chart.y_axis.scaling.min = 0
     chart.y_axis.scaling.max = 100
     chart.y_axis.delete = False
@@ -213,10 +231,23 @@ def write_weekly_report(*, target, report, findings) -> None:
     names = Reference(villages_ws, min_col=2, min_row=first, max_row=last)
     chart.add_data(values, titles_from_data=True)
     chart.set_categories(names)
-    chart.dataLabels = DataLabelList()
-    chart.dataLabels.showVal = True
-    chart.width, chart.height = 32, 14
-    chart_ws.add_chart(chart, "A1")
+    # The value alone above each bar: a label that also names the village, the series and the
+    # legend key overlaps its neighbours (an absent flag reads as "show" in some programs).
+    chart.dataLabels = DataLabelList(
+        showVal=True,
+        showSerName=False,
+        showCatName=False,
+        showLegendKey=False,
+        showPercent=False,
+        showBubbleSize=False,
+        showLeaderLines=False,
+        dLblPos="outEnd",
+        txPr=chart_text(8),
+    )
+    chart.anchor = TwoCellAnchor(_from=AnchorMarker(col=0, row=0), to=AnchorMarker(col=CHART_COLUMNS, row=CHART_ROWS))
+    chart_ws.add_chart(chart)
+    chart_ws.print_area = f"A1:{get_column_letter(CHART_COLUMNS)}{CHART_ROWS}"
+    print_setup(chart_ws, landscape=True, one_page=True)
 
     workbook.save(target)
 
@@ -230,7 +261,7 @@ def write_upward_report(*, target, figures: dict, made_at: datetime.datetime | N
     """Write the upward report (上报接种进度) of one day to `target`: per site and village, and the town total."""
     made_at = timezone.localtime(made_at or timezone.now())
     note = f"统计截至{figures['on']:%Y-%m-%d}当日；完成率＝累计第一剂÷分配任务数。填报时间 {made_at:%Y-%m-%d %H:%M}"
-    workbook = Workbook(write_only=True)
+    workbook = office_workbook()
     ws = titled_sheet(workbook, UPWARD_SHEET, UPWARD_COLUMNS, title=upward_title(figures), note=note, freeze="D4")
 
     def numbers(row, font=None):

@@ -22,11 +22,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from campaign.lib.excel import ERROR_FILL, header_row, safe_cell, set_widths
+from campaign.lib.excel import ERROR_FILL, header_row, office_workbook, print_setup, safe_cell, set_widths
 from campaign.lib.idnumber import make_id_number, normalize_id_number
 from campaign.lib.text import displayable, refuse_unsafe, strip_invisible
 from residents.importing.limits import ImportFileError, check_cell, check_rows, check_upload, damaged, limits
@@ -619,11 +619,12 @@ def error_report(batch: ImportBatch) -> bytes:
     sheet = read_sheet(bytes(batch.content))
     errors = {row["row"]: row["errors"] for row in batch.rows if row["action"] == ERROR}
     field_of = {index: name for name, index in sheet.columns.items()}
-    workbook = Workbook(write_only=True)
+    workbook = office_workbook()
     ws = workbook.create_sheet("错误行")
     headers = [*sheet.headers, "错误原因"]
     set_widths(ws, [_width(field_of.get(i)) for i in range(len(sheet.headers))] + [60])
     ws.freeze_panes = "A2"
+    print_setup(ws, landscape=True, title_rows="1:1")
     ws.append(header_row(ws, headers))
     for row_number, values in sheet.rows:
         if row_number not in errors:
@@ -658,9 +659,24 @@ def _width(name) -> int:
     return {"name": 12, "id_number": 22, "phone": 15, "responsible_cadre": 14}.get(name, 14)
 
 
+NOTES_WIDTH = 80  # characters (a Chinese one counts two): A4 portrait at full size
+
+
+def _fit(line: str, width: int) -> list[str]:
+    """`line` in pieces of at most `width` columns; the pieces after the first are indented."""
+    pieces, piece, used = [], "", 0
+    for char in line:
+        size = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used + size > width:
+            pieces.append(piece)
+            piece, used = "    ", 4
+        piece, used = piece + char, used + size
+    return [*pieces, piece]
+
+
 def template_workbook() -> bytes:
     """The import template: Chinese headers, drop-down lists, one example row, ID as text."""
-    workbook = Workbook(write_only=True)
+    workbook = office_workbook()
     ws = workbook.create_sheet("居民名单")
     headers = [aliases[0] for aliases in HEADERS.values()]
     set_widths(ws, [12, 22, 15, 12, 26, 14, 8, 14, 18, 8, 16, 12])
@@ -669,6 +685,7 @@ def template_workbook() -> bytes:
             # Typed-in ID numbers and phones stay text, not numbers that lose digits.
             ws.column_dimensions[_column_letter(index)].number_format = "@"
     ws.freeze_panes = "A2"
+    print_setup(ws, landscape=True, title_rows="1:1")
     last = limits().rows + 1
     lists = {
         "basis": [aliases[0] for aliases in BASIS_VALUES.values()],
@@ -700,9 +717,13 @@ def template_workbook() -> bytes:
     ws.append([safe_cell(ws, example[name], text=name in TEXT_FIELDS) for name in FIELDS])
 
     notes = workbook.create_sheet("填写说明")
-    set_widths(notes, [100])
+    set_widths(notes, [NOTES_WIDTH + 2])
+    print_setup(notes, landscape=False)
     for line in TEMPLATE_NOTES:
-        notes.append([safe_cell(notes, line)])
+        # Broken into rows that fit the column: not every program sizes a row to wrapped text,
+        # and a line running past the column would print small or cut off.
+        for piece in _fit(line, NOTES_WIDTH):
+            notes.append([safe_cell(notes, piece)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
