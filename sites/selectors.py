@@ -109,7 +109,13 @@ def _booked_by_name(site, *, name: str, phone: str | None, on: datetime.date) ->
     Today's first, then by day: someone booked on another day comes in as the rules say (site_checkin).
     Only masked values are shown from here, so a name search is not a number search (nothing recorded).
     """
-    appointments = Appointment.objects.open().filter(site=site, resident__campaign=site.campaign)
+    # A booked pair holds dose 1 and dose 2: the person is listed once, with the dose that comes next.
+    earlier = Appointment.objects.open().filter(
+        resident=OuterRef("resident_id"), dose_number__lt=OuterRef("dose_number")
+    )
+    appointments = (
+        Appointment.objects.open().filter(site=site, resident__campaign=site.campaign).exclude(Exists(earlier))
+    )
     if name.isascii():
         appointments = appointments.filter(resident__name_initials__startswith=name.lower())
     else:
