@@ -117,7 +117,7 @@ def is_a4(size) -> bool:
     return abs(size[0] - A4_POINTS[0]) < 2 and abs(size[1] - A4_POINTS[1]) < 2
 
 
-def test_the_site_team_checks_in_from_todays_list_and_prints_it_on_a4(page, live_server, demo, tmp_path):
+def test_the_site_team_checks_in_from_todays_list_and_prints_it_on_a4(demo, live_server, page, tmp_path):
     site = Site.objects.get(name="江店体育馆接种点")
     today = timezone.localdate()
     site_days_ensure(campaign=demo)

@@ -16,6 +16,7 @@ from sites.models import Site, Vaccination
 from sites.tests.factories import VaccinationFactory
 
 JIANGDIAN = "江店体育馆接种点"
+# Tests take `demo` before `page`: the page (which polls the server) closes before the database is flushed.
 TABLET = {"width": 1024, "height": 768}
 
 
@@ -37,7 +38,7 @@ def count(page, testid) -> int:
     return int(page.get_by_test_id(testid).inner_text())
 
 
-def test_a_booked_person_goes_from_scan_to_release_in_four_actions(page, live_server, demo):
+def test_a_booked_person_goes_from_scan_to_release_in_four_actions(demo, live_server, page):
     site = Site.objects.get(name=JIANGDIAN)
     appointment = booked_today(site)
     name = appointment.resident.name
@@ -180,7 +181,7 @@ def test_an_adverse_event_from_the_observation_list_reaches_the_office(browser, 
     office.close()
 
 
-def test_a_nurse_checks_in_a_booked_demo_person_by_name_in_one_look_up(page, live_server, demo):
+def test_a_nurse_checks_in_a_booked_demo_person_by_name_in_one_look_up(demo, live_server, page):
     site = Site.objects.get(name=JIANGDIAN)
     # A person the demo booked here today, whichever dose (the factory's 张三丰 when the demo has none).
     appointment = (
@@ -236,7 +237,7 @@ def test_a_nurse_checks_in_a_booked_demo_person_by_name_in_one_look_up(page, liv
     expect(waiting).to_have_count(0)
 
 
-def test_a_walk_in_registered_on_the_spot_is_asked_only_temperature_and_consent(page, live_server, demo):
+def test_a_walk_in_registered_on_the_spot_is_asked_only_temperature_and_consent(demo, live_server, page):
     site = Site.objects.get(name=JIANGDIAN)
     number = id_number_for(7777, birth_date=datetime.date(1980, 3, 3))
     log_in(page, live_server, "site_jiangdian", DEMO_PASSWORD)
