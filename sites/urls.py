@@ -22,4 +22,5 @@ urlpatterns = [
     path("<int:site_pk>/", views.watch, name="watch"),
     path("<int:site_pk>/live/", views.live, name="watch_live"),
     path("<int:site_pk>/observation/", views.observation, name="watch_observation"),
+    path("<int:site_pk>/waiting/", views.waiting, name="watch_waiting"),
 ]

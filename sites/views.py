@@ -598,6 +598,7 @@ def watch(request, site_pk):
             "sites": Site.objects.filter(campaign=site.campaign),
             "live": site_day_live(site=site, day=today),
             "observing": _observing(site, today),
+            "waiting": site_waiting(site=site, day=today),
             "events": _events_today(site, today),
             "now": timezone.now(),
             "read_only": True,

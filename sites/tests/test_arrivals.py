@@ -237,3 +237,13 @@ def test_the_daily_list_prints_with_sign_in_columns_and_a_print_button(team, hon
 def test_the_site_teams_menu_leads_to_the_workstation(team, days):
     html = team.get(reverse("daily:list")).content.decode()
     assert f'href="{reverse("sites:workstation")}" data-testid="nav-workstation"' in html
+
+
+def test_the_office_watches_the_waiting_list_read_only(client, office, honghe, days, today, site_team_jiangdian):
+    appointment = book(honghe, "张三丰", today)
+    site_checkin(site=appointment.site, resident=appointment.resident, checked_in_by=site_team_jiangdian)
+    client.force_login(office)
+    html = client.get(reverse("sites:watch", args=[appointment.site_id])).content.decode()
+    assert 'data-testid="waiting-row"' in html and 'data-testid="open-arrival"' not in html
+    part = client.get(reverse("sites:watch_waiting", args=[appointment.site_id]), **HX).content.decode()
+    assert "张三丰" in part and 'data-testid="open-arrival"' not in part
