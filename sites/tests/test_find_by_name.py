@@ -160,3 +160,14 @@ def test_the_pick_list_shows_masked_id_village_dose_and_day_and_checks_in_in_one
 def test_a_name_that_finds_nobody_offers_the_registration(team, days):
     html = team.post(reverse("sites:scan"), {"q": "欧阳修"}, **HX).content.decode()
     assert "没有这个姓名" in html and 'data-testid="register-here"' in html
+
+
+def test_a_name_look_up_and_its_pick_stay_within_their_query_budget(
+    team, honghe, days, today, django_assert_max_num_queries
+):
+    booked = book(honghe, "张三丰", today)
+    team.get(reverse("sites:workstation"))  # the session and the role are read once
+    with django_assert_max_num_queries(3):  # site, the booked people matching
+        team.post(reverse("sites:scan"), {"q": "zsf"}, **HX)
+    with django_assert_max_num_queries(10):  # site, name, resident, doses, held, claim, history (and savepoints)
+        team.post(reverse("sites:scan"), {"q": "zsf", "pick": booked.resident_id}, **HX)
