@@ -329,7 +329,10 @@ def check_in(request, pk):
     except Appointment.DoesNotExist:
         raise Http404 from None
     if result.appointment is not None:
-        note, level = _("%(name)s is checked in.") % {"name": result.resident.name}, "success"
+        # Checked in: with what the team must still read (a wrong day, screen again).
+        notes = [_("%(name)s is checked in.") % {"name": result.resident.name}]
+        notes += [str(message) for _level, message in result.warnings]
+        note, level = " ".join(notes), "warning" if result.warnings else "success"
     else:
         note, level = result.refused or next((message for _l, message in result.warnings), ""), "error"
     if _htmx(request):

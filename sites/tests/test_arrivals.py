@@ -247,3 +247,11 @@ def test_the_office_watches_the_waiting_list_read_only(client, office, honghe, d
     assert 'data-testid="waiting-row"' in html and 'data-testid="open-arrival"' not in html
     part = client.get(reverse("sites:watch_waiting", args=[appointment.site_id]), **HX).content.decode()
     assert "张三丰" in part and 'data-testid="open-arrival"' not in part
+
+
+def test_a_row_checked_in_on_another_day_than_booked_says_so(team, honghe, days, today):
+    appointment = book(honghe, "张三丰", today + 2 * DAY)
+    row = team.post(reverse("sites:check_in", args=[appointment.pk]), **HX).content.decode()
+    appointment.refresh_from_db()
+    assert (appointment.date, appointment.status) == (today, "arrived")
+    assert "已签到" in row and (today + 2 * DAY).isoformat() in row
