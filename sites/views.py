@@ -352,7 +352,8 @@ def check_in(request, pk):
                 },
             )
         )
-    getattr(messages, level)(request, note)
+    # Checked in is a success, even with a caveat to read; only a refusal is an error.
+    (messages.success if result.appointment is not None else messages.error)(request, note)
     day = (result.appointment.date if result.appointment else timezone.localdate()).isoformat()
     return redirect(f"{reverse('daily:list')}?site={site.pk}&date={day}#row-{pk}")
 

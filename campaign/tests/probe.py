@@ -205,6 +205,8 @@ PK_OBJECTS = {
     "sites:vaccinate": "appointment",
     "sites:release": "vaccination",
     "sites:adverse_event": "vaccination",
+    "sites:arrival": "appointment",
+    "sites:check_in": "appointment",
     "appointments:book_resident": "resident",
     "appointments:hold_dose2": "resident",
     "appointments:cancel": "appointment",
