@@ -9,12 +9,14 @@ from playwright.sync_api import expect
 from appointments.models import Appointment
 from appointments.services import appointment_book_pair
 from campaign.demo import DEMO_PASSWORD
+from campaign.lib.masking import mask_id_number
 from e2e.conftest import log_in, screenshot
-from residents.tests.factories import ResidentFactory
+from residents.tests.factories import ResidentFactory, id_number_for
 from sites.models import Site, Vaccination
 from sites.tests.factories import VaccinationFactory
 
 JIANGDIAN = "江店体育馆接种点"
+# Tests take `demo` before `page`: the page (which polls the server) closes before the database is flushed.
 TABLET = {"width": 1024, "height": 768}
 
 
@@ -36,7 +38,7 @@ def count(page, testid) -> int:
     return int(page.get_by_test_id(testid).inner_text())
 
 
-def test_a_booked_person_goes_from_scan_to_release_in_four_actions(page, live_server, demo):
+def test_a_booked_person_goes_from_scan_to_release_in_four_actions(demo, live_server, page):
     site = Site.objects.get(name=JIANGDIAN)
     appointment = booked_today(site)
     name = appointment.resident.name
@@ -177,3 +179,83 @@ def test_an_adverse_event_from_the_observation_list_reaches_the_office(browser, 
     expect(page.get_by_test_id("release")).to_have_count(0)  # read-only
     screenshot(page, "office-site-live")
     office.close()
+
+
+def test_a_nurse_checks_in_a_booked_demo_person_by_name_in_one_look_up(demo, live_server, page):
+    site = Site.objects.get(name=JIANGDIAN)
+    # A person the demo booked here today, whichever dose (the factory's 张三丰 when the demo has none).
+    appointment = (
+        Appointment.objects.filter(site=site, date=timezone.localdate(), status="booked", resident__status="eligible")
+        .select_related("resident__village")
+        .first()
+    ) or booked_today(site)
+    resident = appointment.resident
+    masked = mask_id_number(resident.id_number)
+    log_in(page, live_server, "site_jiangdian", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/appointments/site/$"))
+    expect(page.get_by_test_id("waiting-empty")).to_be_visible()
+
+    # The name as the person says it: a pick list of the people booked here, masked, today's first.
+    page.keyboard.type(resident.name)
+    page.keyboard.press("Enter")
+    picks = page.get_by_test_id("candidate")
+    expect(picks.first).to_be_visible()
+    ours = picks.filter(has_text=masked)
+    expect(ours).to_have_count(1)
+    expect(ours).to_contain_text(resident.village.name)
+    expect(ours).to_contain_text(f"第{appointment.dose_number}剂")
+    expect(ours.get_by_test_id("candidate-day")).to_contain_text("今日")
+    assert resident.id_number not in page.content()
+    screenshot(page, "site-find-by-name-pick-list")
+
+    # One click on the right line checks them in; the waiting list shows them with the minutes waited.
+    ours.get_by_test_id("pick").click()
+    card = page.get_by_test_id("person-card")
+    expect(card).to_have_attribute("data-step", "screen")
+    expect(page.get_by_test_id("person-name")).to_have_text(resident.name)
+    waiting = page.get_by_test_id("waiting-row").filter(has_text=resident.name)
+    expect(waiting).to_contain_text("待预检")
+    expect(waiting.get_by_test_id("waited")).to_have_text(re.compile(r"已等 \d+ 分钟"))
+    assert Appointment.objects.get(pk=appointment.pk).status == "arrived"
+    screenshot(page, "site-waiting-list")
+
+    # Pinyin initials find the same person (already arrived: the list says so).
+    page.get_by_test_id("scan-input").fill(resident.name_initials.upper())
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("candidate").filter(has_text=masked)).to_contain_text("已到场")
+
+    # Screened, then vaccinated: the waiting list moves.
+    waiting.get_by_test_id("open-arrival").click()
+    expect(card).to_have_attribute("data-step", "screen")
+    page.get_by_test_id("consent").check()
+    page.get_by_test_id("temperature").fill("36.5")
+    page.get_by_test_id("screen-submit").click()
+    expect(card).to_have_attribute("data-step", "shot")
+    expect(waiting).to_contain_text("已预检，待接种")
+    page.get_by_test_id("shot-submit").click()
+    expect(card).to_have_attribute("data-step", "done")
+    expect(waiting).to_have_count(0)
+
+
+def test_a_walk_in_registered_on_the_spot_is_asked_only_temperature_and_consent(demo, live_server, page):
+    site = Site.objects.get(name=JIANGDIAN)
+    number = id_number_for(7777, birth_date=datetime.date(1980, 3, 3))
+    log_in(page, live_server, "site_jiangdian", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/appointments/site/$"))
+    expect(page.get_by_test_id("nav-workstation")).to_have_text("现场工作台")
+    page.get_by_test_id("register-link").click()
+    page.locator("#id_village").select_option(label=site.villages.first().name)
+    page.locator("#id_name").fill("钱多多")
+    page.locator("#id_id_number").fill(number)
+    page.get_by_test_id("register-submit").click()
+    page.wait_for_url(re.compile(r"/appointments/site/\?a=\d+$"))
+    card = page.get_by_test_id("person-card")
+    expect(card).to_have_attribute("data-step", "screen")
+    answered = page.get_by_test_id("answered-at-registration")
+    expect(answered).to_contain_text("不再重复询问")
+    expect(page.locator(".questions .form-check-input").first).not_to_be_visible()  # folded away
+    screenshot(page, "site-walk-in-screening-once")
+    page.get_by_test_id("consent").check()
+    page.get_by_test_id("temperature").fill("36.4")
+    page.get_by_test_id("screen-submit").click()
+    expect(card).to_have_attribute("data-step", "shot")

@@ -1,5 +1,5 @@
-"""What the site team reads: whom a slip or an ID number names, with the warnings for the team, and the
-site's day as it happens (arrivals, screenings, doses, observation)."""
+"""What the site team reads: whom a slip, an ID number or a booked person's name names, with the warnings
+for the team, and the site's day as it happens (arrivals waiting, screenings, doses, observation)."""
 
 import datetime
 import re
@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,9 +15,9 @@ from appointments.models import OPEN_STATUSES, Appointment
 from appointments.slipcode import looks_like_slip
 from campaign.lib.idnumber import normalize_id_number
 from campaign.roles import SITE_DOCTOR_GROUP, Role, role_of
-from residents.models import Resident
+from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import reason_labels
-from sites.models import AdverseEvent, SiteDay, Vaccination
+from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 
 # Exactly the last 6 characters of the ID number, with the name: fewer would find too many people,
 # and a shorter or longer run would let the team confirm the hidden digits one at a time.
@@ -25,6 +25,15 @@ _ID_TAIL_AND_NAME = re.compile(
     r"^(?:(?P<tail1>[0-9]{5}[0-9X])(?P<name1>\D+)|(?P<name2>\D+?)(?P<tail2>[0-9]{5}[0-9X]))$"
 )
 _FULL_ID = re.compile(r"[0-9]{17}[0-9X]")
+# A booked person's name: Chinese characters (张三丰), or their pinyin initials (zsf, at most 6 letters so
+# that a slip's hand-entry code is never read as a name), alone or with the phone's last 4 digits
+# (张三1234, 1234zs). The masked phone shows those 4 digits anyway: nothing hidden is confirmed.
+_NAME = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·]{1,20}|[A-Za-z]{2,6}"
+_NAME_QUERY = re.compile(
+    rf"^(?:(?P<phone1>[0-9]{{4}})(?P<name1>{_NAME})|(?P<name2>{_NAME})(?P<phone2>[0-9]{{4}})|(?P<name3>{_NAME}))$"
+)
+# A pick list is short: more than this many people, and the team adds the phone's last 4 digits.
+MAX_PICKS = 8
 
 
 def is_number_query(query: str) -> bool:
@@ -43,19 +52,23 @@ class Lookup:
     appointment: Appointment | None = None
     # The resident's doses given, in order: site_checkin takes them instead of reading them again.
     doses: list = field(default_factory=list)
+    # Several people: the team picks one. A name search always gives a pick list, each resident with
+    # `booked`, their open appointment at this site (the dose and the day the list shows).
     candidates: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     problem: str = ""
+    by_name: bool = False
 
 
 def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
-    """Find a resident from a scanned slip token, a full ID number, or the last digits of the ID with the name."""
+    """Find a resident from a scanned slip token, a full ID number, the last digits of the ID with the name,
+    or the name (汉字 or pinyin initials, optionally with the phone's last 4 digits) of someone booked here."""
 
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", query or ""))
     campaign = site.campaign
     residents = Resident.objects.filter(campaign=campaign).select_related("village__site", "campaign")
     if not text:
-        return Lookup(problem=str(_("Scan a slip, or type an ID number, or its last 6 digits with the name.")))
+        return Lookup(problem=str(_("Scan a slip, or type a name, an ID number, or its last 6 digits with the name.")))
     upper = normalize_id_number(text)
     if _FULL_ID.fullmatch(upper):
         found = list(residents.filter(id_number=upper))
@@ -64,7 +77,6 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
         name = (match.group("name1") or match.group("name2")).strip()
         found = list(residents.filter(id_number_reversed__startswith=tail[::-1], name=name))
     elif looks_like_slip(text):
-        # The slip's appointment and its resident in one query.
         # The slip's appointment and its resident in one query, and whether any dose is given yet.
         slip = next(
             iter(
@@ -80,13 +92,74 @@ def site_lookup(*, site, query: str, on: datetime.date) -> Lookup:
             return Lookup(problem=str(_("Nobody found. Check the number, or register the person on the spot.")))
         slip.resident.campaign = campaign
         return _describe(site, slip.resident, on, slip=slip, doses=None if slip.any_dose else [])
+    elif match := _NAME_QUERY.match(text):
+        name = match.group("name1") or match.group("name2") or match.group("name3")
+        return _booked_by_name(site, name=name, phone=match.group("phone1") or match.group("phone2"), on=on)
     else:
-        return Lookup(problem=str(_("Not a slip code or an ID number: scan again or type the ID number.")))
+        return Lookup(problem=str(_("Not a slip code, a name or an ID number: scan again or type the ID number.")))
     if not found:
         return Lookup(problem=str(_("Nobody found. Check the number, or register the person on the spot.")))
     if len(found) > 1:
         return Lookup(candidates=found, problem=str(_("Several people match: type the full ID number.")))
     return _describe(site, found[0], on)
+
+
+def _booked_by_name(site, *, name: str, phone: str | None, on: datetime.date) -> Lookup:
+    """The people with an open appointment at this site whose name (or its pinyin initials) starts with `name`.
+
+    Today's first, then by day: someone booked on another day comes in as the rules say (site_checkin).
+    Only masked values are shown from here, so a name search is not a number search (nothing recorded).
+    """
+    # A booked pair holds dose 1 and dose 2: the person is listed once, with the dose that comes next.
+    earlier = Appointment.objects.open().filter(
+        resident=OuterRef("resident_id"), dose_number__lt=OuterRef("dose_number")
+    )
+    appointments = (
+        Appointment.objects.open().filter(site=site, resident__campaign=site.campaign).exclude(Exists(earlier))
+    )
+    if name.isascii():
+        appointments = appointments.filter(resident__name_initials__startswith=name.lower())
+    else:
+        appointments = appointments.filter(resident__name__startswith=name)
+    if phone:
+        appointments = appointments.filter(resident__phone__endswith=phone)
+    found = list(
+        appointments.select_related("resident__village__site", "resident__campaign")
+        .annotate(other_day=Case(When(date=on, then=Value(0)), default=Value(1)))
+        .order_by("other_day", "date", "resident__name_initials", "pk")[: MAX_PICKS + 1]
+    )
+    if not found:
+        return Lookup(
+            by_name=True,
+            problem=str(_("Nobody booked here has this name. Try the ID number, or register the person on the spot.")),
+        )
+    candidates = []
+    for appointment in found[:MAX_PICKS]:
+        resident = appointment.resident
+        resident.booked = appointment
+        candidates.append(resident)
+    if len(found) > MAX_PICKS:
+        problem = _("More than %(n)s people match: add the phone's last 4 digits (e.g. 张三1234), or pick below.") % {
+            "n": MAX_PICKS
+        }
+    else:
+        problem = _("Booked here: pick the person who has come.")
+    return Lookup(candidates=candidates, problem=str(problem), by_name=True)
+
+
+def booked_lookup(*, site, pk: int, on: datetime.date) -> Lookup:
+    """What a scan of appointment `pk`'s slip finds (the daily list's check-in of one row).
+
+    Raises Appointment.DoesNotExist when `pk` is not an appointment at this site.
+    """
+    booked = (
+        Appointment.objects.filter(pk=pk, site=site)
+        .select_related("resident__village")
+        .annotate(any_dose=Exists(Vaccination.objects.filter(resident=OuterRef("resident_id"))))
+        .get()
+    )
+    booked.resident.campaign = site.campaign
+    return _describe(site, booked.resident, on, slip=booked, doses=None if booked.any_dose else [])
 
 
 def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
@@ -225,3 +298,67 @@ def adverse_events_for_user(user):
     if role == Role.SITE_TEAM:
         return events.filter(vaccination__site__team__user=user).order_by("-reported_at", "-pk")
     return AdverseEvent.objects.none()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Someone checked in (已到场) and not vaccinated yet: since when, and whether the screening has cleared them."""
+
+    appointment: Appointment
+    arrived_at: datetime.datetime | None
+    minutes: int | None
+    cleared: bool
+
+
+def site_waiting(*, site, day: datetime.date, now=None) -> list[Waiting]:
+    """The day's arrivals at the site still waiting for their shot (已到场待接种), longest waiting first.
+
+    The arrival time is the check-in's own record (the appointment's history row that made it arrived
+    that day), so it needs no column of its own; a row without one (loaded in bulk) comes first, unknown.
+    """
+    now = now or timezone.now()
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    arrivals = Appointment.history.model.objects.filter(
+        id=OuterRef("pk"), status=Appointment.Status.ARRIVED, history_date__gte=start
+    ).order_by("history_date")
+    cleared = PreScreening.objects.filter(
+        appointment=OuterRef("pk"),
+        screened_at__gte=start,
+        outcome__in=[PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN],
+    )
+    rows = (
+        Appointment.objects.for_site(site)
+        .on(day)
+        .filter(status=Appointment.Status.ARRIVED)
+        .select_related("resident__village")
+        .annotate(arrived_at=Subquery(arrivals.values("history_date")[:1]), cleared=Exists(cleared))
+        .order_by(F("arrived_at").asc(nulls_first=True), "pk")
+    )
+    return [
+        Waiting(
+            appointment=row,
+            arrived_at=row.arrived_at,
+            minutes=max(0, int((now - row.arrived_at).total_seconds() // 60)) if row.arrived_at else None,
+            cleared=row.cleared,
+        )
+        for row in rows
+    ]
+
+
+def registration_answers(*, appointment: Appointment, on: datetime.date) -> dict | None:
+    """The six screening answers given this visit, when the person was registered on the spot here today.
+
+    A walk-in registered at this site's desk today answered the questions minutes ago: the
+    pre-screening starts from those answers instead of asking them again. None otherwise.
+    """
+    start = timezone.make_aware(datetime.datetime.combine(on, datetime.time.min))
+    if not appointment.walk_in:
+        return None
+    resident = (
+        Resident.objects.filter(
+            pk=appointment.resident_id, registered_at__gte=start, registered_by__profile__site_id=appointment.site_id
+        )
+        .values(*CONTRAINDICATIONS)
+        .first()
+    )
+    return resident

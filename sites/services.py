@@ -31,7 +31,7 @@ from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 from residents.services import number_search_allowed, record_full_view, resident_set_refused, resident_update
 from sites.capacity import release_place, site_days_ensure, take_place
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
-from sites.selectors import adverse_events_to_open, is_number_query, site_lookup
+from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
 
 OBSERVATION = datetime.timedelta(minutes=30)
 
@@ -45,7 +45,8 @@ class CheckinResult:
     user's language) or `problem` (nobody found, or several people: `candidates`) says why not.
     `warnings` are the (level, message) pairs the team must read either way, and `dose_number`
     the dose the person's card shows. `arrived_now`: checked in by this scan from a booked slip
-    or as a walk-in, so nothing is screened or given yet.
+    or as a walk-in, so nothing is screened or given yet. `by_name`: the candidates are booked people a
+    name matched (a pick list, even of one).
     """
 
     query: str
@@ -58,6 +59,7 @@ class CheckinResult:
     refused: str = ""
     candidates: tuple = ()
     problem: str = ""
+    by_name: bool = False
 
 
 TOO_MANY_MISSES = _(
@@ -80,7 +82,8 @@ def _record_number_search(user, site, query, found) -> None:
 
 
 def site_scan(*, site, query: str, checked_in_by, pick: int | None = None) -> CheckinResult:
-    """The scan box (登记): find whom a slip, an ID number, or its last digits with the name names, and check them in.
+    """The scan box (登记): find whom a slip, an ID number, its last digits with the name, or a booked person's
+    name names, and check them in (a name gives a pick list first: `pick` checks in the one picked).
 
     Decides which dose is meant (the dose given today when there is one, else the appointment's,
     else the next), which warnings the team reads (only what blocks, when something does), and
@@ -102,7 +105,25 @@ def site_scan(*, site, query: str, checked_in_by, pick: int | None = None) -> Ch
             raise Resident.DoesNotExist
         found = site_lookup(site=site, query=picked.id_number, on=today)
     if found.resident is None:
-        return CheckinResult(query=query, candidates=tuple(found.candidates), problem=found.problem)
+        return CheckinResult(
+            query=query, candidates=tuple(found.candidates), problem=found.problem, by_name=found.by_name
+        )
+    return _check_in_found(site=site, query=query, found=found, checked_in_by=checked_in_by, today=today)
+
+
+def site_checkin_booked(*, site, pk: int, checked_in_by) -> CheckinResult:
+    """The daily list's check-in (签到) of one booked row: what scanning that appointment's slip does.
+
+    The same warnings and rules as site_scan; raises Appointment.DoesNotExist when `pk` is not an
+    appointment at this site.
+    """
+    today = timezone.localdate()
+    found = booked_lookup(site=site, pk=pk, on=today)
+    return _check_in_found(site=site, query="", found=found, checked_in_by=checked_in_by, today=today)
+
+
+def _check_in_found(*, site, query, found, checked_in_by, today) -> CheckinResult:
+    """Check in the one resident a look-up found, unless a warning blocks: the scan's decision, in one place."""
     doses = found.doses
     if doses and timezone.localdate(doses[-1].vaccinated_at) == today:
         dose = doses[-1].dose_number  # the dose given today, not one to come
@@ -209,7 +230,8 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None)
                 site=held.site.name,
                 day=held.date.isoformat(),
             )
-        if held is not None and held.date != today:
+        moved = held is not None and held.date != today
+        if moved:
             if not take_place(site.id, today):
                 raise DayFull(_("%(day)s is full at %(site)s."), day=today.isoformat(), site=site.name)
             release_place(held.site_id, held.date)
@@ -224,7 +246,8 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None)
             held = Appointment(
                 resident=resident, dose_number=dose, site=site, date=today, walk_in=True, booked_by=checked_in_by
             )
-        if held.status != Appointment.Status.ARRIVED:
+        # Saved when it changes: an arrival, or someone who arrived on an earlier day and left unvaccinated.
+        if held.status != Appointment.Status.ARRIVED or moved:
             held.status = Appointment.Status.ARRIVED
             held._history_user = checked_in_by
             held.save(update_fields=None if held.pk is None else ["status", "date", "walk_in"])

@@ -11,6 +11,9 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("live/", views.live, name="live"),
     path("observation/", views.observation, name="observation"),
+    path("waiting/", views.waiting, name="waiting"),
+    path("arrival/<int:pk>/", views.arrival, name="arrival"),
+    path("booked/<int:pk>/check-in/", views.check_in, name="check_in"),
     path("arrival/<int:pk>/screen/", views.screen, name="screen"),
     path("arrival/<int:pk>/vaccinate/", views.vaccinate, name="vaccinate"),
     path("dose/<int:pk>/release/", views.release, name="release"),
@@ -21,4 +24,5 @@ urlpatterns = [
     path("<int:site_pk>/", views.watch, name="watch"),
     path("<int:site_pk>/live/", views.live, name="watch_live"),
     path("<int:site_pk>/observation/", views.observation, name="watch_observation"),
+    path("<int:site_pk>/waiting/", views.waiting, name="watch_waiting"),
 ]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from appointments.daily.selectors import Row
 from appointments.models import Appointment
 from appointments.services import BookingRefused
 from campaign.lib.access import role_required
@@ -40,12 +41,19 @@ from residents.services import (
 )
 from sites.forms import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
 from sites.models import AdverseEvent, PreScreening, Site, Vaccination
-from sites.selectors import adverse_events_for_user, adverse_events_to_open, site_day_live
+from sites.selectors import (
+    adverse_events_for_user,
+    adverse_events_to_open,
+    registration_answers,
+    site_day_live,
+    site_waiting,
+)
 from sites.services import (
     adverse_event_open,
     adverse_event_report,
     observation_release,
     site_checkin,
+    site_checkin_booked,
     site_prescreen,
     site_scan,
     site_shot,
@@ -113,6 +121,8 @@ def _card(resident: Resident, dose: int, today):
         "masked_id": mask_id_number(resident.id_number),
         "age": age_on(resident.birth_date, today),
         "dose": dose,
+        # A name search's pick list shows the open appointment here (dose, day) it found.
+        "booked": getattr(resident, "booked", None),
     }
 
 
@@ -171,7 +181,14 @@ def _person_context(
             screening = None  # a screening holds for its own day: ask the questions again
     context["screening"] = screening
     if appointment.status == Appointment.Status.ARRIVED and screening is None:
-        context.update(step="screen", form=form or ScreeningForm(), confirm=confirm)
+        # Registered on the spot minutes ago: the six answers are not asked a second time.
+        answered = registration_answers(appointment=appointment, on=_day()) if form is None else None
+        context.update(
+            step="screen",
+            form=form or ScreeningForm(initial=answered or {}),
+            confirm=confirm,
+            answered_at_registration=answered is not None or bool(request.POST.get("answered_at_registration")),
+        )
         if confirm:
             context["positive_labels"] = reason_labels(form.positives())
             context["would_exclude"] = form.would_exclude()
@@ -200,6 +217,7 @@ def _page(request, site, *, person=None, scan_result=None):
         "site": site,
         "today": today,
         "live": site_day_live(site=site, day=today),
+        "waiting": site_waiting(site=site, day=today),
         "scan_form": ScanForm(),
         "observing": _observing(site, today),
         "events": _events_today(site, today),
@@ -278,16 +296,73 @@ def scan(request):
             messages.warning(request, message)
         return redirect(_home_url(result.appointment))
     today = timezone.localdate()
-    context = {"site": site, "query": query, "found": result, "warnings": result.warnings, "error": result.refused}
+    context = {
+        "site": site,
+        "today": today,
+        "query": query,
+        "found": result,
+        "warnings": result.warnings,
+        "error": result.refused,
+    }
     if result.resident is not None:
         context["card"] = _card(result.resident, result.dose_number, today)
     if result.candidates:
         context["candidates"] = [_card(r, None, today) for r in result.candidates]
+        context["by_name"] = result.by_name
     if query and result.resident is None and not result.candidates:
         context["register_url"] = reverse("sites:register") + _register_query(request, query)
     if _htmx(request):
         return render(request, "sites/workstation_scan.html", context)
     return _page(request, site, scan_result=context)
+
+
+@role_required(Role.SITE_TEAM)
+def arrival(request, pk):
+    """One arrival's panel, opened from the waiting list (已到场待接种)."""
+    site = _own_site(request)
+    appointment = _appointment(site, pk)
+    if _htmx(request):
+        return _person(request, site, appointment)
+    return redirect(_home_url(appointment))
+
+
+@require_POST
+@role_required(Role.SITE_TEAM)
+def check_in(request, pk):
+    """签到 from the daily list: check in one booked row, as scanning its slip would."""
+    site = _own_site(request)
+    try:
+        result = site_checkin_booked(site=site, pk=pk, checked_in_by=request.user)
+    except Appointment.DoesNotExist:
+        raise Http404 from None
+    if result.appointment is not None:
+        # Checked in: with what the team must still read (a wrong day, screen again).
+        notes = [_("%(name)s is checked in.") % {"name": result.resident.name}]
+        notes += [str(message) for _level, message in result.warnings]
+        note, level = " ".join(notes), "warning" if result.warnings else "success"
+    else:
+        note, level = result.refused or next((message for _l, message in result.warnings), ""), "error"
+    if _htmx(request):
+        appointment = result.appointment or _appointment(site, pk)
+        number = id_param(request.POST, "number") or 0
+        return _changed(
+            render(
+                request,
+                "appointments/daily_list_row.html",
+                {
+                    "row": Row(number, appointment),
+                    "uses_slots": request.POST.get("slots") == "1",
+                    "can_check_in": appointment.date == timezone.localdate(),
+                    "can_see_slips": True,  # a site team may open its slips
+                    "note": note,
+                    "note_level": level,
+                },
+            )
+        )
+    # Checked in is a success, even with a caveat to read; only a refusal is an error.
+    (messages.success if result.appointment is not None else messages.error)(request, note)
+    day = (result.appointment.date if result.appointment else timezone.localdate()).isoformat()
+    return redirect(f"{reverse('daily:list')}?site={site.pk}&date={day}#row-{pk}")
 
 
 REGISTER_SESSION_KEY = "site_register_id_number"
@@ -506,6 +581,20 @@ def observation(request, site_pk=None):
     )
 
 
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def waiting(request, site_pk=None):
+    """Who has arrived and waits for the shot, with the minutes waited; polled by the page."""
+    site = _site_for(request, site_pk)
+    return render(
+        request,
+        "sites/workstation_waiting.html",
+        {
+            "waiting": site_waiting(site=site, day=timezone.localdate()),
+            "read_only": role_of(request.user) != Role.SITE_TEAM,
+        },
+    )
+
+
 @role_required(*WATCHERS)
 def watch(request, site_pk):
     """A read-only live view of one site's day for the office."""
@@ -520,6 +609,7 @@ def watch(request, site_pk):
             "sites": Site.objects.filter(campaign=site.campaign),
             "live": site_day_live(site=site, day=today),
             "observing": _observing(site, today),
+            "waiting": site_waiting(site=site, day=today),
             "events": _events_today(site, today),
             "now": timezone.now(),
             "read_only": True,

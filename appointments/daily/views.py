@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from appointments.daily.selectors import (
     DEFAULT_PAPER,
@@ -63,7 +64,10 @@ def list_page(request):
             "sites": sites,
             "previous_day": day - datetime.timedelta(days=1),
             "next_day": day + datetime.timedelta(days=1),
+            "today": timezone.localdate(),
             "tomorrow": default_day(),
+            # At the site on the day: each row checks in with the workstation's own check-in (sites:check_in).
+            "can_check_in": role == Role.SITE_TEAM and day == timezone.localdate(),
             "can_export_full": role in FULL_VALUE_ROLES,
             "can_see_slips": role in SLIP_READERS,
         },

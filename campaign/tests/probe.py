@@ -206,6 +206,8 @@ PK_OBJECTS = {
     "sites:release": "vaccination",
     "sites:adverse_event": "vaccination",
     "sites:adverse_event_detail": "adverse_event",
+    "sites:arrival": "appointment",
+    "sites:check_in": "appointment",
     "appointments:book_resident": "resident",
     "appointments:hold_dose2": "resident",
     "appointments:cancel": "appointment",
