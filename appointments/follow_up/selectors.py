@@ -10,6 +10,8 @@ from appointments.selectors import open_no_shows, without_dose2_place
 from campaign.roles import Role
 from residents.models import Resident
 
+# SQLite takes 32,766 parameters in a statement; the ids of the list are passed as parameters up to this many.
+MAX_LISTED_IDS = 20_000
 NEVER_CALLED = "none"  # the "last result" of someone nobody has called yet
 
 # Orderings of the list, by name; the first is the default: whom to call now first.
@@ -48,20 +50,24 @@ def follow_up_list(
     if cadre is not None:
         village_id = getattr(getattr(cadre, "profile", None), "village_id", None)
         people = people.filter(Q(responsible_cadre=cadre) | Q(responsible_cadre__isnull=True, village_id=village_id))
-    # Who is on the list, as two sets of ids read first: with them as subqueries under one OR the
-    # planner misjudged the rows by 20 times and the query took seconds (most of it JIT compiling).
-    missed_ids = set(open_no_shows().filter(resident__in=people).values_list("resident_id", flat=True))
-    unplaced_ids = set(people.filter(without_dose2_place()).values_list("pk", flat=True))
+    missed_people = open_no_shows().filter(resident__in=people).values_list("resident_id", flat=True)
+    unplaced_people = people.filter(without_dose2_place()).values_list("pk", flat=True)
+    missed_ids, unplaced_ids = set(missed_people), set(unplaced_people)
     if reason == "no_show":
-        ids = missed_ids
+        ids, on_list = missed_ids, Q(pk__in=missed_people)
     elif reason == "no_place":
-        ids = unplaced_ids - missed_ids
+        ids, on_list = unplaced_ids - missed_ids, Q(pk__in=unplaced_people) & ~Q(pk__in=missed_people)
     else:
-        ids = missed_ids | unplaced_ids
+        ids, on_list = missed_ids | unplaced_ids, Q(pk__in=missed_people) | Q(pk__in=unplaced_people)
+    # Who is on the list, as the ids just read: with the subqueries under one OR the planner misjudged
+    # the rows by 20 times and the query took seconds (mostly JIT compiling). The subqueries stay only
+    # past the number of parameters SQLite takes in one statement.
+    if len(ids) <= MAX_LISTED_IDS:
+        on_list = Q(pk__in=sorted(ids))
     missed = open_no_shows().filter(resident=OuterRef("pk")).order_by("-date", "-dose_number")
     calls = CallAttempt.objects.filter(resident=OuterRef("pk")).order_by("-called_at", "-id")
     rows = (
-        people.filter(pk__in=sorted(ids))
+        people.filter(on_list)
         .annotate(
             missed_on=Subquery(missed.values("date")[:1]),
             missed_dose=Subquery(missed.values("dose_number")[:1]),

@@ -253,3 +253,14 @@ def test_the_back_link_keeps_only_a_query_string(client, office, town):
     url = reverse("appointments:call_log", args=[town["qs_missed"].pk])
     response = client.post(url, {"result": "reached", "back": "https://evil.example/"})
     assert response.url.startswith(reverse("appointments:follow_up") + "?")
+
+
+def test_past_the_parameter_limit_the_list_is_the_same(office, town, qingshan, monkeypatch):
+    from appointments.follow_up import selectors
+
+    campaign = qingshan.campaign
+    for reason in (None, "no_show", "no_place"):
+        listed = names(follow_up_list(user=office, campaign=campaign, reason=reason))
+        monkeypatch.setattr(selectors, "MAX_LISTED_IDS", 0)
+        assert names(follow_up_list(user=office, campaign=campaign, reason=reason)) == listed
+        monkeypatch.undo()
