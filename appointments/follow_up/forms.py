@@ -17,7 +17,7 @@ ORDERING_LABELS = {
 }
 
 
-class FollowUpFilterForm(forms.Form):
+class FollowUpFilterForm(CleanTextMixin, forms.Form):
     """The list's filters; the office's form has the village and cadre fields, a cadre's has not."""
 
     village = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All villages"), label=_("village"))

@@ -207,6 +207,7 @@ PK_OBJECTS = {
     "sites:adverse_event": "vaccination",
     "appointments:book_resident": "resident",
     "appointments:hold_dose2": "resident",
+    "appointments:call_log": "resident",
     "appointments:cancel": "appointment",
     "appointments:reschedule": "appointment",
     "daily:slip": "appointment",
