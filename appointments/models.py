@@ -178,3 +178,50 @@ class PlanAllocation(models.Model):
 
     def __str__(self):
         return f"{self.village} {self.date}: {self.places}"
+
+
+class CallAttempt(models.Model):
+    """One call to a resident on the follow-up list (待联系人员): who called, when, and what came of it.
+
+    Written by appointments.follow_up.services.call_log_record only; a call is never changed afterwards.
+    """
+
+    class Result(models.TextChoices):
+        REACHED = "reached", _("reached")
+        WILL_COME = "will_come", _("will come on a date")
+        REFUSES = "refuses", _("refuses")
+        NO_ANSWER = "no_answer", _("no answer")
+        WRONG_NUMBER = "wrong_number", _("wrong number")
+
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="call_attempts", verbose_name=_("resident")
+    )
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="call_attempts", verbose_name=_("called by")
+    )
+    called_at = models.DateTimeField(_("called at"), default=timezone.now)
+    result = models.CharField(_("result"), max_length=12, choices=Result.choices)
+    come_on = models.DateField(_("will come on"), null=True, blank=True)
+    next_try = models.DateField(_("next try"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-called_at", "-id"]
+        indexes = [models.Index(fields=["resident", "-called_at", "-id"], name="appointments_call_last")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result__in=["reached", "will_come", "refuses", "no_answer", "wrong_number"]),
+                name="appointments_callattempt_result",
+            ),
+            # "Will come" says when; no other result has a day to come.
+            models.CheckConstraint(
+                condition=Q(result="will_come", come_on__isnull=False)
+                | (~Q(result="will_come") & Q(come_on__isnull=True)),
+                name="appointments_callattempt_come_on_with_will_come",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.resident} {self.called_at:%Y-%m-%d %H:%M} {self.get_result_display()}"

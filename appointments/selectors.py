@@ -1,6 +1,6 @@
 import datetime
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from appointments.models import OPEN_STATUSES, Appointment
 from appointments.planning.selectors import village_places
@@ -22,27 +22,37 @@ def residents_to_book(*, village):
     )
 
 
-def needs_attention(*, village):
-    """Residents with dose 1 given but neither dose 2 given nor a dose-2 place held."""
+def without_dose2_place():
+    """The condition, on Resident rows, of a two-dose campaign's dose 1 given with dose 2 neither given nor held."""
     return (
-        Resident.objects.filter(village=village)
-        .filter(_has(Vaccination.objects.filter(dose_number=1)))
-        .exclude(_has(Vaccination.objects.filter(dose_number=2)))
-        .exclude(_has(Appointment.objects.filter(dose_number=2, status__in=OPEN_STATUSES)))
-        .order_by("name")
+        Q(campaign__doses__gte=2)
+        & _has(Vaccination.objects.filter(dose_number=1))
+        & ~_has(Vaccination.objects.filter(dose_number=2))
+        & ~_has(Appointment.objects.filter(dose_number=2, status__in=OPEN_STATUSES))
     )
 
 
-def no_shows_to_call(*, village):
-    """No-show appointments of a village whose dose is neither given nor booked again, latest first."""
+def needs_attention(*, village):
+    """Residents with dose 1 given but neither dose 2 given nor a dose-2 place held."""
+    return Resident.objects.filter(village=village).filter(without_dose2_place()).order_by("name")
+
+
+def open_no_shows():
+    """No-show appointments whose dose is neither given nor booked again: the people still to call back."""
     given = Vaccination.objects.filter(resident=OuterRef("resident"), dose_number=OuterRef("dose_number"))
     rebooked = Appointment.objects.filter(
         resident=OuterRef("resident"), dose_number=OuterRef("dose_number"), status__in=OPEN_STATUSES
     )
     return (
-        Appointment.objects.filter(resident__village=village, status=Appointment.Status.NO_SHOW)
-        .exclude(Exists(given))
-        .exclude(Exists(rebooked))
+        Appointment.objects.filter(status=Appointment.Status.NO_SHOW).exclude(Exists(given)).exclude(Exists(rebooked))
+    )
+
+
+def no_shows_to_call(*, village):
+    """No-show appointments of a village whose dose is neither given nor booked again, latest first."""
+    return (
+        open_no_shows()
+        .filter(resident__village=village)
         .select_related("resident", "site")
         .order_by("-date", "resident__name")
     )

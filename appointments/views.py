@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from appointments.forms import BookForm, BulkBookForm, CancelForm, MoveForm
 from appointments.models import Appointment
-from appointments.selectors import booking_days, needs_attention, no_shows_to_call, residents_to_book
+from appointments.selectors import booking_days, residents_to_book
 from appointments.services import (
     BookingRefused,
     DayFull,
@@ -20,8 +20,7 @@ from campaign.lib.access import role_required
 from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
-from residents.models import FullValueView, Resident
-from residents.services import record_full_view
+from residents.models import Resident
 
 BOOKERS = (Role.CADRE, Role.OFFICE)
 
@@ -173,29 +172,3 @@ def hold_dose2(request, pk):
     else:
         messages.success(request, _("Dose 2 held on %(day)s.") % {"day": held.date.isoformat()})
     return redirect("residents:detail", pk=pk)
-
-
-@role_required(*BOOKERS)
-def follow_up(request):
-    """People to call: no-shows not booked again, and dose-1 people with no dose-2 place."""
-    campaign = Campaign.objects.current()
-    village = _village(request, campaign)
-    no_shows = list(no_shows_to_call(village=village)[:500])
-    # The phones of the people to call are shown whole: a view of full values, recorded.
-    if any(a.resident.phone for a in no_shows):
-        record_full_view(
-            user=request.user,
-            kind=FullValueView.Kind.FOLLOW_UP,
-            subject=f"{village.name}：待联系人员",
-            people=len(no_shows),
-        )
-    return render(
-        request,
-        "appointments/follow_up.html",
-        {
-            "village": village,
-            "villages": None if role_of(request.user) == Role.CADRE else campaign.villages.all(),
-            "no_shows": no_shows,
-            "attention": needs_attention(village=village)[:500],
-        },
-    )

@@ -95,6 +95,7 @@ def paths_for(username):
             "/residents/import/",
             "/appointments/booking/",
             "/appointments/follow-up/",
+            f"/appointments/follow-up/{qingshan.pk}/call/",
             "/plan/village/",
             "/daily/",
             "/daily/slips/",

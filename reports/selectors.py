@@ -266,3 +266,19 @@ def export_descriptions(exports) -> dict[int, str]:
     ids = {str(e.parameters.get("village")) for e in exports if str(e.parameters.get("village") or "").isdigit()}
     names = {str(pk): name for pk, name in Village.objects.filter(pk__in=ids).values_list("pk", "name")}
     return {export.pk: describe_filter(export.parameters, names) for export in exports}
+
+
+def full_value_downloads(*, user):
+    """Every download of a file with full ID numbers and phones (roster exports and daily rosters), newest first:
+    the office sees everyone's, anyone else their own (as Export.objects.for_user)."""
+    from campaign.roles import Role, role_of
+    from residents.models import FullValueView
+
+    downloads = FullValueView.objects.filter(
+        kind__in=[FullValueView.Kind.EXPORT, FullValueView.Kind.DAILY_ROSTER]
+    ).select_related("user")
+    if role_of(user) == Role.OFFICE:
+        return downloads
+    if user is None or not user.is_authenticated:
+        return downloads.none()
+    return downloads.filter(user=user)

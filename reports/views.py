@@ -14,7 +14,7 @@ from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports.models import Export
 from reports.progress import progress_fresh
-from reports.selectors import dashboard_figures_of_run, export_descriptions
+from reports.selectors import dashboard_figures_of_run, export_descriptions, full_value_downloads
 from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, export_retry, export_villages
 from residents.filters import ResidentFilter
 from residents.models import FullValueView, Resident
@@ -48,6 +48,7 @@ def export_list(request):
     exports = Export.objects.for_user(request.user).select_related("requested_by")
     page = Paginator(exports, 25).get_page(request.GET.get("page"))
     descriptions = export_descriptions(page.object_list)
+    downloads = Paginator(full_value_downloads(user=request.user), 25).get_page(request.GET.get("downloads_page"))
     return render(
         request,
         "reports/export_list.html",
@@ -59,6 +60,7 @@ def export_list(request):
             "sees_everyone": role == Role.OFFICE,
             "can_export_full": role in FULL_VALUE_ROLES,
             "keep_days": settings.EXPORT_KEEP_DAYS,
+            "downloads": downloads,
         },
     )
 

@@ -210,6 +210,7 @@ PK_OBJECTS = {
     "sites:check_in": "appointment",
     "appointments:book_resident": "resident",
     "appointments:hold_dose2": "resident",
+    "appointments:call_log": "resident",
     "appointments:cancel": "appointment",
     "appointments:reschedule": "appointment",
     "daily:slip": "appointment",

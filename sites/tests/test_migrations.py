@@ -74,8 +74,15 @@ def relabelled(content_types, source, target):
 
 
 def assert_same_but_content_types(before, after, source, target):
-    assert sorted(after) == sorted(before), "a table appeared or disappeared"
-    changed = [table for table in before if table != "django_content_type" and before[table] != after[table]]
+    # A table that a later migration adds (appointments_callattempt) is not in the old schema: it may
+    # come and go only while it is empty, so that nothing is lost.
+    added = set(before) ^ set(after)
+    assert [table for table in added if (before.get(table) or after.get(table))[0]] == [], (
+        "a table with rows came or went"
+    )
+    changed = [
+        table for table in set(before) & set(after) if table != "django_content_type" and before[table] != after[table]
+    ]
     assert changed == [], f"rows changed in {changed}"
     assert after["django_content_type"] == relabelled(before["django_content_type"], source, target)
 
