@@ -10,6 +10,7 @@ import datetime
 import decimal
 import random
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
@@ -332,11 +333,19 @@ def _at(day: datetime.date, minutes: int, zone=None) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(minutes // 60, minutes % 60), tzinfo=zone)
 
 
+class _Person(NamedTuple):
+    id: int
+    village_id: int
+    cadre_id: int | None
+    registered_at: datetime.datetime
+
+
 class _Plan:
     """The rows of the demo, decided in memory before anything is written."""
 
     def __init__(self):
-        self.residents: list[Resident] = []
+        self.residents: list[_Person] = []  # what the rest needs of each resident written
+        self.deferred: list[int] = []  # residents (ids) deferred by the site's pre-screening
         self.appointments: list[Appointment] = []
         self.owner: list[int] = []  # the resident (index) of each appointment
         self.vaccinations: list[tuple[int, Vaccination]] = []  # (appointment index, row)
@@ -344,8 +353,21 @@ class _Plan:
         self.events: list[tuple[int, AdverseEvent]] = []  # (vaccination index, row)
 
 
-def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: datetime.datetime, seed: int) -> _Plan:
-    """Decide the demo's residents, appointments, screenings, doses and reactions (nothing written)."""
+def plan_demo(
+    *,
+    campaign: Campaign,
+    count: int,
+    today: datetime.date,
+    now: datetime.datetime,
+    seed: int,
+    write_residents,
+    batch_size: int = 5000,
+) -> _Plan:
+    """Decide the demo's residents, appointments, screenings, doses and reactions.
+
+    The residents are handed to `write_residents` (a list of dicts, which it gives their ids) in
+    batches as they are made, so that a million never sit in memory; the rest is returned.
+    """
     rng = random.Random(seed)
     plan = _Plan()
     zone = timezone.get_current_timezone()
@@ -375,6 +397,7 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
     # Residents: registered mostly in the survey before the first day, the rest since, up to now.
     weights = [village.quota * (0.85 + 0.25 * pace[village.id]) for village in villages]
     taken_numbers: set = set()
+    batch = []
     registered_day = []
     pools = {village.id: [] for village in villages}
     now_minutes = timezone.localtime(now).hour * 60 + timezone.localtime(now).minute
@@ -410,7 +433,7 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
         registered_day.append(day)
         cadre = users.get(village.id)
         phone = "" if rng.random() < 0.03 else rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-        plan.residents.append(
+        batch.append(
             dict(
                 campaign_id=campaign.pk,
                 village_id=village.id,
@@ -434,6 +457,12 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
         )
         if status == Resident.Status.ELIGIBLE:
             pools[village.id].append(index)
+        if len(batch) >= batch_size or index == count - 1:
+            write_residents(batch)
+            plan.residents += [
+                _Person(r["id"], r["village_id"], r["responsible_cadre_id"], r["registered_at"]) for r in batch
+            ]
+            batch = []
     # Each village books its people in the order they registered.
     for village_id, people in pools.items():
         people.sort(key=lambda i: registered_day[i])
@@ -456,7 +485,7 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
                 "site_id": site_id,
                 "date": start + datetime.timedelta(days=day),
                 "status": Appointment.Status.BOOKED,
-                "booked_by_id": resident["responsible_cadre_id"],
+                "booked_by_id": resident.cadre_id,
                 "booked_at": booked_at,
             }
         )
@@ -504,8 +533,7 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
                 "outcome": PreScreening.Outcome.DEFERRED.label
             }
             places[(site_id, day)] -= 1
-            resident = plan.residents[person]
-            resident.update(fever=True, status=Resident.Status.DEFERRED, status_reasons=["fever"])
+            plan.deferred.append(plan.residents[person].id)
             return
         screen(index, shot_at - datetime.timedelta(minutes=rng.randint(2, 9)), PreScreening.Outcome.CLEARED, nurse)
         item["status"] = Appointment.Status.VACCINATED
@@ -570,7 +598,7 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
             for person in first_doses(site, day, new):
                 # Booked one to five days ahead, never before the person was registered.
                 booked_at = stamp(start + datetime.timedelta(days=day - rng.randint(1, 5)), rng.randrange(480, 1080))
-                registered = plan.residents[person]["registered_at"] + datetime.timedelta(minutes=10)
+                registered = plan.residents[person].registered_at + datetime.timedelta(minutes=10)
                 booked_now.append(book(person, 1, site.id, day, max(booked_at, registered)))
             due = held.pop((site.id, day), []) + booked_now
             rng.shuffle(due)
@@ -581,7 +609,7 @@ def plan_demo(*, campaign: Campaign, count: int, today: datetime.date, now: date
                     if rng.random() < (NO_SHOW_DOSE1 if item["dose_number"] == 1 else NO_SHOW_DOSE2):
                         item["status"] = Appointment.Status.NO_SHOW  # as mark_no_shows does at night
                         if item["dose_number"] == 1 and rng.random() < 0.5:
-                            village_id = plan.residents[plan.owner[index]]["village_id"]
+                            village_id = plan.residents[plan.owner[index]].village_id
                             pools[village_id].append((day + rng.randint(2, 6), plan.owner[index]))
                         continue
                     attend(index, day, minute, site_index)
@@ -725,22 +753,31 @@ def load_residents(
         raise ValueError(f"{campaign} already has residents: the demo loads into an empty campaign")
     report = progress or (lambda fraction, step: None)
     now = timezone.now()
-    report(0.0, "planning")
-    plan = plan_demo(campaign=campaign, count=count, today=today, now=now, seed=seed)
+    report(0.0, "residents")
     result = DemoResult()
-    total = len(plan.residents) + len(plan.appointments) + len(plan.vaccinations) + len(plan.screenings)
+    # Residents are about a third of the rows (a rough share: the pace decides the rest).
+    expected = max(count * 3, 1)
     written = 0
 
     def insert(model, rows, step):
         nonlocal written
         for chunk in insert_rows(model, rows, batch_size=batch_size):
             written += chunk
-            report(0.1 + 0.7 * written / max(total, 1), step)
+            report(min(0.8 * written / expected, 0.8), step)
 
     with transaction.atomic():
-        insert(Resident, plan.residents, "residents")
+        plan = plan_demo(
+            campaign=campaign,
+            count=count,
+            today=today,
+            now=now,
+            seed=seed,
+            write_residents=lambda rows: insert(Resident, rows, "residents"),
+            batch_size=batch_size,
+        )
+        expected = written + len(plan.appointments) + len(plan.vaccinations) + len(plan.screenings)
         for appointment, owner in zip(plan.appointments, plan.owner, strict=True):
-            appointment["resident_id"] = plan.residents[owner]["id"]
+            appointment["resident_id"] = plan.residents[owner].id
         insert(Appointment, plan.appointments, "appointments")
         vaccinations = []
         for index, vaccination in plan.vaccinations:
@@ -758,6 +795,11 @@ def load_residents(
             event["vaccination_id"] = vaccinations[index]["id"]
             events.append(event)
         insert(AdverseEvent, events, "adverse events")
+        # As site_prescreen does (resident_update): the answer that deferred them, and their status.
+        for offset in range(0, len(plan.deferred), 500):
+            Resident.objects.filter(pk__in=plan.deferred[offset : offset + 500]).update(
+                fever=True, status=Resident.Status.DEFERRED, status_reasons=["fever"], updated_at=now
+            )
         # As site_shot does: each site's lot in use is the one it used last.
         for site_id, lot_number in plan.lots.items():
             Site.objects.filter(pk=site_id).update(current_lot=lot_number)
