@@ -250,6 +250,7 @@ VILLAGE_PACES = [
 NO_SHOW_DOSE1 = 0.035  # booked, did not come (half of them are booked again later)
 NO_SHOW_DOSE2 = 0.05
 DEFERRED_AT_SITE = 0.008  # the pre-screening at the site found a fever or an acute illness
+KINDS_EVERY = 150  # residents 7, 157, ... are 17, 11, 161, ... have a fever, 13, ... an allergy, 17, ... refuse
 ADVERSE_EVERY = 1500  # about one mild reaction reported in 1,500 doses
 BOOKED_AHEAD_DAYS = 9  # cadres book a few days ahead, fewer the further ahead
 
@@ -272,7 +273,7 @@ GIVEN_NAMES = {
     ("F", "young"): "子涵 欣怡 梓涵 雨涵 诗涵 思雨 佳怡 可馨 雨欣 婉婷 梦瑶 嘉怡 紫萱 欣妍 一诺 雅琪 佳琪 文静 悦",
 }
 GIVEN_NAMES = {key: names.split() for key, names in GIVEN_NAMES.items()}
-# Ages on the first day: (from, to, weight): the working ages, more of them older (the young
+# Ages today: (from, to, weight): the working ages, more of them older (the young
 # work away), some healthy people over 59, and a few 17-year-olds registered ahead.
 AGE_BANDS = [(17, 17, 0.4), (18, 29, 13), (30, 44, 19), (45, 59, 26), (60, 69, 6), (70, 76, 1.5)]
 MOBILE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
@@ -301,12 +302,14 @@ def demo_residents(campaign: Campaign) -> int:
     return Resident.objects.filter(campaign=campaign).count()
 
 
-def _person(rng: random.Random, start: datetime.date, taken: set) -> tuple[str, datetime.date, str, str]:
-    """A name, birth date, sex and ID number: realistic and unique in the demo."""
+def _person(
+    rng: random.Random, on: datetime.date, taken: set, age: int | None = None
+) -> tuple[str, datetime.date, str, str]:
+    """A name, birth date, sex and ID number (realistic, unique in the demo) of someone `age` years old on `on`."""
     low, high, _weight = rng.choices(AGE_BANDS, weights=[band[2] for band in AGE_BANDS])[0]
-    age = rng.randint(low, high)
-    birth = start.replace(year=start.year - age - 1, month=1, day=1) + datetime.timedelta(days=rng.randrange(365))
-    # (not always the exact age: a birthday after the first day makes the person one year younger)
+    age = rng.randint(low, high) if age is None else age
+    birthday = (on.replace(day=28) if (on.month, on.day) == (2, 29) else on).replace(year=on.year - age)
+    birth = birthday - datetime.timedelta(days=rng.randrange(365))  # up to a year before that birthday
     male = rng.random() < 0.51
     sex = "M" if male else "F"
     if birth.year < 1999:
@@ -403,9 +406,11 @@ def plan_demo(
     now_minutes = timezone.localtime(now).hour * 60 + timezone.localtime(now).minute
     for index in range(count):
         village = rng.choices(villages, weights=weights)[0]
-        name, birth, sex, number = _person(rng, start, taken_numbers)
+        # One in every KINDS_EVERY of each kind that is otherwise rare, so that even a small demo has them all.
+        kind = index % KINDS_EVERY
+        name, birth, sex, number = _person(rng, today, taken_numbers, age=17 if kind == 7 else None)
         screening = dict.fromkeys(CONTRAINDICATIONS, False)
-        roll = rng.random()
+        roll = {11: 0.0, 13: 0.029}.get(kind, rng.random())  # a fever (deferred), a severe allergy (excluded)
         for field_name, share in (
             ("fever", 0.01),
             ("acute_illness", 0.02),
@@ -421,7 +426,7 @@ def plan_demo(
                 screening["pregnant"] = True
         decision = eligibility_decide(campaign=campaign, birth_date=birth, answers=screening, on=today)
         status, reasons, note = decision.status, decision.reasons, ""
-        if status == Resident.Status.ELIGIBLE and rng.random() < 0.025:
+        if status == Resident.Status.ELIGIBLE and (rng.random() < 0.025 or kind == 17):
             status, reasons, note = Resident.Status.REFUSED, ["refused"], "本人暂不愿意接种"
         basis_roll = rng.random()
         basis = "household" if basis_roll < 0.86 else ("residence" if basis_roll < 0.96 else "workplace")
@@ -549,7 +554,8 @@ def plan_demo(
                     "vaccinator_id": nurse,
                     "consent_recorded": True,
                     "observation_until": shot_at + OBSERVATION,
-                    "released_at": shot_at + OBSERVATION + datetime.timedelta(minutes=rng.randint(0, 6))
+                    # (released a few minutes after the half hour, and not later than now)
+                    "released_at": min(shot_at + OBSERVATION + datetime.timedelta(minutes=rng.randint(0, 6)), now)
                     if released
                     else None,
                 },
@@ -622,7 +628,7 @@ def plan_demo(
                 came = [(index, minute) for index, minute in timed if minute < done_until - 6]
                 waiting = [index for index, minute in timed if done_until - 6 <= minute < done_until]
                 for index, minute in came:
-                    attend(index, day, minute, site_index, released=minute < done_until - 35)
+                    attend(index, day, minute, site_index, released=minute < done_until - 30)
                 for index in waiting:
                     plan.appointments[index]["status"] = Appointment.Status.ARRIVED
     # Booked ahead: pairs from tomorrow on, fewer the further ahead.

@@ -17,6 +17,7 @@ from reports.models import COUNTS, DailyProgress, VillageProgress, WeeklyReport
 from reports.progress import progress_compute
 from residents.models import Resident
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
+from sites.services import OBSERVATION
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +226,9 @@ def test_the_demos_records_are_those_the_site_services_write(loaded):
         cleared = booked.screenings.get()
         assert cleared.outcome == "cleared" and cleared.consent and cleared.screened_at <= vaccination.vaccinated_at
         assert vaccination.resident.status_reasons != ["refused"]
+        # Released after the half hour, or still in observation (shot in the last half hour of the load).
+        assert vaccination.released_at is None or vaccination.observation_until <= vaccination.released_at <= now
+        assert vaccination.released_at or vaccination.vaccinated_at > now - 2 * OBSERVATION
     assert not Appointment.objects.filter(status="vaccinated", vaccination__isnull=True).exists()
     for screening in PreScreening.objects.filter(outcome="deferred").select_related("appointment__resident"):
         assert screening.appointment.status == "cancelled" and screening.appointment.cancel_reason
