@@ -1,8 +1,9 @@
 """The Meishan Town demo: the campaign of the seed document, placed around today.
 
-Everything here is deterministic (a seeded random stream) and idempotent: rows
-are keyed by natural keys (names, ID numbers), and a rerun inserts only what is
-missing. Residents go in with bulk inserts so a million take minutes.
+load_campaign and load_users are idempotent (rows keyed by natural keys: names, usernames).
+load_residents plays the campaign day by day up to today with a seeded random stream (the same
+seed and clock give the same demo) and writes the result in bulk into a campaign that has no
+residents yet; load_demo keeps a demo already loaded and --reset replaces it.
 """
 
 import collections
@@ -15,6 +16,7 @@ from typing import NamedTuple
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.db import connection, models, transaction
+from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -344,16 +346,18 @@ class _Person(NamedTuple):
 
 
 class _Plan:
-    """The rows of the demo, decided in memory before anything is written."""
+    """What the demo wrote of its residents, and its other rows, decided in memory before they are written."""
 
     def __init__(self):
         self.residents: list[_Person] = []  # what the rest needs of each resident written
         self.deferred: list[int] = []  # residents (ids) deferred by the site's pre-screening
-        self.appointments: list[Appointment] = []
+        # Rows as dicts of field attnames (see insert_rows), linked by their index in these lists.
+        self.appointments: list[dict] = []
         self.owner: list[int] = []  # the resident (index) of each appointment
-        self.vaccinations: list[tuple[int, Vaccination]] = []  # (appointment index, row)
-        self.screenings: list[tuple[int, PreScreening]] = []
-        self.events: list[tuple[int, AdverseEvent]] = []  # (vaccination index, row)
+        self.vaccinations: list[tuple[int, dict]] = []  # (appointment index, row)
+        self.screenings: list[tuple[int, dict]] = []  # (appointment index, row)
+        self.events: list[tuple[int, dict]] = []  # (vaccination index, row)
+        self.lots: dict[int, str] = {}  # each site's lot used last
 
 
 def plan_demo(
@@ -476,7 +480,7 @@ def plan_demo(
     capacity = {site.id: site.daily_capacity for site in sites}
     places = collections.Counter()  # (site id, day) -> places taken
     held = collections.defaultdict(list)  # (site id, day) -> appointment indexes of dose 2 held that day
-    lots = {}
+    lots = plan.lots
 
     def lot(site_index: int, day: int) -> str:
         return f"{start:%Y%m}{'ABCDEF'[site_index % 6]}{day // 7 + 1:02d}"
@@ -649,7 +653,6 @@ def plan_demo(
                     at = min(at, now)
                     book(person, 1, site.id, day, at)
                     book(person, 2, site.id, second, at)
-    plan.lots = lots
 
     # A few reactions: about one in ADVERSE_EVERY doses, the newest dose's among them when there is one today.
     # (only doses given more than half an hour ago: a reaction is reported during the observation)
@@ -689,7 +692,12 @@ def insert_rows(model, rows: list[dict], *, batch_size: int = 5000):
     if not rows:
         return
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    # (a field with only a database default is left to the database, as bulk_create does)
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not f.primary_key and (f.has_default() or f.db_default is NOT_PROVIDED or f.attname in rows[0])
+    ]
     now = timezone.now()
     convert = []
     for f in fields:
