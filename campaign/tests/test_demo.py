@@ -252,4 +252,4 @@ def test_the_past_weeks_have_their_weekly_reports(loaded):
     )
     assert weeks[0] <= loaded.start_date < weeks[0] + datetime.timedelta(days=7)
     assert weeks[-1] + datetime.timedelta(days=6) < today <= weeks[-1] + datetime.timedelta(days=13)
-    assert len(weeks) == 5  # day 38 is in the sixth week
+    assert len(weeks) in (5, 6)  # day 38 is in the sixth week: 5 weeks over, or 6 with the first one short
