@@ -94,6 +94,7 @@ def test_a_second_load_of_the_same_size_keeps_the_demo_and_says_so(loaded):
     assert set(Resident.objects.values_list("pk", "id_number")) == first
 
 
+@pytest.mark.django_db(transaction=True)  # --reset flushes: PostgreSQL truncates outside a test's transaction
 def test_another_size_asks_for_reset_and_reset_loads_afresh(loaded):
     with pytest.raises(CommandError, match="--reset"):
         call_command("load_demo", residents=300, stdout=io.StringIO())
