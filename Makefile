@@ -6,7 +6,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-DEMO_RESIDENTS ?= 2000
+# The demo's residents: empty = the seed's scale (the target, 72,000). DEMO_ARGS=--reset reloads it.
+DEMO_RESIDENTS ?=
+DEMO_ARGS ?=
 HOST ?= 127.0.0.1:8000
 # Development commands run with DEBUG=1 unless DEBUG is set: with DEBUG=0 the settings refuse the
 # built-in development SECRET_KEY (a production host exports DEBUG=0 and its own SECRET_KEY).
@@ -41,7 +43,7 @@ migrate: setup
 	$(DEV) $(PY) manage.py migrate --noinput -v0
 
 demo: migrate
-	$(DEV) $(PY) manage.py load_demo --residents $(DEMO_RESIDENTS)
+	$(DEV) $(PY) manage.py load_demo $(if $(DEMO_RESIDENTS),--residents $(DEMO_RESIDENTS)) $(DEMO_ARGS)
 
 # Debian's Chromium and a CJK font for browser tests (no browser download: Playwright drives /usr/bin/chromium).
 browser:

@@ -1,22 +1,26 @@
 """The Meishan Town demo: the campaign of the seed document, placed around today.
 
-Everything here is deterministic (a seeded random stream) and idempotent: rows
-are keyed by natural keys (names, ID numbers), and a rerun inserts only what is
-missing. Residents go in with bulk inserts so a million take minutes.
+load_campaign and load_users are idempotent (rows keyed by natural keys: names, usernames).
+load_residents plays the campaign day by day up to today with a seeded random stream (the same
+seed and clock give the same demo) and writes the result in bulk into a campaign that has no
+residents yet; load_demo keeps a demo already loaded and --reset replaces it.
 """
 
-import bisect
+import collections
 import datetime
+import decimal
 import random
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
-from django.db import transaction
-from django.db.models import Count
+from django.db import connection, models, transaction
+from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from appointments.models import Appointment, new_token
+from appointments.models import Appointment
 from appointments.services import site_days_recount
 from campaign.lib.idnumber import age_on, make_id_number
 from campaign.lib.pinyin import name_initials
@@ -27,10 +31,12 @@ from reports.progress import progress_compute
 from reports.supervision.services import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
-from sites.models import AdverseEvent, Site, Vaccination
+from sites.models import AdverseEvent, PreScreening, Site, Vaccination
+from sites.services import OBSERVATION
 
 DEMO_PASSWORD = "meishan-demo"
 CAMPAIGN_NAME = "梅山镇新冠病毒疫苗接种"
+TARGET_PEOPLE = 72000  # the seed: 40% of the population, 7.2万人
 
 # The seed's calendar: vaccine from the end of March, doses until 20 June, first doses by 5 June.
 SEED_START = datetime.date(2021, 3, 30)
@@ -119,14 +125,6 @@ VILLAGE_USERNAMES = {
     "百禄桥村": "bailuqiao",
 }
 
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-)
-GIVEN = (
-    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华玉萍红梅鑫波斌宇浩凯健俊帆帅旭宁龙林欣晨辉鹏飞"
-    "国庆建华志强海燕春花秋菊冬梅德明文斌永刚小红金凤宏伟晓东玉兰立新家豪子涵雨涵梓轩浩然思远嘉怡"
-)
 OTHER_AREAS = ["340104", "340302", "341502", "341503", "341522", "420117", "320106", "440305", "330106", "110105"]
 STAFF_NAMES = [
     "方志刚",
@@ -141,14 +139,6 @@ STAFF_NAMES = [
     "朱桂芳",
     "何家宝",
 ]
-
-
-@dataclass
-class DemoResult:
-    residents_created: int = 0
-    appointments_created: int = 0
-    vaccinations_created: int = 0
-    users: list = field(default_factory=list)
 
 
 def demo_calendar(today: datetime.date, seed_dates: bool = False) -> tuple[datetime.date, datetime.date, datetime.date]:
@@ -176,7 +166,7 @@ def load_campaign(*, today: datetime.date, seed_dates: bool = False) -> Campaign
             "start_date": start,
             "end_date": end,
             "first_dose_deadline": deadline,
-            "target_people": 72000,
+            "target_people": TARGET_PEOPLE,
             "daily_floor_per_site": 600,
             "is_current": True,
         },
@@ -241,315 +231,606 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
     return rows
 
 
-class DayBook:
-    """Places taken per site and day, never above the site's daily capacity."""
+# The campaign's pace -------------------------------------------------------------------------------
+#
+# The demo plays the campaign day by day up to today, at the pace of a real one: in the first
+# fortnight only first doses (the sites well short of their floor at first, then near it), from
+# the third week second doses on top (the sites at or somewhat above the floor), with rainy days
+# below it. Dose 1 a day is a share of the site's quota; each village moves at its own pace, so
+# some are ahead of the straight line to the first-dose deadline and some behind it, and the weekly
+# reports propose a mix of 通报 / 约谈 / 扣分. All of it scales with the number of residents asked
+# for (72,000, the target, by default), so a small demo for the tests has the same shape.
 
-    def __init__(self, campaign: Campaign, sites: list[Site]):
-        self.days = (campaign.end_date - campaign.start_date).days + 1
-        self.start = campaign.start_date
-        self.capacity = {site.id: site.daily_capacity for site in sites}
-        self.taken = {(site.id, d): 0 for site in sites for d in range(self.days)}
-        existing = (
-            Appointment.objects.filter(site__in=sites)
-            .exclude(status=Appointment.Status.CANCELLED)
-            .values("site_id", "date")
-            .annotate(n=Count("id"))
-        )
-        for row in existing:
-            key = (row["site_id"], (row["date"] - self.start).days)
-            if key in self.taken:
-                self.taken[key] += row["n"]
-        self.open_days = {
-            site.id: [d for d in range(self.days) if self.taken[(site.id, d)] < self.capacity[site.id]]
-            for site in sites
-        }
+# Dose-1 people a day as a % of the site's quotas, by day of the campaign (then flat).
+DOSE1_PERCENT = [1.0, 1.4, 1.7] + [1.9] * 11 + [1.3] * 14 + [1.4]
+# The villages' own pace (a village's share of its site's first doses is quota x pace):
+# shuffled over the villages with the seed; the slowest end up 通报, 约谈 or 扣分.
+VILLAGE_PACES = [
+    1.30, 1.24, 1.2, 1.16, 1.12, 1.1, 1.08, 1.05, 1.03, 1.0, 1.0,
+    0.98, 0.95, 0.92, 0.9, 0.87, 0.82, 0.78, 0.72, 0.66, 0.58, 0.48,
+]  # fmt: skip
+NO_SHOW_DOSE1 = 0.035  # booked, did not come (half of them are booked again later)
+NO_SHOW_DOSE2 = 0.05
+DEFERRED_AT_SITE = 0.008  # the pre-screening at the site found a fever or an acute illness
+KINDS_EVERY = 150  # residents 7, 157, ... are 17, 11, 161, ... have a fever, 13, ... an allergy, 17, ... refuse
+ADVERSE_EVERY = 1500  # about one mild reaction reported in 1,500 doses
+BOOKED_AHEAD_DAYS = 9  # cadres book a few days ahead, fewer the further ahead
 
-    def take(self, rng: random.Random, site_id: int, lo: int, hi: int) -> int | None:
-        """A random day in [lo, hi] with room at the site, now taken; None when all are full."""
-        days = self.open_days[site_id]
-        left, right = bisect.bisect_left(days, lo), bisect.bisect_right(days, hi)
-        if left >= right:
-            return None
-        day = days[rng.randrange(left, right)]
-        self.taken[(site_id, day)] += 1
-        if self.taken[(site_id, day)] >= self.capacity[site_id]:
-            days.remove(day)
-        return day
-
-    def release(self, site_id: int, day: int) -> None:
-        """Give back a place taken by take() or take_first()."""
-        self.taken[(site_id, day)] -= 1
-        days = self.open_days[site_id]
-        index = bisect.bisect_left(days, day)
-        if index == len(days) or days[index] != day:
-            days.insert(index, day)
-
-    def take_first(self, site_id: int, lo: int, hi: int) -> int | None:
-        """The first day in [lo, hi] with room at the site, now taken."""
-        days = self.open_days[site_id]
-        index = bisect.bisect_left(days, lo)
-        if index >= len(days) or days[index] > hi:
-            return None
-        day = days[index]
-        self.taken[(site_id, day)] += 1
-        if self.taken[(site_id, day)] >= self.capacity[site_id]:
-            days.remove(day)
-        return day
+# Surnames of the county, most frequent first (the first twenty weigh three times as much).
+SURNAMES = (
+    "王张陈汪余胡方程储詹吴何李刘杨黄周徐朱高郑孙马林罗梁宋谢唐韩冯邓曹彭曾肖田董袁潘蒋蔡杜叶苏魏吕丁任沈"
+    "姚卢姜钟谭陆范金石廖夏付白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴孔向汤"
+)
+# Given names by sex and by the decade people were born in.
+GIVEN_NAMES = {
+    ("M", "old"): "建国 建华 国庆 国强 志强 志刚 德明 德胜 长青 永红 卫东 明华 光荣 世明 家宝 金山 春生 "
+    "守仁 振华 玉山 立新 传斌 宏伟 海峰 友国 道宽 裕民 善扩 大丰 贻胜 学琦 泽善",
+    ("M", "mid"): "伟 强 磊 军 勇 杰 涛 斌 超 鹏 刚 辉 亮 飞 宇 浩 海涛 晓东 俊杰 文斌 建军 志勇 小龙 振宇 "
+    "国栋 金龙 爱民 红军 少华 永刚 晓峰 俊",
+    ("M", "young"): "浩然 子轩 宇航 浩宇 博文 天宇 家豪 一鸣 子豪 皓轩 文博 明轩 俊熙 宇轩 晨阳 思远 梓豪 "
+    "俊宇 嘉懿 睿 航 鑫",
+    ("F", "old"): "秀英 桂英 桂兰 玉兰 玉梅 春花 秋菊 冬梅 凤英 金凤 翠兰 素珍 美华 淑珍 桂芳 玉珍 红梅 "
+    "爱华 秀兰 月娥 桂香 兰英",
+    ("F", "mid"): "丽 静 敏 燕 芳 娟 艳 霞 婷 莉 慧 玲 海燕 晓燕 丽娟 小红 春燕 雪梅 晓丽 丽华 红霞 小芳 婷婷 晓敏",
+    ("F", "young"): "子涵 欣怡 梓涵 雨涵 诗涵 思雨 佳怡 可馨 雨欣 婉婷 梦瑶 嘉怡 紫萱 欣妍 一诺 雅琪 佳琪 文静 悦",
+}
+GIVEN_NAMES = {key: names.split() for key, names in GIVEN_NAMES.items()}
+# Ages today: (from, to, weight): the working ages, more of them older (the young
+# work away), some healthy people over 59, and a few 17-year-olds registered ahead.
+AGE_BANDS = [(17, 17, 0.4), (18, 29, 13), (30, 44, 19), (45, 59, 26), (60, 69, 6), (70, 76, 1.5)]
+MOBILE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
+                   "155", "156", "157", "158", "159", "166", "173", "177", "180", "181", "182", "183",
+                   "185", "186", "187", "188", "189", "191", "199"]  # fmt: skip
+SYMPTOMS = [
+    ("接种部位红肿、疼痛", "mild", "冷敷，留观延长至60分钟，症状缓解后离开"),
+    ("低热（37.6℃）、乏力", "mild", "多饮水休息，留观延长至60分钟后离开，嘱次日电话随访"),
+    ("头晕、恶心", "mild", "平卧休息，测血压正常，30分钟后缓解离开"),
+    ("皮疹、瘙痒", "moderate", "口服氯雷他定，留观90分钟后好转离开"),
+    ("心慌、面色苍白", "mild", "平卧、口服糖水，15分钟后缓解"),
+]
 
 
-def _resident_stream(campaign: Campaign, villages: list[Village], today: datetime.date, count: int, seed: int):
-    """Yield `count` synthetic residents; the i-th is always the same person for a seed."""
+@dataclass
+class DemoResult:
+    residents_created: int = 0
+    appointments_created: int = 0
+    vaccinations_created: int = 0
+    kept: bool = False
+    users: list = field(default_factory=list)
+
+
+def demo_residents(campaign: Campaign) -> int:
+    """How many residents the demo campaign holds (0 when it has none yet)."""
+    return Resident.objects.filter(campaign=campaign).count()
+
+
+def _person(
+    rng: random.Random, on: datetime.date, taken: set, age: int | None = None
+) -> tuple[str, datetime.date, str, str]:
+    """A name, birth date, sex and ID number (realistic, unique in the demo) of someone `age` years old on `on`."""
+    low, high, _weight = rng.choices(AGE_BANDS, weights=[band[2] for band in AGE_BANDS])[0]
+    age = rng.randint(low, high) if age is None else age
+    birthday = (on.replace(day=28) if (on.month, on.day) == (2, 29) else on).replace(year=on.year - age)
+    birth = birthday - datetime.timedelta(days=rng.randrange(365))  # up to a year before that birthday
+    male = rng.random() < 0.51
+    sex = "M" if male else "F"
+    if birth.year < 1999:
+        area = "342426" if rng.random() < 0.88 else rng.choice(OTHER_AREAS)
+    else:
+        area = "341524" if rng.random() < 0.88 else rng.choice(OTHER_AREAS)
+    while True:
+        # GB 11643's sequence code: three digits given in order by the local police station, the last
+        # one odd for men and even for women; small numbers are the most common in a rural county.
+        order = min(int(rng.expovariate(1 / 60)), 498)
+        sequence = 2 * order + (1 if male else 2)
+        number = make_id_number(area, birth, sequence)
+        if number not in taken:
+            taken.add(number)
+            break
+    era = "old" if birth.year < 1972 else ("mid" if birth.year < 1995 else "young")
+    surname = rng.choice(SURNAMES[:20]) if rng.random() < 0.6 else rng.choice(SURNAMES)
+    return surname + rng.choice(GIVEN_NAMES[(sex, era)]), birth, sex, number
+
+
+def _at(day: datetime.date, minutes: int, zone=None) -> datetime.datetime:
+    # (make_aware looks the zone up in a context variable on every call: 170,000 calls cost seconds)
+    zone = zone or timezone.get_current_timezone()
+    return datetime.datetime.combine(day, datetime.time(minutes // 60, minutes % 60), tzinfo=zone)
+
+
+class _Person(NamedTuple):
+    id: int
+    village_id: int
+    cadre_id: int | None
+    registered_at: datetime.datetime
+
+
+class _Plan:
+    """What the demo wrote of its residents, and its other rows, decided in memory before they are written."""
+
+    def __init__(self):
+        self.residents: list[_Person] = []  # what the rest needs of each resident written
+        self.deferred: list[int] = []  # residents (ids) deferred by the site's pre-screening
+        # Rows as dicts of field attnames (see insert_rows), linked by their index in these lists.
+        self.appointments: list[dict] = []
+        self.owner: list[int] = []  # the resident (index) of each appointment
+        self.vaccinations: list[tuple[int, dict]] = []  # (appointment index, row)
+        self.screenings: list[tuple[int, dict]] = []  # (appointment index, row)
+        self.events: list[tuple[int, dict]] = []  # (vaccination index, row)
+        self.lots: dict[int, str] = {}  # each site's lot used last
+
+
+def plan_demo(
+    *,
+    campaign: Campaign,
+    count: int,
+    today: datetime.date,
+    now: datetime.datetime,
+    seed: int,
+    write_residents,
+    batch_size: int = 5000,
+) -> _Plan:
+    """Decide the demo's residents, appointments, screenings, doses and reactions.
+
+    The residents are handed to `write_residents` (a list of dicts, which it gives their ids) in
+    batches as they are made, so that a million never sit in memory; the rest is returned.
+    """
     rng = random.Random(seed)
-    # Birth dates for ages 16 to 72 today, so a few are too young and some are over 59.
-    youngest = today.replace(year=today.year - 16)
-    oldest = today.replace(year=today.year - 72)
-    span = (youngest - oldest).days
-    assert span % 7919, "span must be coprime with the multiplier"
-    weights = [village.quota for village in villages]
-    cumulative = []
-    total = 0
-    for weight in weights:
-        total += weight
-        cumulative.append(total)
-    for i in range(count):
-        block, within = divmod(i, span)
-        # (birth date, block) is unique per i: the multiplier permutes the span within a block.
-        birth = oldest + datetime.timedelta(days=(within * 7919 + block * 3571) % span)
-        male = rng.random() < 0.5
-        sequence = 2 * block + (1 if male else 2)  # odd for men, even for women, always 1..999
-        roll = rng.random()
-        if birth.year < 1999:
-            area = "342426" if roll < 0.88 else OTHER_AREAS[int(roll * 1000) % len(OTHER_AREAS)]
-        else:
-            area = "341524" if roll < 0.88 else OTHER_AREAS[int(roll * 1000) % len(OTHER_AREAS)]
-        village = villages[bisect.bisect_right(cumulative, rng.randrange(total))]
-        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-        phone = "" if rng.random() < 0.04 else f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
-        screening = dict.fromkeys(CONTRAINDICATIONS, False)
-        roll = rng.random()
-        if roll < 0.015:
-            screening["fever"] = True
-        elif roll < 0.025:
-            screening["acute_illness"] = True
-        elif roll < 0.03 and not male and 20 <= age_on(birth, today) <= 40:
-            screening["pregnant"] = True
-        elif roll < 0.038:
-            screening["severe_chronic"] = True
-        elif roll < 0.042:
-            screening["severe_allergy"] = True
-        elif roll < 0.045:
-            screening["neuro_history"] = True
-        basis_roll = rng.random()
-        basis = "household" if basis_roll < 0.86 else ("residence" if basis_roll < 0.96 else "workplace")
-        refuses = rng.random() < 0.02
-        yield {
-            "index": i,
-            "village": village,
-            "name": name,
-            "id_number": make_id_number(area, birth, sequence),
-            "birth_date": birth,
-            "sex": "M" if male else "F",
-            "phone": phone,
-            "basis": basis,
-            "screening": screening,
-            "refuses": refuses,
-            "plan": rng.random(),
-            "rng_seed": rng.randrange(2**32),
-        }
+    plan = _Plan()
+    zone = timezone.get_current_timezone()
 
+    def stamp(day: datetime.date, minutes: int) -> datetime.datetime:
+        return _at(day, minutes, zone)
 
-def load_residents(
-    *, campaign: Campaign, count: int, today: datetime.date, seed: int = 2021, batch_size: int = 5000, progress=None
-) -> DemoResult:
-    """Insert the first `count` synthetic residents that are not there yet, with their doses and bookings."""
-    result = DemoResult()
+    start = campaign.start_date
+    days = (campaign.end_date - start).days + 1
+    deadline = (campaign.first_dose_deadline - start).days
+    today_index = (today - start).days  # may be past the end (the seed's own 2021 calendar)
+    interval = campaign.min_interval_days
     villages = list(campaign.villages.select_related("site").order_by("id"))
     sites = list(campaign.sites.order_by("id"))
-    cadres = dict(User.objects.filter(profile__village__in=villages).values_list("profile__village_id", "id"))
-    vaccinators = dict(User.objects.filter(profile__site__in=sites).values_list("profile__site_id", "id"))
+    scale = count / campaign.target_people if campaign.target_people else 0
+    users = dict(User.objects.filter(profile__village__in=villages).values_list("profile__village_id", "id"))
+    team = {site.id: [] for site in sites}
+    for user_id, site_id in (
+        User.objects.filter(profile__site__in=sites).order_by("id").values_list("id", "profile__site_id")
+    ):
+        team[site_id].append(user_id)
     office = User.objects.filter(username="office").values_list("id", flat=True).first()
-    book = DayBook(campaign, sites)
+    paces = VILLAGE_PACES[:]
+    rng.shuffle(paces)
+    pace = {village.id: paces[i % len(paces)] for i, village in enumerate(villages)}
+
+    # Residents: registered mostly in the survey before the first day, the rest since, up to now.
+    weights = [village.quota * (0.85 + 0.25 * pace[village.id]) for village in villages]
+    taken_numbers: set = set()
     batch = []
-    for record in _resident_stream(campaign, villages, today, count, seed):
-        batch.append(record)
-        if len(batch) >= batch_size:
-            _insert_batch(campaign, batch, today, book, cadres, vaccinators, office, result)
-            batch = []
-            if progress:
-                progress(record["index"] + 1)
-    if batch:
-        _insert_batch(campaign, batch, today, book, cadres, vaccinators, office, result)
-        if progress:
-            progress(count)
-    # The bulk inserts bypassed the booking services: bring the site-day counters in line.
-    site_days_recount(campaign=campaign)
-    # The dashboard reads precomputed progress: compute it once now rather than wait for beat.
-    progress_compute(campaign=campaign)
-    # And the weekly supervision reports beat would have made for the weeks already over.
-    monday = campaign.start_date - datetime.timedelta(days=campaign.start_date.weekday())
-    while monday + datetime.timedelta(days=6) < today:
-        weekly_report_make(campaign=campaign, week_start=monday, today=today)
-        monday += datetime.timedelta(days=7)
-    return result
-
-
-class _DoseWriter:
-    """Collects one batch's appointments and vaccinations for the resident it is bound to."""
-
-    def __init__(self, start: datetime.date):
-        self.start = start
-        self.appointments: list[Appointment] = []
-        self.vaccinations: list[Vaccination] = []
-
-    def bind(self, resident, site_id, vaccinator_id, rng):
-        self.resident, self.site_id, self.vaccinator_id, self.rng = resident, site_id, vaccinator_id, rng
-
-    def appointment(self, dose: int, day_index: int, status: str) -> Appointment:
-        item = Appointment(
-            resident=self.resident,
-            dose_number=dose,
-            site_id=self.site_id,
-            date=self.start + datetime.timedelta(days=day_index),
-            status=status,
-            token=new_token(),
-            booked_by_id=self.resident.responsible_cadre_id,
-            booked_at=_at(self.start + datetime.timedelta(days=max(day_index - 3, 0)), self.rng),
-        )
-        self.appointments.append(item)
-        return item
-
-    def vaccinate(self, dose: int, day_index: int) -> None:
-        booked = self.appointment(dose, day_index, Appointment.Status.VACCINATED)
-        when = _at(self.start + datetime.timedelta(days=day_index), self.rng)
-        self.vaccinations.append(
-            Vaccination(
-                resident=self.resident,
-                dose_number=dose,
-                site_id=self.site_id,
-                appointment=booked,
-                vaccinated_at=when,
-                lot_number=f"{self.start:%Y%m}{'ABC'[dose % 3]}{(day_index // 7) + 1:02d}",
-                vaccinator_id=self.vaccinator_id,
-                consent_recorded=True,
-                observation_until=when + datetime.timedelta(minutes=30),
-                released_at=when + datetime.timedelta(minutes=30),
-            )
-        )
-
-
-def _at(day: datetime.date, rng: random.Random) -> datetime.datetime:
-    minutes = rng.randrange(8 * 60, 17 * 60)
-    naive = datetime.datetime.combine(day, datetime.time(minutes // 60, minutes % 60))
-    return timezone.make_aware(naive)
-
-
-@transaction.atomic
-def _insert_batch(campaign, batch, today, book: DayBook, cadres, vaccinators, office, result: DemoResult):
-    present = set(
-        Resident.objects.filter(campaign=campaign, id_number__in=[r["id_number"] for r in batch]).values_list(
-            "id_number", flat=True
-        )
-    )
-    fresh = [r for r in batch if r["id_number"] not in present]
-    if not fresh:
-        return
-    residents = []
-    start = campaign.start_date
-    today_index = min((today - start).days, book.days)
-    for record in fresh:
-        decision = eligibility_decide(
-            campaign=campaign, birth_date=record["birth_date"], answers=record["screening"], on=today
-        )
+    registered_day = []
+    pools = {village.id: [] for village in villages}
+    now_minutes = timezone.localtime(now).hour * 60 + timezone.localtime(now).minute
+    for index in range(count):
+        village = rng.choices(villages, weights=weights)[0]
+        # One in every KINDS_EVERY of each kind that is otherwise rare, so that even a small demo has them all.
+        kind = index % KINDS_EVERY
+        name, birth, sex, number = _person(rng, today, taken_numbers, age=17 if kind == 7 else None)
+        screening = dict.fromkeys(CONTRAINDICATIONS, False)
+        roll = {11: 0.0, 13: 0.029}.get(kind, rng.random())  # a fever (deferred), a severe allergy (excluded)
+        for field_name, share in (
+            ("fever", 0.01),
+            ("acute_illness", 0.02),
+            ("severe_chronic", 0.028),
+            ("severe_allergy", 0.032),
+            ("neuro_history", 0.035),
+        ):
+            if roll < share:
+                screening[field_name] = True
+                break
+        else:
+            if roll < 0.045 and sex == "F" and 20 <= age_on(birth, today) <= 40:
+                screening["pregnant"] = True
+        decision = eligibility_decide(campaign=campaign, birth_date=birth, answers=screening, on=today)
         status, reasons, note = decision.status, decision.reasons, ""
-        if record["refuses"] and status == Resident.Status.ELIGIBLE:
+        if status == Resident.Status.ELIGIBLE and (rng.random() < 0.025 or kind == 17):
             status, reasons, note = Resident.Status.REFUSED, ["refused"], "本人暂不愿意接种"
-        age = age_on(record["birth_date"], today)
-        registered_day = start + datetime.timedelta(days=int(record["plan"] * max(today_index, 1) * 0.5))
-        cadre = cadres.get(record["village"].id)
-        residents.append(
-            Resident(
-                campaign=campaign,
-                village=record["village"],
-                name=record["name"],
-                name_initials=name_initials(record["name"]),
-                id_number=record["id_number"],
-                id_number_reversed=record["id_number"][::-1],
-                birth_date=record["birth_date"],
-                sex=record["sex"],
-                phone=record["phone"],
-                basis=record["basis"],
-                priority_group="elderly"
-                if age >= 60
-                else ("migrant_worker" if record["basis"] == "workplace" else "general"),
+        basis_roll = rng.random()
+        basis = "household" if basis_roll < 0.86 else ("residence" if basis_roll < 0.96 else "workplace")
+        age = age_on(birth, today)
+        day = -rng.randint(1, 10) if rng.random() < 0.7 or today_index <= 0 else rng.randint(0, min(today_index, days))
+        minutes = rng.randrange(8 * 60, 18 * 60)
+        if start + datetime.timedelta(days=day) >= today:
+            day, minutes = (today - start).days, rng.randrange(0, max(now_minutes, 1))
+        registered_day.append(day)
+        cadre = users.get(village.id)
+        phone = "" if rng.random() < 0.03 else rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+        batch.append(
+            dict(
+                campaign_id=campaign.pk,
+                village_id=village.id,
+                name=name,
+                name_initials=name_initials(name),
+                id_number=number,
+                id_number_reversed=number[::-1],
+                birth_date=birth,
+                sex=sex,
+                phone=phone,
+                basis=basis,
+                priority_group="elderly" if age >= 60 else ("migrant_worker" if basis == "workplace" else "general"),
                 status=status,
                 status_reasons=reasons,
                 status_note=note,
                 responsible_cadre_id=cadre,
                 registered_by_id=cadre,
-                registered_at=timezone.make_aware(datetime.datetime.combine(registered_day, datetime.time(9, 0))),
-                **record["screening"],
+                registered_at=stamp(start + datetime.timedelta(days=day), minutes),
+                **screening,
             )
         )
-    Resident.objects.bulk_create(residents, batch_size=2000)
-    result.residents_created += len(residents)
+        if status == Resident.Status.ELIGIBLE:
+            pools[village.id].append(index)
+        if len(batch) >= batch_size or index == count - 1:
+            write_residents(batch)
+            plan.residents += [
+                _Person(r["id"], r["village_id"], r["responsible_cadre_id"], r["registered_at"]) for r in batch
+            ]
+            batch = []
+    # Each village books its people in the order they registered.
+    for village_id, people in pools.items():
+        people.sort(key=lambda i: registered_day[i])
+        pools[village_id] = collections.deque((registered_day[i] + 1, i) for i in people)
 
-    writer = _DoseWriter(start)
-    deadline_index = (campaign.first_dose_deadline - start).days
-    last_index = book.days - 1
-    interval = campaign.min_interval_days
-    for resident, record in zip(residents, fresh, strict=True):
-        if resident.status != Resident.Status.ELIGIBLE:
-            continue
-        rng = random.Random(record["rng_seed"])
-        site_id = record["village"].site_id
-        plan = record["plan"]
-        writer.bind(resident, site_id, vaccinators.get(site_id) or office, rng)
-        if plan < 0.60 and today_index > 0:
-            # Dose 1 in the past; a few did not come.
-            day1 = book.take(rng, site_id, 0, min(today_index - 1, deadline_index))
-            if day1 is None:
-                continue
-            if plan < 0.03:
-                writer.appointment(1, day1, Appointment.Status.NO_SHOW)
-                continue
-            writer.vaccinate(1, day1)
-            day2 = book.take_first(site_id, day1 + interval, last_index)
-            if day2 is None:
-                continue  # needs attention: no room left for dose 2
-            if day2 >= today_index:
-                writer.appointment(2, day2, Appointment.Status.BOOKED)
-            elif rng.random() < 0.06:
-                writer.appointment(2, day2, Appointment.Status.NO_SHOW)
-            else:
-                writer.vaccinate(2, day2)
-        elif plan < 0.85 and today_index <= deadline_index:
-            # Booked from today on, both doses held.
-            day1 = book.take(rng, site_id, today_index, deadline_index)
-            if day1 is None:
-                continue
-            day2 = book.take_first(site_id, day1 + interval, last_index)
-            if day2 is None:
-                book.release(site_id, day1)  # the pair is booked together or not at all
-                continue
-            writer.appointment(1, day1, Appointment.Status.BOOKED)
-            writer.appointment(2, day2, Appointment.Status.BOOKED)
-    appointments, vaccinations = writer.appointments, writer.vaccinations
+    capacity = {site.id: site.daily_capacity for site in sites}
+    places = collections.Counter()  # (site id, day) -> places taken
+    held = collections.defaultdict(list)  # (site id, day) -> appointment indexes of dose 2 held that day
+    lots = plan.lots
 
-    Appointment.objects.bulk_create(appointments, batch_size=2000)
-    Vaccination.objects.bulk_create(vaccinations, batch_size=2000)
-    events = [
-        AdverseEvent(
-            vaccination=vaccination,
-            onset=vaccination.vaccinated_at + datetime.timedelta(minutes=12),
-            symptoms="接种部位红肿、低热",
-            severity=AdverseEvent.Severity.MILD,
-            action_taken="留观延长至60分钟，症状缓解后离开",
-            reported_by_id=vaccination.vaccinator_id,
-            reported_at=vaccination.vaccinated_at + datetime.timedelta(minutes=15),
+    def lot(site_index: int, day: int) -> str:
+        return f"{start:%Y%m}{'ABCDEF'[site_index % 6]}{day // 7 + 1:02d}"
+
+    def book(person: int, dose: int, site_id: int, day: int, booked_at: datetime.datetime) -> int:
+        places[(site_id, day)] += 1
+        resident = plan.residents[person]
+        plan.appointments.append(
+            {  # the resident's id is set once the residents are written
+                "dose_number": dose,
+                "site_id": site_id,
+                "date": start + datetime.timedelta(days=day),
+                "status": Appointment.Status.BOOKED,
+                "booked_by_id": resident.cadre_id,
+                "booked_at": booked_at,
+            }
         )
-        for vaccination in vaccinations
-        if vaccination.pk % 500 == 7
+        plan.owner.append(person)
+        return len(plan.appointments) - 1
+
+    def first_day(site_id: int, lo: int, hi: int) -> int | None:
+        for day in range(lo, hi + 1):
+            if places[(site_id, day)] < capacity[site_id]:
+                return day
+        return None
+
+    def screen(index: int, when: datetime.datetime, outcome: str, screened_by: int, fever: bool = False):
+        answers = dict.fromkeys(CONTRAINDICATIONS, False)
+        if fever:
+            answers["fever"] = True
+        temperature = decimal.Decimal(f"{rng.uniform(37.4, 38.3) if fever else rng.uniform(36.1, 37.1):.1f}")
+        plan.screenings.append(
+            (
+                index,
+                dict(
+                    temperature=temperature,
+                    consent=not fever,
+                    outcome=outcome,
+                    reasons=["fever"] if fever else [],
+                    screened_by_id=screened_by,
+                    screened_at=when,
+                    **answers,
+                ),
+            )
+        )
+
+    def attend(index: int, day: int, minutes: int, site_index: int, released: bool = True) -> None:
+        """Appointment `index` came on `day`: screened, then deferred at the site or vaccinated."""
+        item = plan.appointments[index]
+        person = plan.owner[index]
+        site_id = item["site_id"]
+        nurse = rng.choice(team[site_id]) if team[site_id] else office
+        shot_at = stamp(start + datetime.timedelta(days=day), minutes)
+        if rng.random() < DEFERRED_AT_SITE:
+            # As site_prescreen does: the resident deferred, the appointment cancelled, its place given back.
+            screen(index, shot_at, PreScreening.Outcome.DEFERRED, nurse, fever=True)
+            item["status"] = Appointment.Status.CANCELLED
+            item["cancel_reason"] = str(_("pre-screening: %(outcome)s")) % {
+                "outcome": PreScreening.Outcome.DEFERRED.label
+            }
+            places[(site_id, day)] -= 1
+            plan.deferred.append(plan.residents[person].id)
+            return
+        screen(index, shot_at - datetime.timedelta(minutes=rng.randint(2, 9)), PreScreening.Outcome.CLEARED, nurse)
+        item["status"] = Appointment.Status.VACCINATED
+        lots[site_id] = lot(site_index, day)
+        plan.vaccinations.append(
+            (
+                index,
+                {
+                    "dose_number": item["dose_number"],
+                    "site_id": site_id,
+                    "vaccinated_at": shot_at,
+                    "lot_number": lots[site_id],
+                    "vaccinator_id": nurse,
+                    "consent_recorded": True,
+                    "observation_until": shot_at + OBSERVATION,
+                    # (released a few minutes after the half hour, and not later than now)
+                    "released_at": min(shot_at + OBSERVATION + datetime.timedelta(minutes=rng.randint(0, 6)), now)
+                    if released
+                    else None,
+                },
+            )
+        )
+        if item["dose_number"] < campaign.doses:
+            # As dose2_follow_dose1 does: dose 2 held on the first day with room, the interval later.
+            second = first_day(site_id, day + interval, days - 1)
+            if second is not None:
+                held[(site_id, second)].append(book(person, item["dose_number"] + 1, site_id, second, shot_at))
+
+    def clock(n: int) -> list[int]:
+        """The minutes of the day of `n` arrivals, 8:00 to 17:00, busier in the morning."""
+        return sorted(int(8 * 60 + 9 * 60 * rng.betavariate(1.3, 1.8)) for _ in range(n))
+
+    def first_doses(site: Site, day: int, count: int) -> list[int]:
+        """Pick `count` people of the site's villages free to be booked on `day`, each village at its pace."""
+        own = [v for v in villages if v.site_id == site.id]
+        chosen = []
+        for _round in range(3):
+            ready = [v for v in own if pools[v.id] and pools[v.id][0][0] <= day]
+            if not ready or count <= 0:
+                break
+            picks = rng.choices(ready, weights=[v.quota * pace[v.id] for v in ready], k=count)
+            for village in picks:
+                pool = pools[village.id]
+                if pool and pool[0][0] <= day:
+                    chosen.append(pool.popleft()[1])
+                    count -= 1
+        return chosen
+
+    # The past, day by day, then today.
+    last = min(today_index, days - 1)
+    for day in range(last + 1):
+        is_today = day == today_index
+        for site_index, site in enumerate(sites):
+            quota = sum(v.quota for v in villages if v.site_id == site.id)
+            percent = DOSE1_PERCENT[min(day, len(DOSE1_PERCENT) - 1)]
+            weather = 0.72 if rng.random() < 0.1 else rng.uniform(0.88, 1.12)
+            wanted = quota * scale * percent / 100 * weather
+            new = 0
+            if day <= deadline:
+                new = int(wanted) + (rng.random() < wanted % 1)
+                new = min(new, capacity[site.id] - places[(site.id, day)])
+            booked_now = []
+            for person in first_doses(site, day, new):
+                # Booked one to five days ahead, never before the person was registered.
+                booked_at = stamp(start + datetime.timedelta(days=day - rng.randint(1, 5)), rng.randrange(480, 1080))
+                registered = plan.residents[person].registered_at + datetime.timedelta(minutes=10)
+                booked_now.append(book(person, 1, site.id, day, max(booked_at, registered)))
+            due = held.pop((site.id, day), []) + booked_now
+            rng.shuffle(due)
+            if not is_today:
+                minutes = clock(len(due))
+                for index, minute in zip(due, minutes, strict=True):
+                    item = plan.appointments[index]
+                    if rng.random() < (NO_SHOW_DOSE1 if item["dose_number"] == 1 else NO_SHOW_DOSE2):
+                        item["status"] = Appointment.Status.NO_SHOW  # as mark_no_shows does at night
+                        if item["dose_number"] == 1 and rng.random() < 0.5:
+                            village_id = plan.residents[plan.owner[index]].village_id
+                            pools[village_id].append((day + rng.randint(2, 6), plan.owner[index]))
+                        continue
+                    attend(index, day, minute, site_index)
+            else:
+                # Today, as the site sees it now: part of the day done, a few waiting, the rest to come.
+                local = timezone.localtime(now)
+                done_until = local.hour * 60 + local.minute
+                minutes = clock(len(due))
+                timed = list(zip(due, minutes, strict=True))
+                came = [(index, minute) for index, minute in timed if minute < done_until - 6]
+                waiting = [index for index, minute in timed if done_until - 6 <= minute < done_until]
+                for index, minute in came:
+                    attend(index, day, minute, site_index, released=minute < done_until - 30)
+                for index in waiting:
+                    plan.appointments[index]["status"] = Appointment.Status.ARRIVED
+    # Booked ahead: pairs from tomorrow on, fewer the further ahead.
+    if 0 <= today_index < deadline:
+        for site in sites:
+            quota = sum(v.quota for v in villages if v.site_id == site.id)
+            for ahead in range(1, BOOKED_AHEAD_DAYS + 1):
+                day = today_index + ahead
+                if day > deadline:
+                    break
+                wanted = quota * scale * DOSE1_PERCENT[-1] / 100 * (1 - ahead / (BOOKED_AHEAD_DAYS + 1))
+                count_ahead = int(wanted) + (rng.random() < wanted % 1)
+                for person in first_doses(site, today_index, count_ahead):
+                    second = first_day(site.id, day + interval, days - 1)
+                    if second is None or places[(site.id, day)] >= capacity[site.id]:
+                        continue
+                    at = stamp(today - datetime.timedelta(days=rng.randint(0, 2)), rng.randrange(480, 1080))
+                    at = min(at, now)
+                    book(person, 1, site.id, day, at)
+                    book(person, 2, site.id, second, at)
+
+    # A few reactions: about one in ADVERSE_EVERY doses, the newest dose's among them when there is one today.
+    # (only doses given more than half an hour ago: a reaction is reported during the observation)
+    settled = [i for i, (_a, v) in enumerate(plan.vaccinations) if v["vaccinated_at"] < now - OBSERVATION]
+    picks = {settled[i] for i in range(rng.randrange(ADVERSE_EVERY), len(settled), ADVERSE_EVERY)}
+    if settled:
+        picks.add(max(settled, key=lambda i: plan.vaccinations[i][1]["vaccinated_at"]))
+    for index in sorted(picks):
+        vaccination = plan.vaccinations[index][1]
+        symptoms, severity, action = rng.choice(SYMPTOMS)
+        onset = vaccination["vaccinated_at"] + datetime.timedelta(minutes=rng.randint(5, 25))
+        plan.events.append(
+            (
+                index,
+                {
+                    "onset": onset,
+                    "symptoms": symptoms,
+                    "severity": severity,
+                    "action_taken": action,
+                    "reported_by_id": vaccination["vaccinator_id"],
+                    "reported_at": onset + datetime.timedelta(minutes=3),
+                },
+            )
+        )
+    return plan
+
+
+def insert_rows(model, rows: list[dict], *, batch_size: int = 5000):
+    """Insert `rows` (dicts of field attnames) as bulk_create would, only without a model instance per row.
+
+    Fields a row leaves out get the model's default, called per row as Model() would (so a
+    field added later with a default is filled), auto_now fields the time. Each row gets its
+    primary key in row["id"], taken above the table's highest under the transaction's lock
+    (the sequence is moved past them on PostgreSQL). SQLite inserts with executemany,
+    PostgreSQL with multi-row VALUES (psycopg2's execute_values). Yields the rows written per batch.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    # (a field with only a database default is left to the database, as bulk_create does)
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not f.primary_key and (f.has_default() or f.db_default is NOT_PROVIDED or f.attname in rows[0])
     ]
-    AdverseEvent.objects.bulk_create(events)
-    result.appointments_created += len(appointments)
-    result.vaccinations_created += len(vaccinations)
+    now = timezone.now()
+    convert = []
+    for f in fields:
+        if isinstance(f, models.JSONField | models.DecimalField):
+            convert.append(lambda value, f=f: f.get_db_prep_save(value, connection))
+        elif isinstance(f, models.DateTimeField):
+            convert.append(connection.ops.adapt_datetimefield_value)
+        elif isinstance(f, models.DateField):
+            convert.append(connection.ops.adapt_datefield_value)
+        elif isinstance(f, models.CharField | models.TextField):
+            convert.append(str)  # choices (enums) as their plain values
+        else:
+            convert.append(None)
+    filled = []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            filled.append(lambda f=f: now)
+        else:
+            filled.append(f.get_default)
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in [meta.pk.column, *(f.column for f in fields)])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Serialised with other loaders by the table lock; the ids come from the table's sequence.
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")  # noqa: S608 - names from the model
+        cursor.execute(f"SELECT MAX({connection.ops.quote_name(meta.pk.column)}) FROM {table}")  # noqa: S608
+        next_id = (cursor.fetchone()[0] or 0) + 1
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+            sequence = cursor.fetchone()[0]
+            cursor.execute("SELECT nextval(%s)", [sequence])
+            next_id = max(next_id, cursor.fetchone()[0])
+        for offset in range(0, len(rows), batch_size):
+            values = []
+            for row in rows[offset : offset + batch_size]:
+                row["id"] = next_id
+                next_id += 1
+                line = [row["id"]]
+                for f, conv, default in zip(fields, convert, filled, strict=True):
+                    value = row[f.attname] if f.attname in row else default()
+                    line.append(conv(value) if conv is not None and value is not None else value)
+                values.append(line)
+            if connection.vendor == "postgresql":
+                from psycopg2.extras import execute_values
+
+                execute_values(cursor.cursor, f"INSERT INTO {table} ({columns}) VALUES %s", values, page_size=1000)  # noqa: S608
+            else:
+                marks = ", ".join(["%s"] * (len(fields) + 1))
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)  # noqa: S608
+            yield len(values)
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval(%s, %s)", [sequence, next_id - 1])
+
+
+def load_residents(
+    *, campaign: Campaign, count: int, today: datetime.date, seed: int = 2021, batch_size: int = 5000, progress=None
+) -> DemoResult:
+    """Play the campaign up to today with `count` synthetic residents and write it in bulk.
+
+    The rows are those the services would have written (site_checkin, site_prescreen, site_shot,
+    dose2_follow_dose1, mark_no_shows); the counters derived from them (site-day places taken,
+    progress rows, past weekly reports) are then made by the services that own them. Refuses a
+    campaign that already has residents (see load_demo's --reset). `progress(fraction, step)`
+    is told how far it got.
+    """
+    if Resident.objects.filter(campaign=campaign).exists():
+        raise ValueError(f"{campaign} already has residents: the demo loads into an empty campaign")
+    report = progress or (lambda fraction, step: None)
+    now = timezone.now()
+    report(0.0, "residents")
+    result = DemoResult()
+    # Residents are about a third of the rows (a rough share: the pace decides the rest).
+    expected = max(count * 3, 1)
+    written = 0
+
+    def insert(model, rows, step):
+        nonlocal written
+        for chunk in insert_rows(model, rows, batch_size=batch_size):
+            written += chunk
+            report(min(0.8 * written / expected, 0.8), step)
+
+    with transaction.atomic():
+        plan = plan_demo(
+            campaign=campaign,
+            count=count,
+            today=today,
+            now=now,
+            seed=seed,
+            write_residents=lambda rows: insert(Resident, rows, "residents"),
+            batch_size=batch_size,
+        )
+        expected = written + len(plan.appointments) + len(plan.vaccinations) + len(plan.screenings)
+        for appointment, owner in zip(plan.appointments, plan.owner, strict=True):
+            appointment["resident_id"] = plan.residents[owner].id
+        insert(Appointment, plan.appointments, "appointments")
+        vaccinations = []
+        for index, vaccination in plan.vaccinations:
+            appointment = plan.appointments[index]
+            vaccination["appointment_id"], vaccination["resident_id"] = appointment["id"], appointment["resident_id"]
+            vaccinations.append(vaccination)
+        insert(Vaccination, vaccinations, "vaccinations")
+        screenings = []
+        for index, screening in plan.screenings:
+            screening["appointment_id"] = plan.appointments[index]["id"]
+            screenings.append(screening)
+        insert(PreScreening, screenings, "pre-screenings")
+        events = []
+        for index, event in plan.events:
+            event["vaccination_id"] = vaccinations[index]["id"]
+            events.append(event)
+        insert(AdverseEvent, events, "adverse events")
+        # As site_prescreen does (resident_update): the answer that deferred them, and their status.
+        for offset in range(0, len(plan.deferred), 500):
+            Resident.objects.filter(pk__in=plan.deferred[offset : offset + 500]).update(
+                fever=True, status=Resident.Status.DEFERRED, status_reasons=["fever"], updated_at=now
+            )
+        # As site_shot does: each site's lot in use is the one it used last.
+        for site_id, lot_number in plan.lots.items():
+            Site.objects.filter(pk=site_id).update(current_lot=lot_number)
+        # The bulk inserts bypassed the booking services: the site-day counters from the appointments.
+        report(0.8, "site-day places")
+        site_days_recount(campaign=campaign)
+    result.residents_created = len(plan.residents)
+    result.appointments_created = len(plan.appointments)
+    result.vaccinations_created = len(vaccinations)
+    # The dashboard reads precomputed progress: compute it once now rather than wait for beat.
+    report(0.85, "progress")
+    progress_compute(campaign=campaign)
+    # And the weekly supervision reports beat would have made for the weeks already over.
+    monday = campaign.start_date - datetime.timedelta(days=campaign.start_date.weekday())
+    while monday + datetime.timedelta(days=6) < today and monday <= campaign.end_date:
+        report(0.9, f"weekly report {monday}")
+        weekly_report_make(campaign=campaign, week_start=monday, today=today)
+        monday += datetime.timedelta(days=7)
+    report(1.0, "done")
+    return result

@@ -4,16 +4,20 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from appointments.models import Appointment
 from campaign import demo
-from campaign.lib.idnumber import parse_id_number
+from campaign.lib.idnumber import age_on, parse_id_number
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
+from reports.models import COUNTS, DailyProgress, VillageProgress, WeeklyReport
+from reports.progress import progress_compute
 from residents.models import Resident
-from sites.models import Vaccination
+from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
+from sites.services import OBSERVATION
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +86,39 @@ def test_running_it_twice_duplicates_nothing(loaded):
     assert counts() == before
 
 
-def test_asking_for_more_residents_adds_only_the_missing_ones(loaded):
-    call_command("load_demo", residents=900, stdout=io.StringIO())
-    assert Resident.objects.count() == 900
+def test_a_second_load_of_the_same_size_keeps_the_demo_and_says_so(loaded):
+    first = set(Resident.objects.values_list("pk", "id_number"))
+    out = io.StringIO()
+    call_command("load_demo", residents=600, stdout=out)
+    assert "Kept the demo already loaded: 600 residents" in out.getvalue()
+    assert set(Resident.objects.values_list("pk", "id_number")) == first
+
+
+@pytest.mark.django_db(transaction=True)  # --reset flushes: PostgreSQL truncates outside a test's transaction
+def test_another_size_asks_for_reset_and_reset_loads_afresh(loaded):
+    with pytest.raises(CommandError, match="--reset"):
+        call_command("load_demo", residents=300, stdout=io.StringIO())
+    call_command("load_demo", residents=300, reset=True, stdout=io.StringIO())
+    assert Resident.objects.count() == 300
+    assert Campaign.objects.count() == 1
+    assert User.objects.get(username="cadre_qingshan").check_password(demo.DEMO_PASSWORD)
+
+
+def test_reset_refuses_a_database_with_another_campaign(loaded):
+    Campaign.objects.create(
+        name="麻疹疫苗强化免疫",
+        vaccine="麻疹风疹联合减毒活疫苗",
+        doses=1,
+        min_age=8,
+        max_age=72,
+        start_date=loaded.start_date,
+        end_date=loaded.end_date,
+        first_dose_deadline=loaded.end_date,
+        target_people=1000,
+        daily_floor_per_site=100,
+    )
+    with pytest.raises(CommandError, match="other campaigns"):
+        call_command("load_demo", residents=600, reset=True, stdout=io.StringIO())
 
 
 def test_synthetic_id_numbers_are_valid_unique_and_mostly_jinzhai(loaded):
@@ -96,6 +130,22 @@ def test_synthetic_id_numbers_are_valid_unique_and_mostly_jinzhai(loaded):
     jinzhai = sum(n.startswith(("341524", "342426")) for n, _, _ in numbers)
     assert 0.8 * 600 < jinzhai < 600  # mostly, with some from elsewhere
     assert all(n.startswith("342426") or n[6:10] >= "1999" for n, _, _ in numbers if n[:6] in ("341524", "342426"))
+
+
+def test_sequence_codes_vary_and_their_last_digit_is_the_sex(loaded):
+    people = list(Resident.objects.values_list("id_number", "sex"))
+    sequences = [number[14:17] for number, _ in people]
+    assert len(set(sequences)) > 100  # not 001 and 002 for everyone
+    assert "000" not in sequences
+    assert all(int(number[16]) % 2 == (1 if sex == "M" else 0) for number, sex in people)
+
+
+def test_ages_are_those_of_the_target_group_with_a_few_older_and_younger(loaded):
+    ages = [age_on(birth, loaded.start_date) for birth in Resident.objects.values_list("birth_date", flat=True)]
+    in_range = sum(18 <= age <= 59 for age in ages)
+    assert in_range > 0.8 * len(ages)
+    assert min(ages) >= 16 and max(ages) <= 77
+    assert any(age >= 60 for age in ages)
 
 
 def test_every_kind_of_progress_is_present(loaded):
@@ -128,11 +178,79 @@ def test_there_is_a_demo_user_for_every_role(loaded):
     assert cadre.check_password(demo.DEMO_PASSWORD)
 
 
-def test_each_site_has_a_doctor_who_may_override_and_a_lot_in_use(loaded):
+def test_each_site_has_a_doctor_who_may_override_and_the_lot_it_used_last(loaded):
     for site in loaded.sites.all():
-        assert site.current_lot == f"{loaded.start_date:%Y%m}A01"
+        last = Vaccination.objects.filter(site=site).order_by("-vaccinated_at").first()
+        assert site.current_lot == (last.lot_number if last else f"{loaded.start_date:%Y%m}A01")
     for username in ["doctor_centre", "doctor_hospital", "doctor_jiangdian"]:
         doctor = User.objects.get(username=username)
         assert role_of(doctor) == Role.SITE_TEAM and doctor.profile.site is not None
         assert doctor.has_perm("sites.override_screening")
     assert not User.objects.get(username="site_centre").has_perm("sites.override_screening")
+
+
+def test_the_demos_counters_match_a_recount_of_its_records(loaded):
+    """The loader writes in bulk: the site-day places and progress rows must be those the services give."""
+    taken = {
+        (row["site"], row["date"]): row["n"]
+        for row in Appointment.objects.exclude(status="cancelled").values("site", "date").annotate(n=Count("id"))
+    }
+    for day in SiteDay.objects.filter(site__campaign=loaded):
+        assert day.booked == taken.get((day.site_id, day.date), 0), day
+        assert day.booked <= day.capacity
+
+    def rows():
+        fields = ["date", "site_id", "village_id", *COUNTS]
+        return sorted(DailyProgress.objects.filter(campaign=loaded).values_list(*fields))
+
+    def standings():
+        return sorted(VillageProgress.objects.filter(campaign=loaded).values_list("village", "registered", "dose1"))
+
+    before = (rows(), standings())
+    progress_compute(campaign=loaded)
+    assert (rows(), standings()) == before
+    assert sum(r[COUNTS.index("dose1") + 3] for r in before[0]) == Vaccination.objects.filter(dose_number=1).count()
+
+
+def test_the_demos_records_are_those_the_site_services_write(loaded):
+    now = timezone.now()
+    for vaccination in Vaccination.objects.select_related("appointment", "resident"):
+        booked = vaccination.appointment
+        assert (booked.status, booked.resident_id, booked.dose_number, booked.site_id) == (
+            "vaccinated",
+            vaccination.resident_id,
+            vaccination.dose_number,
+            vaccination.site_id,
+        )
+        assert timezone.localdate(vaccination.vaccinated_at) == booked.date
+        assert vaccination.vaccinated_at <= now
+        cleared = booked.screenings.get()
+        assert cleared.outcome == "cleared" and cleared.consent and cleared.screened_at <= vaccination.vaccinated_at
+        assert vaccination.resident.status_reasons != ["refused"]
+        # Released after the half hour, or still in observation (shot in the last half hour of the load).
+        assert vaccination.released_at is None or vaccination.observation_until <= vaccination.released_at <= now
+        assert vaccination.released_at or vaccination.vaccinated_at > now - 2 * OBSERVATION
+    assert not Appointment.objects.filter(status="vaccinated", vaccination__isnull=True).exists()
+    for screening in PreScreening.objects.filter(outcome="deferred").select_related("appointment__resident"):
+        assert screening.appointment.status == "cancelled" and screening.appointment.cancel_reason
+        assert screening.appointment.resident.status == Resident.Status.DEFERRED
+    # Open appointments only for doses not given, and never in the past (no-shows are marked at night).
+    given = set(Vaccination.objects.values_list("resident", "dose_number"))
+    for booked in Appointment.objects.filter(status__in=["booked", "arrived"]):
+        assert (booked.resident_id, booked.dose_number) not in given
+        assert booked.date >= timezone.localdate()
+    for event in AdverseEvent.objects.select_related("vaccination"):
+        assert event.vaccination.vaccinated_at <= event.onset <= event.reported_at <= now
+    assert Appointment.objects.filter(status="no_show", dose_number=1).exists()
+    assert Appointment.objects.filter(date=timezone.localdate()).exists()  # today has its list
+    assert AdverseEvent.objects.exists()
+
+
+def test_the_past_weeks_have_their_weekly_reports(loaded):
+    today = timezone.localdate()
+    weeks = list(
+        WeeklyReport.objects.filter(campaign=loaded).order_by("week_start").values_list("week_start", flat=True)
+    )
+    assert weeks[0] <= loaded.start_date < weeks[0] + datetime.timedelta(days=7)
+    assert weeks[-1] + datetime.timedelta(days=6) < today <= weeks[-1] + datetime.timedelta(days=13)
+    assert len(weeks) in (5, 6)  # day 38 is in the sixth week: 5 weeks over, or 6 with the first one short
