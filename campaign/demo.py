@@ -31,7 +31,7 @@ from reports.progress import progress_compute
 from reports.supervision.services import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
-from sites.models import AdverseEvent, PreScreening, Site, Vaccination
+from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination
 from sites.services import OBSERVATION
 
 DEMO_PASSWORD = "meishan-demo"
@@ -674,6 +674,12 @@ def plan_demo(
                     "action_taken": action,
                     "reported_by_id": vaccination["vaccinator_id"],
                     "reported_at": onset + datetime.timedelta(minutes=3),
+                    # Earlier days' reactions were opened by the office that day; today's still wait (the badge).
+                    **(
+                        {"seen_at": onset + datetime.timedelta(minutes=40), "seen_by_id": office}
+                        if timezone.localtime(onset).date() < today and office
+                        else {}
+                    ),
                 },
             )
         )
@@ -823,6 +829,13 @@ def load_residents(
     result.residents_created = len(plan.residents)
     result.appointments_created = len(plan.appointments)
     result.vaccinations_created = len(vaccinations)
+    if connection.vendor == "postgresql":
+        # Rows written in bulk leave PostgreSQL without table statistics until autovacuum comes by:
+        # until then its plans are wildly wrong (minutes for the follow-up list). Gather them now.
+        report(0.82, "statistics")
+        with connection.cursor() as cursor:
+            for model in (Resident, Appointment, Vaccination, PreScreening, AdverseEvent, SiteDay):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
     # The dashboard reads precomputed progress: compute it once now rather than wait for beat.
     report(0.85, "progress")
     progress_compute(campaign=campaign)
