@@ -46,10 +46,13 @@ demo: migrate
 	$(DEV) $(PY) manage.py load_demo $(if $(DEMO_RESIDENTS),--residents $(DEMO_RESIDENTS)) $(DEMO_ARGS)
 
 # Debian's Chromium and a CJK font for browser tests (no browser download: Playwright drives /usr/bin/chromium).
+# LibreOffice (headless Calc) and poppler print the Excel files and PDFs a test looks at.
 browser:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
-		echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+		|| ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then \
+		echo "Installing Debian's chromium, fonts-noto-cjk, libreoffice-calc-nogui and poppler-utils for the browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			chromium fonts-noto-cjk libreoffice-calc-nogui poppler-utils >/dev/null; \
 	fi
 
 lint: setup
