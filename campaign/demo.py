@@ -357,6 +357,8 @@ class _Plan:
         self.vaccinations: list[tuple[int, dict]] = []  # (appointment index, row)
         self.screenings: list[tuple[int, dict]] = []  # (appointment index, row)
         self.events: list[tuple[int, dict]] = []  # (vaccination index, row)
+        # Today's arrivals still waiting: (appointment index, checked in at, by whom), for their check-in record.
+        self.arrivals: list[tuple[int, datetime.datetime, int | None]] = []
         self.lots: dict[int, str] = {}  # each site's lot used last
 
 
@@ -630,11 +632,16 @@ def plan_demo(
                 minutes = clock(len(due))
                 timed = list(zip(due, minutes, strict=True))
                 came = [(index, minute) for index, minute in timed if minute < done_until - 6]
-                waiting = [index for index, minute in timed if done_until - 6 <= minute < done_until]
+                waiting = [(index, minute) for index, minute in timed if done_until - 6 <= minute < done_until]
+                if came and not waiting:
+                    waiting = [came.pop()]  # the last one in is still waiting: the site's list is never empty
                 for index, minute in came:
                     attend(index, day, minute, site_index, released=minute < done_until - 30)
-                for index in waiting:
+                for index, minute in waiting:
                     plan.appointments[index]["status"] = Appointment.Status.ARRIVED
+                    site_id = plan.appointments[index]["site_id"]
+                    nurse = rng.choice(team[site_id]) if team[site_id] else office
+                    plan.arrivals.append((index, min(stamp(today, minute), now), nurse))
     # Booked ahead: pairs from tomorrow on, fewer the further ahead.
     if 0 <= today_index < deadline:
         for site in sites:
@@ -799,6 +806,18 @@ def load_residents(
         for appointment, owner in zip(plan.appointments, plan.owner, strict=True):
             appointment["resident_id"] = plan.residents[owner].id
         insert(Appointment, plan.appointments, "appointments")
+        # As site_checkin does: the check-in's history row, which the waiting list reads its time from.
+        historical = Appointment.history.model
+        tracked = {f.attname for f in historical._meta.concrete_fields}
+        historical.objects.bulk_create(
+            historical(
+                **{key: value for key, value in plan.appointments[index].items() if key in tracked},
+                history_date=at,
+                history_type="~",
+                history_user_id=nurse,
+            )
+            for index, at, nurse in plan.arrivals
+        )
         vaccinations = []
         for index, vaccination in plan.vaccinations:
             appointment = plan.appointments[index]

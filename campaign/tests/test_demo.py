@@ -254,3 +254,27 @@ def test_the_past_weeks_have_their_weekly_reports(loaded):
     assert weeks[0] <= loaded.start_date < weeks[0] + datetime.timedelta(days=7)
     assert weeks[-1] + datetime.timedelta(days=6) < today <= weeks[-1] + datetime.timedelta(days=13)
     assert len(weeks) in (5, 6)  # day 38 is in the sixth week: 5 weeks over, or 6 with the first one short
+
+
+def test_the_demo_sites_waiting_lists_show_how_long_each_has_waited():
+    # Mid-morning: part of the day is done and someone waits at each site.
+    from unittest import mock
+
+    from sites.selectors import site_waiting
+
+    today = timezone.localdate()
+    morning = timezone.make_aware(datetime.datetime.combine(today, datetime.time(10, 30)))
+    with mock.patch("django.utils.timezone.now", return_value=morning):
+        call_command("load_demo", residents=600, stdout=io.StringIO())
+    campaign = Campaign.objects.current()
+    later = morning + datetime.timedelta(minutes=5)
+    waiting = [person for site in campaign.sites.all() for person in site_waiting(site=site, day=today, now=later)]
+    arrived = Appointment.objects.filter(date=today, status=Appointment.Status.ARRIVED)
+    assert waiting and len(waiting) == arrived.count()
+    assert all(person.minutes is not None and person.minutes >= 5 for person in waiting), "a wait the list cannot time"
+
+
+def test_only_todays_demo_reactions_wait_to_be_opened(loaded):
+    today = timezone.localdate()
+    for event in AdverseEvent.objects.all():
+        assert (event.seen_at is None) == (timezone.localtime(event.onset).date() >= today)
