@@ -866,3 +866,27 @@ def load_residents(
         monday += datetime.timedelta(days=7)
     report(1.0, "done")
     return result
+
+
+def load_plans(*, campaign: Campaign, today: datetime.date) -> list:
+    """The office's weekly plans for this week and the next, proposed and published through the planning
+    services as the office would, so that cadres' 本村名额 and the booking page show plan places.
+
+    A week that can no longer be planned (past the first-dose deadline, or no room left) is skipped.
+    """
+    from django.core.exceptions import ValidationError
+
+    from appointments.planning.selectors import plan_version
+    from appointments.planning.services import plan_propose, plan_publish
+
+    office = User.objects.filter(username="office").first()
+    monday = today - datetime.timedelta(days=today.weekday())
+    published = []
+    for week_start in (monday, monday + datetime.timedelta(days=7)):
+        try:
+            draft = plan_propose(campaign=campaign, week_start=week_start, created_by=office, today=today)
+            plan = plan_publish(plan=draft, published_by=office, version=plan_version(plan=draft))
+        except ValidationError:
+            continue
+        published.append(plan)
+    return published

@@ -112,7 +112,9 @@ def load_demo(residents: int = 200) -> Demo:
     users = {name: User.objects.get(username=name) for name in PERSONAS if name}
     office = users["office"]
     export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
-    plan = plan_propose(campaign=campaign, week_start=timezone.localdate(), created_by=office)
+    # A draft the office still works on: the demo has published this week's and next week's plans.
+    in_two_weeks = timezone.localdate() + datetime.timedelta(days=14)
+    plan = plan_propose(campaign=campaign, week_start=in_two_weeks, created_by=office)
     report = WeeklyReport.objects.filter(campaign=campaign).order_by("week_start").last()
     return Demo(
         campaign=campaign,

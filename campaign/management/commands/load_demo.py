@@ -80,6 +80,8 @@ class Command(BaseCommand):
             seed=seed,
             progress=Progress(sys.stderr, started) if wanted >= 5000 else None,
         )
+        for plan in demo.load_plans(campaign=campaign, today=today):
+            self.stdout.write(f"Published the weekly plan of the week of {plan.week_start}.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Added {result.residents_created} residents, {result.appointments_created} appointments, "
