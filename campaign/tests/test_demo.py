@@ -278,3 +278,16 @@ def test_only_todays_demo_reactions_wait_to_be_opened(loaded):
     today = timezone.localdate()
     for event in AdverseEvent.objects.all():
         assert (event.seen_at is None) == (timezone.localtime(event.onset).date() >= today)
+
+
+def test_the_demo_publishes_this_weeks_and_next_weeks_plans_for_the_cadres(loaded):
+    from appointments.models import WeeklyPlan
+    from appointments.planning.selectors import village_places
+
+    today = timezone.localdate()
+    monday = today - datetime.timedelta(days=today.weekday())
+    published = WeeklyPlan.objects.filter(campaign=loaded, status=WeeklyPlan.Status.PUBLISHED)
+    assert set(published.values_list("week_start", flat=True)) == {monday, monday + datetime.timedelta(days=7)}
+    # Every village has places in them from today on: its cadre's 本村名额 page is not empty.
+    for village in loaded.villages.all():
+        assert sum(row["places"] for row in village_places(village=village, since=today)) > 0, village.name
