@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment
 from appointments.services import appointment_book_pair
-from campaign.celery import app
-from campaign.tests.redis_server import redis_server
+from campaign.tests.redis_server import project_on_own_redis
 from reports.models import Export
 from reports.services import export_sweep
 from residents.tests.factories import ResidentFactory
@@ -32,28 +31,8 @@ HX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def own_redis(settings):
     """The project's cache and broker on a Redis of this test's own; restored afterwards."""
-    with redis_server() as server:
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "campaign.lib.cache.TolerantRedisCache",
-                "LOCATION": server.url,
-                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
-            }
-        }
-        previous = app.conf.broker_url, app.conf.task_always_eager
-        app.conf.broker_url, app.conf.task_always_eager = server.url, False
-        _forget_broker_connections()
-        try:
-            yield server
-        finally:
-            app.conf.broker_url, app.conf.task_always_eager = previous
-            _forget_broker_connections()
-
-
-def _forget_broker_connections():
-    # Celery keeps its broker connections and producers per app: new ones for the new broker URL.
-    app._pool = None
-    app.amqp._producer_pool = None
+    with project_on_own_redis(settings) as server:
+        yield server
 
 
 def login(username) -> Client:

@@ -63,11 +63,11 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server():
-    """A fresh redis-server on a free port of PORTS; stopped at the end whatever happened."""
+def redis_server(port: int | None = None):
+    """A fresh redis-server on `port` (or a free port of PORTS); stopped at the end whatever happened."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (apt-get install redis-server)", pytrace=False)
-    server = RedisServer(free_port())
+    server = RedisServer(port or free_port())
     server.start()
     try:
         yield server
@@ -75,3 +75,32 @@ def redis_server():
         if server.process.poll() is None:
             server.thaw()
             server.stop()
+
+
+@contextmanager
+def project_on_own_redis(settings, port: int | None = None):
+    """The project's cache and Celery broker on a redis-server of the test's own; all restored afterwards."""
+    from campaign.celery import app
+
+    with redis_server(port) as server:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "campaign.lib.cache.TolerantRedisCache",
+                "LOCATION": server.url,
+                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+            }
+        }
+        previous = app.conf.broker_url, app.conf.task_always_eager
+        app.conf.broker_url, app.conf.task_always_eager = server.url, False
+        _forget_broker_connections(app)
+        try:
+            yield server
+        finally:
+            app.conf.broker_url, app.conf.task_always_eager = previous
+            _forget_broker_connections(app)
+
+
+def _forget_broker_connections(app):
+    # Celery keeps its broker connections and producers per app: new ones for the new broker URL.
+    app._pool = None
+    app.amqp._producer_pool = None

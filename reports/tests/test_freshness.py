@@ -5,8 +5,6 @@ Doses are recorded through the site's real services; the pages are read as their
 """
 
 import datetime
-import shutil
-from contextlib import contextmanager
 
 import pytest
 from django.db.models import F
@@ -15,8 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from appointments.services import appointment_book_pair
-from campaign.celery import app
-from campaign.tests.redis_server import RedisServer
+from campaign.tests.redis_server import project_on_own_redis
 from reports.models import DailyProgress, VillageProgress
 from reports.progress import FRESH_FOR, progress_compute, progress_fresh
 from residents.tests.factories import ResidentFactory
@@ -132,38 +129,12 @@ def test_there_is_no_recompute_button_any_more(client, office, campaign):
         reverse("reports:progress_refresh")
 
 
-@contextmanager
-def own_redis_on_port(settings, port):
-    """The project's cache and broker on a Redis of this test's own; restored afterwards."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)", pytrace=False)
-    server = RedisServer(port)
-    server.start()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "campaign.lib.cache.TolerantRedisCache",
-            "LOCATION": server.url,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
-        }
-    }
-    previous = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = server.url, False
-    app._pool, app.amqp._producer_pool = None, None  # new broker connections for the new URL
-    try:
-        yield server
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager = previous
-        app._pool, app.amqp._producer_pool = None, None
-        if server.process.poll() is None:
-            server.stop()
-
-
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_and_no_beat_a_dose_still_moves_the_dashboard_within_a_minute(
     settings, booked, leader, site_team_centre, site_centre
 ):
-    with own_redis_on_port(settings, REDIS_PORT) as redis:
+    with project_on_own_redis(settings, REDIS_PORT) as redis:
         client = Client()
         assert client.post(reverse("login"), {"username": "leader", "password": PASSWORD}).status_code == 302
         assert dashboard_of(client)["dose1"] == 0
