@@ -11,7 +11,6 @@ from appointments.models import Appointment
 from appointments.services import appointment_book_pair
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory, id_number_for
-from sites.capacity import site_days_ensure
 from sites.models import PreScreening
 from sites.selectors import registration_answers, site_waiting
 from sites.services import site_checkin, site_checkin_booked, site_prescreen, site_vaccinate
@@ -22,16 +21,6 @@ pytestmark = pytest.mark.django_db
 MINUTE = datetime.timedelta(minutes=1)
 DAY = datetime.timedelta(days=1)
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def days(honghe, qingshan):
-    site_days_ensure(campaign=honghe.campaign)
 
 
 @pytest.fixture

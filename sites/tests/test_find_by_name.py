@@ -12,7 +12,6 @@ from appointments.services import appointment_book_pair
 from campaign.lib.masking import mask_id_number
 from residents.models import FullValueView, Resident
 from residents.tests.factories import ResidentFactory
-from sites.capacity import site_days_ensure
 from sites.selectors import MAX_PICKS, site_lookup
 from sites.services import site_scan
 from sites.tests.factories import VaccinationFactory
@@ -21,16 +20,6 @@ pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def days(honghe, qingshan):
-    site_days_ensure(campaign=honghe.campaign)
 
 
 def book(village, name, day, phone="13812345678"):

@@ -19,11 +19,6 @@ DAY = datetime.timedelta(days=1)
 
 
 @pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
 def booked(qingshan, today):
     site_days_ensure(campaign=qingshan.campaign)
     resident = ResidentFactory(village=qingshan, name="张三丰")

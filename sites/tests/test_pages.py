@@ -12,7 +12,6 @@ from appointments.services import appointment_book_pair
 from campaign.roles import SITE_DOCTOR_GROUP
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory, id_number_for
-from sites.capacity import site_days_ensure
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 from sites.services import site_checkin, site_prescreen, site_vaccinate
 from sites.tests.factories import VaccinationFactory
@@ -21,16 +20,6 @@ pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def days(honghe, qingshan):
-    site_days_ensure(campaign=honghe.campaign)
 
 
 @pytest.fixture

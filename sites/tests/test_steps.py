@@ -30,11 +30,6 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
 def nurse(site_team_centre):
     return site_team_centre
 
