@@ -10,6 +10,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
@@ -48,6 +49,14 @@ TEXT_FIELDS = ("name", "id_number", "phone", "responsible_cadre")
 BRACKETED = re.compile(r"[(（\[【].*?[)）\]】]")
 
 
+class Cell(NamedTuple):
+    """One cell as read, whatever the file's format."""
+
+    value: object  # str, int, float, bool, datetime.date or datetime.datetime, or None
+    formula: bool = False  # the file holds a formula here (where the format tells)
+    merged: bool = False  # the value was copied from the first cell of a merged range it belongs to
+
+
 @dataclass
 class Sheet:
     """The rows of the first sheet that has a recognisable header row."""
@@ -56,7 +65,7 @@ class Sheet:
     header_row: int
     headers: list[str]  # every header cell as written, in file order
     columns: dict[str, int]  # field -> 0-based column index
-    rows: list[tuple[int, list]]  # (Excel row number, [(value, is_formula), ...])
+    rows: list[tuple[int, list[Cell]]]  # (the sheet's row number, one Cell per header column)
 
 
 def header_key(text) -> str:
@@ -147,11 +156,11 @@ def _read_worksheet(worksheet) -> Sheet | None:
         for index, cell in enumerate(cells[:width]):
             # Before the text is kept or copied: one shared string of megabytes may fill every cell.
             check_cell(cell.value, row=row_number, column=index, max_chars=bounds.cell_chars)
-            values.append((cell.value, cell.data_type == "f"))
-        if all(blank(values[i][0]) for i in columns.values() if i < len(values)):
+            values.append(Cell(cell.value, cell.data_type == "f"))
+        if all(blank(values[i].value) for i in columns.values() if i < len(values)):
             continue
         check_rows(len(data_rows) + 1, max_rows=bounds.rows)
-        values += [(None, False)] * (width - len(values))
+        values += [Cell(None)] * (width - len(values))
         data_rows.append((row_number, values))
     return Sheet(title=worksheet.title, header_row=number, headers=headers, columns=columns, rows=data_rows)
 

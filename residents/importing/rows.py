@@ -139,7 +139,7 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
     """Clean and check one row on its own (the file and the database come after)."""
     result = RowResult(row=row_number)
     for name, index in columns.items():
-        value, is_formula = values[index]
+        value, is_formula = values[index].value, values[index].formula
         if name == "id_number" and isinstance(value, int | float) and not isinstance(value, bool):
             result.cells[name] = f"{value:.5E}"  # as Excel shows a long number: 3.41524E+17
         else:
@@ -159,7 +159,7 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
         if name not in columns or name in result.errors:
             return
         try:
-            clean(values[columns[name]][0])
+            clean(values[columns[name]].value)
         except ValidationError as error:
             result.errors[name] = _message(error)
 
@@ -219,7 +219,7 @@ def _judge_row(row_number, values, columns, *, campaign, cadres, on) -> RowResul
         check(name, clean_answer(name))
 
     if "id_number" not in result.errors:
-        raw = values[columns["id_number"]][0]
+        raw = values[columns["id_number"]].value
         if blank(raw):
             result.errors["id_number"] = _("Enter the ID number.")
         elif normalize_id_number(raw) == EXAMPLE_ID_NUMBER:
@@ -254,8 +254,8 @@ def build_preview(*, sheet: Sheet, campaign, village, user, lock: bool = False) 
     preview = Preview(sheet=sheet, rows=[])
     errors_seen = 0
     for row_number, values in sheet.rows:
-        id_text = normalize_id_number(values[sheet.columns["id_number"]][0])
-        name_text = cell_text(values[sheet.columns["name"]][0])
+        id_text = normalize_id_number(values[sheet.columns["id_number"]].value)
+        name_text = cell_text(values[sheet.columns["name"]].value)
         if id_text == EXAMPLE_ID_NUMBER and name_text == unicodedata.normalize("NFKC", EXAMPLE_NAME):
             preview.skipped_example = True
             continue

@@ -132,7 +132,8 @@ def error_report(batch: ImportBatch) -> bytes:
             continue
         row_errors = errors[row_number]
         cells = []
-        for index, (value, _is_formula) in enumerate(values):
+        for index, cell in enumerate(values):
+            value = cell.value
             name = field_of.get(index)
             if name in TEXT_FIELDS and isinstance(value, float) and value.is_integer():
                 value = int(value)  # an ID number Excel turned into a number: give back its digits as text
