@@ -338,3 +338,14 @@ def number_search_allowed(*, user, now=None) -> bool:
         user=user, kind=FullValueView.Kind.SEARCH, people=0, viewed_at__gt=now - datetime.timedelta(hours=1)
     )
     return misses.count() < SEARCH_MISSES_PER_HOUR
+
+
+def screening_answers_check(*, sex: str, answers: dict) -> None:
+    """Check the screening answers against who the person is (`sex` a Resident.Sex value).
+
+    Raises ValidationError keyed by the answer's field: code "pregnant_male" when a man is
+    answered pregnant (a slip in one of the two, which the person registering must resolve).
+    """
+    if answers.get("pregnant") and sex == Resident.Sex.MALE:
+        message = _("The document says this is a man: pregnant cannot be yes. Check the document and this answer.")
+        raise ValidationError({"pregnant": ValidationError(message, code="pregnant_male")})

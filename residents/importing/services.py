@@ -5,6 +5,7 @@ Nothing is written until the user confirms a preview. At confirm time the file i
 differs from the preview, nothing is written.
 """
 
+import datetime
 import io
 
 from django.contrib.auth.models import User
@@ -12,10 +13,31 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.lib.excel import ERROR_FILL, header_row, office_workbook, print_setup, safe_cell, set_widths
+from campaign.lib.excel import (
+    ERROR_FILL,
+    date_cell,
+    header_row,
+    office_workbook,
+    print_setup,
+    safe_cell,
+    set_widths,
+)
 from campaign.lib.text import displayable
 from residents.importing.reading import TEXT_FIELDS, read_sheet
-from residents.importing.rows import ERROR, NEW, UNCHANGED, UPDATE, Preview, build_preview, not_detailed_message
+from residents.importing.rows import (
+    ERROR,
+    NEW,
+    SKIPPED,
+    UNCHANGED,
+    UPDATE,
+    Preview,
+    RowResult,
+    build_preview,
+    general_format,
+    is_number,
+    not_detailed_message,
+    without_cycle_collection,
+)
 from residents.models import ImportBatch, Resident
 from residents.services import AlreadyRegistered, resident_update, residents_register_many
 
@@ -24,16 +46,23 @@ class PreviewChanged(Exception):
     """At confirm time the file no longer judges as its preview did: nothing was written."""
 
 
-def import_preview(*, data: bytes, file_name: str, campaign, village, user) -> ImportBatch:
-    """Read an upload, judge it and keep the preview as an ImportBatch. Raises ImportFileError."""
+def import_preview(*, data: bytes, file_name: str, campaign, village, user, progress=None) -> ImportBatch:
+    """Read an upload, judge it and keep the preview as an ImportBatch. Raises ImportFileError.
+
+    `progress` is build_preview's: called as progress(rows judged, rows in all) as the rows are judged.
+    """
     sheet = read_sheet(data)
-    preview = build_preview(sheet=sheet, campaign=campaign, village=village, user=user)
+    preview = build_preview(sheet=sheet, campaign=campaign, village=village, user=user, progress=progress)
     batch = ImportBatch(
         campaign=campaign, village=village, uploaded_by=user, file_name=displayable(file_name)[:255], content=data
     )
-    _store(batch, preview)
-    batch.save()
+    with without_cycle_collection():  # 100,000 rows kept: no cycles among them
+        _store(batch, preview)
+        batch.save()
     return batch
+
+
+STORED_FIELDS = ["rows", "signature", "new_count", "update_count", "unchanged_count", "error_count"]
 
 
 def _store(batch: ImportBatch, preview: Preview) -> None:
@@ -41,34 +70,39 @@ def _store(batch: ImportBatch, preview: Preview) -> None:
     batch.sheet_name = displayable(preview.sheet.title)[:100]
     batch.header_row = preview.sheet.header_row
     # What the pages and the error report show; the values to write are judged again at confirm time.
-    # (Plain dicts built by hand: dataclasses.asdict's deep copy cost a second per 5,000 rows.)
-    batch.rows = [
-        {
-            "row": row.row,
-            "action": row.action,
-            "cells": {name: text for name, text in row.cells.items() if text},
-            "errors": row.errors,
-            "changes": row.changes,
-            "status": row.status,
-            "reasons": row.reasons,
-        }
-        for row in preview.rows
-    ]
+    batch.rows = [_stored(row) for row in preview.rows]
     batch.signature = preview.signature
     batch.new_count, batch.update_count = counts[NEW], counts[UPDATE]
     batch.unchanged_count, batch.error_count = counts[UNCHANGED], counts[ERROR]
+
+
+def _stored(row: RowResult) -> dict:
+    """One row as the preview page and the error report need it, and no more: 100,000 rows are kept.
+
+    Plain dicts built by hand (dataclasses.asdict's deep copy cost a second per 5,000 rows); what
+    is empty is left out (and the cells are only those the page shows, see RowResult.cells).
+    """
+    if row.action == SKIPPED:
+        return {"row": row.row, "action": SKIPPED, "skipped": row.skipped, "line": row.line}
+    stored = {"row": row.row, "action": row.action, "cells": row.cells, "errors": row.errors}
+    for name in ("warnings", "changes", "status", "reasons"):
+        value = getattr(row, name)
+        if value:
+            stored[name] = value
+    return stored
 
 
 class AlreadyImported(Exception):
     """The batch was confirmed before (a second click, or a second tab)."""
 
 
-def import_apply(*, batch: ImportBatch, user) -> ImportBatch:
+def import_apply(*, batch: ImportBatch, user, progress=None) -> ImportBatch:
     """Write exactly the new and updated rows of a confirmed preview, all in one transaction.
 
     The file is judged again inside the transaction. Raises PreviewChanged (and writes
     nothing, but keeps the new preview on the batch) when the outcome differs from what
-    the user saw; AlreadyImported for a batch confirmed before.
+    the user saw; AlreadyImported for a batch confirmed before. `progress` is build_preview's,
+    called as the file is judged again.
     """
     try:
         with transaction.atomic():
@@ -76,7 +110,7 @@ def import_apply(*, batch: ImportBatch, user) -> ImportBatch:
             batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
             if batch.status == ImportBatch.Status.APPLIED:
                 raise AlreadyImported
-            preview = _judge_again(batch, user=user, lock=True)
+            preview = _judge_again(batch, user=user, lock=True, progress=progress)
             if preview.signature != batch.signature:
                 raise PreviewChanged
             _write(preview, batch=batch, user=user)
@@ -85,14 +119,16 @@ def import_apply(*, batch: ImportBatch, user) -> ImportBatch:
     except PreviewChanged:
         # Rolled back; show the user what the file means now.
         _store(batch, _judge_again(batch, user=user))
-        batch.save(update_fields=["rows", "signature", "new_count", "update_count", "unchanged_count", "error_count"])
+        batch.save(update_fields=STORED_FIELDS)
         raise
     return batch
 
 
-def _judge_again(batch: ImportBatch, *, user, lock: bool = False) -> Preview:
+def _judge_again(batch: ImportBatch, *, user, lock: bool = False, progress=None) -> Preview:
     sheet = read_sheet(bytes(batch.content))
-    return build_preview(sheet=sheet, campaign=batch.campaign, village=batch.village, user=user, lock=lock)
+    return build_preview(
+        sheet=sheet, campaign=batch.campaign, village=batch.village, user=user, lock=lock, progress=progress
+    )
 
 
 def _write(preview: Preview, *, batch, user) -> None:
@@ -116,30 +152,35 @@ def _write(preview: Preview, *, batch, user) -> None:
 
 
 def error_report(batch: ImportBatch) -> bytes:
-    """The rows that had errors, as uploaded, with a 错误原因 column and the bad cells filled red."""
+    """The rows that had errors, as uploaded, with a 错误原因 column and the bad cells filled red.
+
+    Each cell comes back as the sheet showed it, so that the cadre fixes what they saw and the
+    file uploads again as it is: an ID number Excel had taken for a number as the 3.41524E+17
+    Excel showed (its last digits are lost; the cadre types them again), dates as dates in a
+    column wide enough to show them, a merged cell's value in every row it spanned.
+    """
     sheet = read_sheet(bytes(batch.content))
     errors = {row["row"]: row["errors"] for row in batch.rows if row["action"] == ERROR}
+    wrong = [(number, values) for number, values in sheet.rows if number in errors]
     field_of = {index: name for name, index in sheet.columns.items()}
+    widths = [_width(field_of.get(i)) for i in range(len(sheet.headers))]
+    for _number, values in wrong:
+        for index, cell in enumerate(values):
+            if isinstance(cell.value, datetime.date):
+                widths[index] = max(widths[index], 18 if _has_time(cell.value) else 12)
     workbook = office_workbook()
     ws = workbook.create_sheet("错误行")
     headers = [*sheet.headers, "错误原因"]
-    set_widths(ws, [_width(field_of.get(i)) for i in range(len(sheet.headers))] + [60])
+    set_widths(ws, [*widths, 60])
     ws.freeze_panes = "A2"
     print_setup(ws, landscape=True, title_rows="1:1")
     ws.append(header_row(ws, headers))
-    for row_number, values in sheet.rows:
-        if row_number not in errors:
-            continue
+    for row_number, values in wrong:
         row_errors = errors[row_number]
         cells = []
         for index, cell in enumerate(values):
-            value = cell.value
             name = field_of.get(index)
-            if name in TEXT_FIELDS and isinstance(value, float) and value.is_integer():
-                value = int(value)  # an ID number Excel turned into a number: give back its digits as text
-            cells.append(
-                safe_cell(ws, value, text=name in TEXT_FIELDS, fill=ERROR_FILL if name in row_errors else None)
-            )
+            cells.append(_as_shown(ws, cell.value, text=name in TEXT_FIELDS, wrong=name in row_errors))
         reasons = "；".join(
             f"{sheet.headers[sheet.columns[name]]}：{message or not_detailed_message()}"
             for name, message in row_errors.items()
@@ -149,6 +190,24 @@ def error_report(batch: ImportBatch) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _has_time(value) -> bool:
+    return isinstance(value, datetime.datetime) and value.time() != datetime.time(0)
+
+
+def _as_shown(ws, value, *, text: bool, wrong: bool):
+    """A cell of the error report, as the uploaded sheet showed it."""
+    fill = ERROR_FILL if wrong else None
+    if isinstance(value, datetime.date):
+        cell = date_cell(ws, value, with_time=_has_time(value))
+        if fill is not None:
+            cell.fill = fill
+        return cell
+    if text and is_number(value):
+        # An ID number or phone Excel took for a number: its text as Excel showed it, never digits made up.
+        value = general_format(value)
+    return safe_cell(ws, value, text=text, fill=fill)
 
 
 def _width(name) -> int:

@@ -8,9 +8,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from campaign.lib.excel import header_row, office_workbook, print_setup, safe_cell, set_widths
 from residents.importing.limits import limits
 from residents.importing.reading import FIELDS, HEADERS, TEXT_FIELDS, column_letter
-from residents.importing.rows import BASIS_VALUES, EXAMPLE_ID_NUMBER, EXAMPLE_NAME, PRIORITY_VALUES
+from residents.importing.rows import BASIS_VALUES, ENTERED, EXAMPLE_ID_NUMBER, EXAMPLE_NAME, PRIORITY_VALUES
 from residents.models import CONTRAINDICATIONS
 
+# Every column the importer reads, but those the ID number already says (ENTERED: never typed twice).
+COLUMNS = [name for name in FIELDS if name not in ENTERED]
 NOTES_WIDTH = 80  # characters (a Chinese one counts two): A4 portrait at full size
 
 
@@ -30,9 +32,9 @@ def template_workbook() -> bytes:
     """The import template: Chinese headers, drop-down lists, one example row, ID as text."""
     workbook = office_workbook()
     ws = workbook.create_sheet("居民名单")
-    headers = [aliases[0] for aliases in HEADERS.values()]
+    headers = [HEADERS[name][0] for name in COLUMNS]
     set_widths(ws, [12, 22, 15, 12, 26, 14, 8, 14, 18, 8, 16, 12])
-    for index, name in enumerate(FIELDS):
+    for index, name in enumerate(COLUMNS):
         if name in TEXT_FIELDS:
             # Typed-in ID numbers and phones stay text, not numbers that lose digits.
             ws.column_dimensions[column_letter(index)].number_format = "@"
@@ -45,7 +47,7 @@ def template_workbook() -> bytes:
         **{name: ["是", "否"] for name in CONTRAINDICATIONS},
     }
     for name, choices in lists.items():
-        letter = column_letter(FIELDS.index(name))
+        letter = column_letter(COLUMNS.index(name))
         validation = DataValidation(
             type="list",
             formula1='"' + ",".join(choices) + '"',
@@ -66,7 +68,7 @@ def template_workbook() -> bytes:
         "responsible_cadre": "",
         **dict.fromkeys(CONTRAINDICATIONS, "否"),
     }
-    ws.append([safe_cell(ws, example[name], text=name in TEXT_FIELDS) for name in FIELDS])
+    ws.append([safe_cell(ws, example[name], text=name in TEXT_FIELDS) for name in COLUMNS])
 
     notes = workbook.create_sheet("填写说明")
     set_widths(notes, [NOTES_WIDTH + 2])

@@ -88,9 +88,13 @@ def import_template(request):
     )
 
 
+WARNINGS = "warnings"  # the tab of the rows with warnings (of any action)
+SKIPPED_LISTED = 10  # skipped lines named in the note above the table
+
+
 @role_required(*IMPORTERS)
 def import_preview(request, pk):
-    """Every row of the upload as new, update, unchanged or error, with the reason at the cell."""
+    """Every row of the upload as new, update, unchanged, error or skipped, with the reason at the cell."""
     batch = _batch_or_404(request, pk)
     counts = {
         judging.ERROR: batch.error_count,
@@ -98,20 +102,35 @@ def import_preview(request, pk):
         judging.UPDATE: batch.update_count,
         judging.UNCHANGED: batch.unchanged_count,
     }
+    skipped = [row for row in batch.rows if row["action"] == judging.SKIPPED]
+    warned = [row for row in batch.rows if row.get("warnings")]
+    tabs = [(action, ACTION_LABELS[action], counts[action]) for action in counts]
+    if warned:
+        tabs.append((WARNINGS, _("with warnings"), len(warned)))
+    if skipped:
+        tabs.append((judging.SKIPPED, ACTION_LABELS[judging.SKIPPED], len(skipped)))
+    tabs.append(("all", _("all rows"), len(batch.rows)))
     show = request.GET.get("show") or (judging.ERROR if batch.error_count else "all")
-    rows = batch.rows if show == "all" else [row for row in batch.rows if row["action"] == show]
+    if show == "all":
+        rows = batch.rows
+    elif show == WARNINGS:
+        rows = warned
+    else:
+        rows = [row for row in batch.rows if row["action"] == show]
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "residents/import_preview.html",
         {
             "batch": batch,
-            "tabs": [(action, ACTION_LABELS[action], counts[action]) for action in counts]
-            + [("all", _("all rows"), len(batch.rows))],
+            "tabs": tabs,
             "show": show,
             "page": page,
             "rows": [_display(row) for row in page],
             "to_write": batch.new_count + batch.update_count,
+            "warned": len(warned),
+            "skipped": [(row["row"], judging.skipped_note(row["skipped"])) for row in skipped[:SKIPPED_LISTED]],
+            "skipped_count": len(skipped),
         },
     )
 
@@ -154,13 +173,22 @@ ACTION_LABELS = {
     judging.UPDATE: pgettext_lazy("import row", "update"),
     judging.UNCHANGED: pgettext_lazy("import row", "unchanged"),
     judging.ERROR: pgettext_lazy("import row", "error"),
+    judging.SKIPPED: pgettext_lazy("import row", "skipped"),
 }
 SHOWN_FIELDS = ["name", "id_number", "phone", "basis", "priority_group", "responsible_cadre"]
 
 
 def _display(row: dict) -> dict:
-    """One preview row for the page: values masked unless they are wrong, errors at their cell."""
-    cells, errors = row["cells"], row["errors"]
+    """One preview row for the page: values masked unless they are wrong, errors and warnings at their cell."""
+    if row["action"] == judging.SKIPPED:
+        return {
+            "row": row["row"],
+            "action": row["action"],
+            "label": ACTION_LABELS[row["action"]],
+            "line": row["line"],
+            "note": judging.skipped_note(row["skipped"]),
+        }
+    cells, errors, warnings = row["cells"], row["errors"], row.get("warnings", {})
     shown = []
     for name in SHOWN_FIELDS:
         value = cells.get(name)
@@ -173,21 +201,34 @@ def _display(row: dict) -> dict:
                 "field": name,
                 "label": _field_label(name),
                 "value": value,
-                "error": errors.get(name) if errors.get(name) != "" else importing.not_detailed_message(),
+                "error": _detail(errors, name, importing.not_detailed_message),
+                "warning": _detail(warnings, name, judging.not_detailed_warning),
             }
         )
     answers = [_field_label(name) for name in CONTRAINDICATIONS if judging.yes_no(cells.get(name)) is True]
     screening_errors = [
-        f"{_field_label(name)}：{errors[name] or importing.not_detailed_message()}"
+        f"{_field_label(name)}：{_detail(errors, name, importing.not_detailed_message)}"
         for name in CONTRAINDICATIONS
         if name in errors
     ]
+    screening_warnings = [
+        f"{_field_label(name)}：{_detail(warnings, name, judging.not_detailed_warning)}"
+        for name in CONTRAINDICATIONS
+        if name in warnings
+    ]
+    row_warnings = [
+        _detail(warnings, name, judging.not_detailed_warning)
+        if name == judging.BELOW_SIGNATURE
+        else f"{_field_label(name)}：{_detail(warnings, name, judging.not_detailed_warning)}"
+        for name in warnings
+        if name not in SHOWN_FIELDS and name not in CONTRAINDICATIONS
+    ]
     note = ""
     if row["action"] == judging.UPDATE:
-        note = _("changes: %(fields)s") % {"fields": "、".join(_field_label(name) for name in row["changes"])}
-    if row["status"]:
+        note = _("changes: %(fields)s") % {"fields": "、".join(_field_label(name) for name in row.get("changes", []))}
+    if row.get("status"):
         status = Resident.Status(row["status"]).label
-        reasons = "、".join(reason_labels(row["reasons"]))
+        reasons = "、".join(reason_labels(row.get("reasons", [])))
         note = f"{note}；{status}" if note else str(status)
         if reasons:
             note += f"（{reasons}）"
@@ -198,8 +239,17 @@ def _display(row: dict) -> dict:
         "cells": shown,
         "answers": "、".join(answers),
         "screening_errors": screening_errors,
+        "screening_warnings": screening_warnings,
+        "warnings": row_warnings,
         "note": note,
     }
+
+
+def _detail(messages: dict, name: str, not_detailed) -> str | None:
+    """The message at a field: None when there is none, the general one where details were not kept."""
+    if name not in messages:
+        return None
+    return messages[name] or not_detailed()
 
 
 def _field_label(name: str) -> str:
