@@ -62,7 +62,8 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
                 )
                 cleaned["id_number"] = self.parsed.number
             except ValidationError as error:
-                self.add_error("id_number", error)
+                # A document's errors are keyed by field; the age's is the number's.
+                self.add_error(None if hasattr(error, "error_dict") else "id_number", error)
         return cleaned
 
 
