@@ -42,8 +42,10 @@ HEADERS = {
     "fever": ["发热", "发烧"],
     "acute_illness": ["急性疾病或慢性疾病急性发作期", "急性疾病或慢性病急性发作", "急性疾病", "慢性病急性发作期"],
     "severe_chronic": ["严重慢性疾病", "严重慢性病"],
-    "sex": ["性别"],
+    "document_type": ["证件类型", "证件种类", "证件名称"],
     "birth_date": ["出生日期", "出生年月日", "出生年月", "生日"],
+    "sex": ["性别"],
+    "nationality": ["国籍"],
 }
 FIELDS = list(HEADERS)
 TEXT_FIELDS = ("name", "id_number", "phone", "responsible_cadre")

@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaign.lib.documents import DocumentType, document_type_from_text, parse_sex
 from campaign.lib.idnumber import make_id_number, normalize_id_number
 from campaign.lib.text import displayable, refuse_unsafe
 from residents.importing.reading import BRACKETED, HEADERS, Cell, Sheet, blank, cell_text, header_key
@@ -54,8 +55,11 @@ NEW, UPDATE, UNCHANGED, ERROR, SKIPPED = "new", "update", "unchanged", "error", 
 ACTIONS = (NEW, UPDATE, UNCHANGED, ERROR, SKIPPED)
 # Why a line was skipped.
 TOTALS, SIGNATURE, HEADER = "totals", "signature", "header"
-# Columns read to check the ID number against, never written for a document that encodes them.
-ENTERED = ("sex", "birth_date")
+# What the person registering enters where the document does not encode it: given to the
+# registration check for such a document, compared with the number for one that encodes it.
+ENTERED = ("birth_date", "sex", "nationality")
+# The document and what it says: never changed by importing someone registered already.
+IDENTITY = ("id_number", "document_type", *ENTERED)
 BELOW_SIGNATURE = "row"  # the key of a warning about the whole row
 
 BASIS_VALUES = {
@@ -70,10 +74,6 @@ PRIORITY_VALUES = {
     Resident.PriorityGroup.EDUCATION: ["学校教职员工", "教职员工", "教职工", "education"],
     Resident.PriorityGroup.MIGRANT_WORKER: ["外出务工人员", "外出务工", "migrant_worker"],
     Resident.PriorityGroup.ELDERLY: ["60周岁及以上", "60岁及以上", "60岁以上", "老年人", "elderly"],
-}
-SEX_VALUES = {
-    Resident.Sex.MALE: ["男", "男性", "m", "male", "1"],
-    Resident.Sex.FEMALE: ["女", "女性", "f", "female", "2"],
 }
 YES = {"是", "有", "√", "✓", "✔", "y", "yes", "1", "true", "对"}
 NO = {"否", "无", "没有", "×", "✗", "✘", "n", "no", "0", "false", "不是", ""}
@@ -127,6 +127,9 @@ class BirthDate(NamedTuple):
     def agrees_with(self, date: datetime.date) -> bool:
         return (self.year, self.month) == (date.year, date.month) and self.day in (None, date.day)
 
+    def date(self) -> datetime.date | None:
+        return datetime.date(self.year, self.month, self.day) if self.day else None
+
 
 @dataclass(slots=True)
 class RowResult:
@@ -136,7 +139,8 @@ class RowResult:
     errors: dict = field(default_factory=dict)  # field -> message
     warnings: dict = field(default_factory=dict)  # field (or BELOW_SIGNATURE) -> message; the row is still written
     values: dict = field(default_factory=dict)  # field -> value to write
-    entered: dict = field(default_factory=dict)  # sex and birth date as the sheet gives them (ENTERED)
+    entered: dict = field(default_factory=dict)  # ENTERED field -> value as read
+    unreadable: dict = field(default_factory=dict)  # ENTERED field -> why its cell cannot be read
     resident: int | None = None
     changes: list = field(default_factory=list)
     status: str = ""
@@ -172,7 +176,6 @@ def _value_lookup(table: dict) -> dict:
 
 _BASIS_LOOKUP = _value_lookup(BASIS_VALUES)
 _PRIORITY_LOOKUP = _value_lookup(PRIORITY_VALUES)
-_SEX_LOOKUP = _value_lookup(SEX_VALUES)
 _HEADER_KEYS = {name: {header_key(alias) for alias in aliases} for name, aliases in HEADERS.items()}
 
 
@@ -309,29 +312,54 @@ def _clean_answer(value, text):
     return answer
 
 
-def _clean_sex(value, text):
-    # Read only to compare with the ID number: what cannot be read is not compared.
-    return _SEX_LOOKUP.get(header_key(text), NOTHING)
+def _clean_document_type(value, text):
+    return document_type_from_text(text)
+
+
+# The cells of what is entered (ENTERED) are judged with the document: an unreadable one is an
+# error only for a document that does not encode what it says.
 
 
 def _clean_birth_date(value, text):
-    return birth_date_of(value) or NOTHING
+    if not text:
+        return NOTHING
+    born = birth_date_of(value)
+    if born is None:
+        raise ValidationError(_("“%(value)s” is not a date: write it as 1990-01-01.") % {"value": _shown(text)})
+    return born
+
+
+def _clean_sex(value, text):
+    return parse_sex(text) or NOTHING
+
+
+def _clean_nationality(value, text):
+    return text or NOTHING
+
+
+def _lost_digits() -> ValidationError:
+    return ValidationError(
+        _(
+            "Excel stored this ID number as a number and kept only its first 15 digits: the last digits are "
+            "lost. Format the column as text and type the number again."
+        )
+    )
 
 
 def _clean_id_number(value, text):
-    """The ID cell's text, or why no number can be read from it; the number is judged with its row."""
+    """The number cell's text, or why no number can be read from it; the document is judged with its row."""
     if blank(value):
         raise ValidationError(_("Enter the ID number."))
+    if is_number(value):
+        # Up to 15 digits a number cell holds them all (an old ID number, a permit); beyond, they are lost.
+        if abs(value) >= 10**15:
+            raise _lost_digits()
+        return str(int(value)) if float(value).is_integer() else str(value)
     number = normalize_id_number(value)
     if number == EXAMPLE_ID_NUMBER:
         raise ValidationError(_("This is the template's example ID number; write the resident's own."))
-    if is_number(value) or _SCIENTIFIC.match(number):
-        raise ValidationError(
-            _(
-                "Excel stored this ID number as a number and kept only its first 15 digits: the last digits are "
-                "lost. Format the column as text and type the number again."
-            )
-        )
+    if _SCIENTIFIC.match(number):
+        raise _lost_digits()
     return number
 
 
@@ -384,8 +412,10 @@ def _column_judges(columns: dict[str, int], *, village) -> dict:
         "phone": (_clean_phone, False),
         "basis": (_clean_choice(BASIS_VALUES, _BASIS_LOOKUP), True),
         "priority_group": (_clean_choice(PRIORITY_VALUES, _PRIORITY_LOOKUP), True),
-        "sex": (_clean_sex, True),
+        "document_type": (_clean_document_type, True),
         "birth_date": (_clean_birth_date, True),
+        "sex": (_clean_sex, True),
+        "nationality": (_clean_nationality, True),
         **dict.fromkeys(CONTRAINDICATIONS, (_clean_answer, True)),
     }
     if "responsible_cadre" in columns:
@@ -406,13 +436,17 @@ def _judge_row(row_number, values, judges, *, campaign, on) -> RowResult:
         if shown and value is not False:  # the preview lists the screening answers that are yes (or wrong)
             result.cells[name] = shown
         if error:
-            result.errors[name] = error
+            (result.unreadable if name in ENTERED else result.errors)[name] = error
         elif value is not NOTHING:
             (result.entered if name in ENTERED else result.values)[name] = value
         if cell.merged and shown:
             result.warnings[name] = merged_message(shown)
-    if "id_number" not in result.errors:
+    if "document_type" in result.errors:
+        result.values.pop("id_number", None)  # a number of no known type
+    elif "id_number" not in result.errors:
         _judge_identity(result, campaign=campaign, on=on)
+    for name in ENTERED:
+        result.cells.pop(name, None)  # not shown: a birth date never beside a masked number; messages quote them
     return result
 
 
@@ -421,33 +455,64 @@ def merged_message(shown: str) -> str:
 
 
 def _judge_identity(result: RowResult, *, campaign, on) -> None:
-    """The ID number through the registration rules, and what the row says of the same person checked against it."""
+    """The document through the registration rules, and what the row says of the same person checked against it."""
     answers = {name: result.values.get(name, False) for name in CONTRAINDICATIONS}
+    entered, born = result.entered, result.entered.get("birth_date")
     try:
-        parsed, decision = registration_check(
-            campaign=campaign, id_number=result.values.pop("id_number"), answers=answers, on=on
+        document, decision = registration_check(
+            campaign=campaign,
+            id_number=result.values.pop("id_number"),
+            answers=answers,
+            on=on,
+            document_type=result.values.get("document_type", DocumentType.ID_CARD),
+            birth_date=born.date() if born else None,
+            sex=entered.get("sex"),
+            nationality=entered.get("nationality", ""),
         )
     except ValidationError as error:
-        result.errors["id_number"] = _message(error)
+        for name, message in _messages_by_field(error).items():
+            # A cell that could not be read says so better than "enter the birth date".
+            if name in result.unreadable:
+                message = result.unreadable[name]
+            elif name == "birth_date" and born is not None:
+                message = _("Write the whole birth date, with the day: this document does not show it.")
+            result.errors[name] = message
         return
-    result.values["id_number"] = parsed.number
-    result.cells["id_number"] = parsed.number
+    result.values["id_number"] = result.cells["id_number"] = document.number
+    result.values["document_type"] = document.type
+    if document.type == DocumentType.ID_CARD:
+        result.cells.pop("document_type", None)  # the usual case, left unsaid
+    else:
+        result.cells["document_type"] = document.type
+    if not document.encodes_birth:
+        result.values["birth_date"], result.values["sex"] = document.birth_date, document.sex
+    if document.nationality:
+        result.values["nationality"] = document.nationality
+    if document.note:
+        result.warnings["id_number"] = document.note
     result.status, result.reasons = decision.status, decision.reasons
     try:
-        screening_answers_check(sex=parsed.sex, answers=answers)
+        screening_answers_check(sex=document.sex, answers=answers)
     except ValidationError as error:
-        for name, messages in error.message_dict.items():
-            result.errors[name] = " ".join(messages)
-    sex = result.entered.get("sex")
-    if sex is not None and sex != parsed.sex:
+        result.errors.update(_messages_by_field(error))
+    if not document.encodes_birth:
+        return
+    sex = entered.get("sex")
+    if sex is not None and sex != document.sex:
         result.warnings["sex"] = _(
             "The ID number says %(sex)s but this column says “%(value)s”: the ID number's is recorded."
-        ) % {"sex": Resident.Sex(parsed.sex).label, "value": result.cells["sex"]}
-    born = result.entered.get("birth_date")
-    if born is not None and not born.agrees_with(parsed.birth_date):
+        ) % {"sex": Resident.Sex(document.sex).label, "value": result.cells["sex"]}
+    if born is not None and not born.agrees_with(document.birth_date):
         result.warnings["birth_date"] = _(
             "The ID number says born on %(date)s but this column says “%(value)s”: the ID number's is recorded."
-        ) % {"date": parsed.birth_date.isoformat(), "value": result.cells["birth_date"]}
+        ) % {"date": document.birth_date.isoformat(), "value": result.cells["birth_date"]}
+
+
+def _messages_by_field(error: ValidationError) -> dict[str, str]:
+    """A service's ValidationError as field -> message; one not keyed by field is the number's (the age)."""
+    if hasattr(error, "error_dict"):
+        return {name: " ".join(messages) for name, messages in error.message_dict.items()}
+    return {"id_number": _message(error)}
 
 
 def _number_like(value) -> bool:
@@ -506,7 +571,9 @@ def _line_kind(values: list[Cell], columns: dict[str, int]) -> str:
 
 
 def _skipped(row_number: int, values: list[Cell], kind: str) -> RowResult:
-    line = "  ".join(shown_text(cell.value) for cell in values if not blank(cell.value))
+    # As written (full-width colons and brackets kept): the cadre recognises the line.
+    texts = (cell.value.strip() if isinstance(cell.value, str) else shown_text(cell.value) for cell in values)
+    line = "  ".join(text for text in texts if text)
     line = displayable(line if len(line) <= LINE_CHARS else line[: LINE_CHARS - 1] + "…")
     return RowResult(row=row_number, action=SKIPPED, skipped=kind, line=line)
 
@@ -589,26 +656,26 @@ def _build_preview(*, sheet: Sheet, campaign, village, user, lock: bool, progres
         progress(total, total)
 
     people = [row for row in preview.rows if row.action != SKIPPED]
-    by_number: dict[str, list[RowResult]] = {}
+    by_document: dict[tuple[str, str], list[RowResult]] = {}
     for row in people:
         if "id_number" in row.values:
-            by_number.setdefault(row.values["id_number"], []).append(row)
-    for rows in by_number.values():
+            by_document.setdefault(_document_of(row.values), []).append(row)
+    for (document_type, _number), rows in by_document.items():
         if len(rows) > 1:
             for row in rows:
                 others = "、".join(str(other.row) for other in rows if other is not row)
-                row.errors["id_number"] = _("The same ID number is also on row %(rows)s of this file.") % {
-                    "rows": others
-                }
+                row.errors["id_number"] = _same_document_message(document_type, others)
 
-    existing = _existing_residents(campaign, [n for n, rows in by_number.items() if len(rows) == 1], lock=lock)
+    existing = _existing_residents(campaign, [d for d, rows in by_document.items() if len(rows) == 1], lock=lock)
     # New rows without a responsible cadre are the uploading cadre's, as on the registration form.
     is_village_cadre = user is not None and User.objects.filter(pk=user.pk, profile__village=village).exists()
     default_cadre = user.pk if is_village_cadre else None
     for row in people:
-        resident = existing.get(row.values.get("id_number"))
+        resident = existing.get(_document_of(row.values)) if "id_number" in row.values else None
         if resident is not None and resident.village_id != village.pk:
-            row.errors["id_number"] = duplicate_message(village=resident.village.name, user=user)
+            row.errors["id_number"] = duplicate_message(
+                village=resident.village.name, user=user, document_type=resident.document_type
+            )
         if row.errors:
             row.action, row.values, row.status, row.reasons = ERROR, {}, "", []
         elif resident is None:
@@ -629,15 +696,32 @@ def _forget_details(row: RowResult) -> None:
     row.warnings = dict.fromkeys(row.warnings, "")
 
 
-def _existing_residents(campaign, numbers, *, lock) -> dict[str, Resident]:
-    found = {}
+def _document_of(values: dict) -> tuple[str, str]:
+    return values["document_type"], values["id_number"]
+
+
+def _same_document_message(document_type: str, rows: str) -> str:
+    if document_type == DocumentType.ID_CARD:
+        return _("The same ID number is also on row %(rows)s of this file.") % {"rows": rows}
+    return _("The same %(document)s number is also on row %(rows)s of this file.") % {
+        "document": DocumentType(document_type).label,
+        "rows": rows,
+    }
+
+
+def _existing_residents(campaign, documents: list[tuple[str, str]], *, lock) -> dict[tuple[str, str], Resident]:
+    """The residents registered with these documents (type, number), by document."""
+    wanted, found = set(documents), {}
+    numbers = sorted({number for _type, number in documents})
     for start in range(0, len(numbers), LOOKUP_BATCH):
         queryset = Resident.objects.filter(campaign=campaign, id_number__in=numbers[start : start + LOOKUP_BATCH])
         if lock:
             # Confirm writes what the preview showed: hold these rows until the import commits.
             queryset = queryset.order_by("pk").select_for_update(of=("self",))
         for resident in queryset.select_related("village"):
-            found[resident.id_number] = resident
+            document = (resident.document_type, resident.id_number)
+            if document in wanted:
+                found[document] = resident
     return found
 
 
@@ -648,7 +732,7 @@ def _current(resident: Resident, name: str):
 def _compare(row: RowResult, resident: Resident, *, campaign, on) -> None:
     row.resident = resident.pk
     row.changes = [
-        name for name, value in row.values.items() if name != "id_number" and _current(resident, name) != value
+        name for name, value in row.values.items() if name not in IDENTITY and _current(resident, name) != value
     ]
     row.action = UPDATE if row.changes else UNCHANGED
     row.values = {name: row.values[name] for name in row.changes}
@@ -673,7 +757,7 @@ def not_detailed_warning() -> str:
 def skipped_note(kind: str) -> str:
     """What the preview says of a skipped line."""
     return {
-        TOTALS: _("Totals row: not imported."),
-        SIGNATURE: _("Signature or stamp line: not imported."),
-        HEADER: _("The header row again: not imported."),
+        TOTALS: _("Totals row: not imported"),
+        SIGNATURE: _("Signature or stamp line: not imported"),
+        HEADER: _("The header row again: not imported"),
     }[kind]

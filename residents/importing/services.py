@@ -23,7 +23,7 @@ from campaign.lib.excel import (
     set_widths,
 )
 from campaign.lib.text import displayable
-from residents.importing.reading import TEXT_FIELDS, read_sheet
+from residents.importing.reading import HEADERS, TEXT_FIELDS, read_sheet
 from residents.importing.rows import (
     ERROR,
     NEW,
@@ -182,14 +182,19 @@ def error_report(batch: ImportBatch) -> bytes:
             name = field_of.get(index)
             cells.append(_as_shown(ws, cell.value, text=name in TEXT_FIELDS, wrong=name in row_errors))
         reasons = "；".join(
-            f"{sheet.headers[sheet.columns[name]]}：{message or not_detailed_message()}"
-            for name, message in row_errors.items()
+            f"{_header_of(sheet, name)}：{message or not_detailed_message()}" for name, message in row_errors.items()
         )
         cells.append(safe_cell(ws, reasons))
         ws.append(cells)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _header_of(sheet, name: str) -> str:
+    """The header of a field's column as the sheet has it; the template's where the sheet has none
+    (a passport's missing 出生日期)."""
+    return sheet.headers[sheet.columns[name]] if name in sheet.columns else HEADERS[name][0]
 
 
 def _has_time(value) -> bool:

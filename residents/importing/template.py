@@ -3,17 +3,27 @@
 import io
 import unicodedata
 
+from django.utils.translation import override
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from campaign.lib.documents import DOCUMENT_KINDS
 from campaign.lib.excel import header_row, office_workbook, print_setup, safe_cell, set_widths
 from residents.importing.limits import limits
 from residents.importing.reading import FIELDS, HEADERS, TEXT_FIELDS, column_letter
-from residents.importing.rows import BASIS_VALUES, ENTERED, EXAMPLE_ID_NUMBER, EXAMPLE_NAME, PRIORITY_VALUES
+from residents.importing.rows import BASIS_VALUES, EXAMPLE_ID_NUMBER, EXAMPLE_NAME, PRIORITY_VALUES
 from residents.models import CONTRAINDICATIONS
 
-# Every column the importer reads, but those the ID number already says (ENTERED: never typed twice).
-COLUMNS = [name for name in FIELDS if name not in ENTERED]
+# Every column the importer reads; the document's type, birth date, sex and nationality last,
+# as only people without an ID card need them.
+COLUMNS = FIELDS
+WIDTHS = dict(zip(COLUMNS, [12, 22, 15, 12, 26, 14, 8, 14, 18, 8, 16, 12, 26, 12, 8, 12], strict=True))  # characters
 NOTES_WIDTH = 80  # characters (a Chinese one counts two): A4 portrait at full size
+
+
+def document_type_names() -> list[str]:
+    """The document types as a sheet names them (their Chinese labels), the ID card first."""
+    with override("zh-hans"):
+        return [str(kind.label) for kind in DOCUMENT_KINDS.values()]
 
 
 def _fit(line: str, width: int) -> list[str]:
@@ -33,7 +43,7 @@ def template_workbook() -> bytes:
     workbook = office_workbook()
     ws = workbook.create_sheet("居民名单")
     headers = [HEADERS[name][0] for name in COLUMNS]
-    set_widths(ws, [12, 22, 15, 12, 26, 14, 8, 14, 18, 8, 16, 12])
+    set_widths(ws, list(WIDTHS.values()))
     for index, name in enumerate(COLUMNS):
         if name in TEXT_FIELDS:
             # Typed-in ID numbers and phones stay text, not numbers that lose digits.
@@ -45,6 +55,8 @@ def template_workbook() -> bytes:
         "basis": [aliases[0] for aliases in BASIS_VALUES.values()],
         "priority_group": [aliases[0] for aliases in PRIORITY_VALUES.values()],
         **{name: ["是", "否"] for name in CONTRAINDICATIONS},
+        "document_type": document_type_names(),
+        "sex": ["男", "女"],
     }
     for name, choices in lists.items():
         letter = column_letter(COLUMNS.index(name))
@@ -67,6 +79,10 @@ def template_workbook() -> bytes:
         "priority_group": "一般人群",
         "responsible_cadre": "",
         **dict.fromkeys(CONTRAINDICATIONS, "否"),
+        "document_type": document_type_names()[0],
+        "birth_date": "",  # an ID number says them
+        "sex": "",
+        "nationality": "",
     }
     ws.append([safe_cell(ws, example[name], text=name in TEXT_FIELDS) for name in COLUMNS])
 
@@ -94,4 +110,14 @@ TEMPLATE_NOTES = [
     "6. 六项禁忌情况每项一列，填“是”或“否”，空白视为“否”。",
     "7. 已在本村（社区）登记的居民按身份证号码更新；手机号码、纳入依据、重点人群、包保责任人留空时保留原有内容。",
     "8. 列的顺序可以调整，表头上方可以有标题行。",
+    "9. 证件类型：不填即为居民身份证。持港澳台居民居住证、外国人永久居留身份证、护照、"
+    "港澳居民来往内地通行证（回乡证）、台湾居民来往大陆通行证（台胞证）或出生医学证明的，"
+    "从下拉列表中选择证件类型，在身份证号码列填写证件号码。"
+    "15位的老身份证号码自动转换为18位后登记。",
+    "10. 出生日期、性别：居民身份证、港澳台居民居住证和18位的外国人永久居留身份证的号码里已有，不必填写"
+    "（填了而与号码不符的，以号码为准并提示）。护照、回乡证、台胞证、出生医学证明和15位的旧版外国人永久居留身份证"
+    "必须填写，出生日期写成 1990-01-01。",
+    "11. 国籍：持护照的外国人必须填写，写中文国名或三位字母代码（如 日本 或 JPN）；"
+    "外国人永久居留身份证的号码里已有国籍。",
+    "12. 表格下方的合计行、签名盖章行不会导入，也不算错误。",
 ]

@@ -13,7 +13,8 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
-from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.lib.documents import DocumentType
+from campaign.lib.masking import mask_document_number, mask_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.importing import rows as judging
@@ -189,11 +190,14 @@ def _display(row: dict) -> dict:
             "note": judging.skipped_note(row["skipped"]),
         }
     cells, errors, warnings = row["cells"], row["errors"], row.get("warnings", {})
+    # The document's type as recorded (a code), or as written when the row is wrong; "" for an ID card.
+    document = cells.get("document_type", "")
+    known = document in DocumentType.values
     shown = []
     for name in SHOWN_FIELDS:
         value = cells.get(name)
         if name == "id_number" and "id_number" not in errors:
-            value = mask_id_number(value or "")
+            value = mask_document_number(document if known else DocumentType.ID_CARD, value or "")
         elif name == "phone" and "phone" not in errors:
             value = mask_phone(value or "")
         shown.append(
@@ -216,6 +220,12 @@ def _display(row: dict) -> dict:
         for name in CONTRAINDICATIONS
         if name in warnings
     ]
+    # Fields without a column of their own here (the document type, the birth date, ...): in the note.
+    row_errors = [
+        f"{_field_label(name)}：{_detail(errors, name, importing.not_detailed_message)}"
+        for name in errors
+        if name not in SHOWN_FIELDS and name not in CONTRAINDICATIONS
+    ]
     row_warnings = [
         _detail(warnings, name, judging.not_detailed_warning)
         if name == judging.BELOW_SIGNATURE
@@ -237,9 +247,11 @@ def _display(row: dict) -> dict:
         "action": row["action"],
         "label": ACTION_LABELS[row["action"]],
         "cells": shown,
+        "document": str(DocumentType(document).label) if known else document,
         "answers": "、".join(answers),
         "screening_errors": screening_errors,
         "screening_warnings": screening_warnings,
+        "errors": row_errors,
         "warnings": row_warnings,
         "note": note,
     }

@@ -4,6 +4,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign, Village
+from residents.importing import rows as judging
 from residents.importing import services as importing
 from residents.importing.limits import ImportFileError
 from residents.importing.reading import HEADERS
@@ -63,5 +64,11 @@ class Command(BaseCommand):
             f"unchanged {batch.unchanged_count}, error {batch.error_count}"
         )
         for row in batch.rows:
+            if row["action"] == judging.SKIPPED:
+                self.stdout.write(f"  row {row['row']} skipped: {judging.skipped_note(row['skipped'])} {row['line']}")
+                continue
             for field, message in row["errors"].items():
                 self.stdout.write(f"  row {row['row']}, {HEADERS[field][0]}: {message}", self.style.ERROR)
+            for field, message in row.get("warnings", {}).items():
+                where = f", {HEADERS[field][0]}" if field in HEADERS else ""
+                self.stdout.write(f"  row {row['row']}{where} (warning): {message}", self.style.WARNING)
