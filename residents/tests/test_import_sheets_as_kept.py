@@ -15,7 +15,7 @@ from residents.importing.reading import HEADERS, Cell, Sheet, read_sheet
 from residents.importing.rows import build_preview
 from residents.importing.services import import_apply, import_preview
 from residents.models import Resident
-from residents.tests.factories import id_number_for
+from residents.tests.factories import ResidentFactory, id_number_for
 from residents.tests.sheets import TEMPLATE_HEADERS, person, xlsx
 
 pytestmark = pytest.mark.django_db
@@ -372,8 +372,10 @@ def test_judging_reports_its_progress_every_thousand_rows_and_at_the_end(cadre_q
     )
     assert seen == [1000, 2000, 2500]
     confirmed = []
-    import_apply(batch=batch, user=cadre_qingshan, progress=lambda done, total: confirmed.append(done))
-    assert confirmed == [1000, 2000, 2500]
+    import_apply(batch=batch, user=cadre_qingshan, progress=lambda done, total: confirmed.append((done, total)))
+    # Judged again, then written: 2,500 rows each.
+    assert confirmed == [(1000, 5000), (2000, 5000), (2500, 5000), (3500, 5000), (4500, 5000), (5000, 5000)]
+    assert Resident.objects.count() == 2500
 
 
 # What is kept
@@ -413,3 +415,16 @@ def test_judging_the_same_cell_twice_gives_the_same_verdict_whatever_its_type(ca
     assert rows[2].cells["basis"] == "True" and rows[3].cells["basis"] == "1"
     assert rows[2].cells["fever"] == "1" and rows[3].cells["fever"] == "1"
     assert judging.yes_no(rows[2].cells["fever"]) is True
+
+
+def test_the_confirm_reports_the_updates_it_writes_too(cadre_qingshan, qingshan):
+    for n in (2, 3):
+        ResidentFactory(village=qingshan, id_number=id_number_for(n), name=person(n)["姓名"], phone="13900000000")
+    batch = preview(xlsx([person(n) for n in (1, 2, 3)]), qingshan, cadre_qingshan)
+    assert (batch.new_count, batch.update_count) == (1, 2)
+
+    calls = []
+    import_apply(batch=batch, user=cadre_qingshan, progress=lambda done, total: calls.append((done, total)))
+
+    assert calls == [(3, 6), (4, 6), (6, 6)]
+    assert Resident.objects.filter(phone="13900000000").count() == 0
