@@ -458,10 +458,11 @@ def _judge_identity(result: RowResult, *, campaign, on) -> None:
     """The document through the registration rules, and what the row says of the same person checked against it."""
     answers = {name: result.values.get(name, False) for name in CONTRAINDICATIONS}
     entered, born = result.entered, result.entered.get("birth_date")
+    number = result.values.pop("id_number")
     try:
         document, decision = registration_check(
             campaign=campaign,
-            id_number=result.values.pop("id_number"),
+            id_number=number,
             answers=answers,
             on=on,
             document_type=result.values.get("document_type", DocumentType.ID_CARD),
@@ -489,7 +490,9 @@ def _judge_identity(result: RowResult, *, campaign, on) -> None:
     if document.nationality:
         result.values["nationality"] = document.nationality
     if document.note:
-        result.warnings["id_number"] = document.note
+        # The note quotes both numbers, and the page shows numbers masked: said here without them.
+        converted = document.type == DocumentType.ID_CARD and len(number) == 15
+        result.warnings["id_number"] = converted_message() if converted else document.note
     result.status, result.reasons = decision.status, decision.reasons
     try:
         screening_answers_check(sex=document.sex, answers=answers)
@@ -506,6 +509,10 @@ def _judge_identity(result: RowResult, *, campaign, on) -> None:
         result.warnings["birth_date"] = _(
             "The ID number says born on %(date)s but this column says “%(value)s”: the ID number's is recorded."
         ) % {"date": document.birth_date.isoformat(), "value": result.cells["birth_date"]}
+
+
+def converted_message() -> str:
+    return _("The old 15-digit ID number was converted to its 18-digit form, which is what is recorded.")
 
 
 def _messages_by_field(error: ValidationError) -> dict[str, str]:

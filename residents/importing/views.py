@@ -1,6 +1,7 @@
 """Excel import of residents: upload, preview, confirm, error report and template."""
 
 import io
+import re
 from pathlib import PurePath
 
 from django.contrib import messages
@@ -186,7 +187,7 @@ def _display(row: dict) -> dict:
             "row": row["row"],
             "action": row["action"],
             "label": ACTION_LABELS[row["action"]],
-            "line": row["line"],
+            "line": _masked_line(row["line"]),
             "note": judging.skipped_note(row["skipped"]),
         }
     cells, errors, warnings = row["cells"], row["errors"], row.get("warnings", {})
@@ -255,6 +256,19 @@ def _display(row: dict) -> dict:
         "warnings": row_warnings,
         "note": note,
     }
+
+
+_LONG_NUMBER = re.compile(r"[0-9]{7,}[0-9Xx]?")
+
+
+def _masked_line(line: str) -> str:
+    """A skipped line's phone or ID numbers (a signer's 联系电话) masked as the rows' are."""
+
+    def mask(match):
+        number = match.group()
+        return mask_phone(number) if len(number) == 11 else mask_document_number(DocumentType.ID_CARD, number)
+
+    return _LONG_NUMBER.sub(mask, line)
 
 
 def _detail(messages: dict, name: str, not_detailed) -> str | None:

@@ -94,7 +94,9 @@ def test_an_old_15_digit_id_number_is_converted_and_the_row_says_so(cadre_qingsh
                      ["姓名", "身份证号码"])  # fmt: skip
 
     rows = rows_by_number(batch)
-    assert fifteen in rows[2]["warnings"]["id_number"] and eighteen in rows[2]["warnings"]["id_number"]
+    note = rows[2]["warnings"]["id_number"]
+    assert "15位" in note and "18位" in note
+    assert fifteen not in note and eighteen not in note  # the page shows numbers masked
     assert rows[3]["action"] == "new"  # a 15-digit number cell keeps every digit
     assert Resident.objects.filter(id_number=eighteen).exists()
 

@@ -208,7 +208,7 @@ def test_rows_below_the_signature_line_are_judged_as_any_row_and_flagged(cadre_q
 
 
 def test_the_preview_lists_the_skipped_lines_under_their_own_tab(as_cadre, cadre_qingshan, qingshan):
-    data = signed_sheet([person(1)], blank_row(c0="合计", c2=1), blank_row(c0="填报人：王芳"))
+    data = signed_sheet([person(1)], blank_row(c0="合计", c2=1), blank_row(c0="填报人：王芳", c2="电话：13812345678"))
     batch = preview(data, qingshan, cadre_qingshan)
     url = reverse("residents:import_preview", args=[batch.pk])
 
@@ -219,6 +219,7 @@ def test_the_preview_lists_the_skipped_lines_under_their_own_tab(as_cadre, cadre
 
     skipped = as_cadre.get(url + "?show=skipped").content.decode()
     assert skipped.count('data-action="skipped"') == 2 and "填报人：王芳" in skipped
+    assert "电话：138****5678" in skipped and "13812345678" not in skipped  # a signer's phone, masked as any
 
 
 # A 性别 or 出生日期 column beside the ID number
