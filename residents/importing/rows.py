@@ -1,16 +1,17 @@
 """Cleaning and judging the rows of a sheet: new, update, unchanged, error or skipped, and why.
 
 Judging is not forgiving: every value goes through the same service functions as the
-registration form (residents.services), and duplicates are errors. A row is still imported,
-with a warning for the cadre to check, when a value came from a merged cell, when a 性别 or
-出生日期 column contradicts the ID number, or when it sits below the sheet's signature line.
-Lines of the sheet that are not people (a totals row, a signature or stamp line, the header
-row repeated) are skipped with a note, never counted as errors; a row whose ID cell holds
-anything like a number is never skipped.
+registration form (residents.services: the document through registration_check, whatever
+its type), and duplicates are errors. A row is still imported, with a warning for the cadre
+to check, when a value came from a merged cell, when a 性别 or 出生日期 column contradicts the
+ID number, when the document's number was converted or recorded under another type, or when
+the row sits below the sheet's signature line. Lines of the sheet that are not people (a
+totals row, a signature or stamp line, the header row repeated) are skipped with a note,
+never counted as errors; a row whose number cell holds anything like a number is never skipped.
 
 Judging a cell is a pure function of the cell (and of the village's users), so the columns
-whose values repeat (choices, yes/no answers, cadre names) judge each distinct cell once per
-sheet; the ID number, whose eligibility depends on the row's answers, is judged per row.
+whose values repeat (choices, yes/no answers, cadre names, document types) judge each distinct
+cell once per sheet; the number, whose eligibility depends on the row's answers, is judged per row.
 """
 
 import datetime
@@ -48,8 +49,8 @@ DETAILED_WARNINGS = 1_000  # rows with warnings kept with their messages (a merg
 # ID numbers looked up per query: one query for a village's sheet, and within SQLite's limits.
 LOOKUP_BATCH = 5_000
 PROGRESS_EVERY = 1_000  # rows judged between two calls of build_preview's `progress`
-LINE_CHARS = 120
-YOUNG_OBJECTS, NEVER = 50_000, 10**9  # see without_cycle_collection  # a skipped line's text as the preview shows it
+LINE_CHARS = 120  # a skipped line's text as the preview shows it
+YOUNG_OBJECTS, NEVER = 50_000, 10**9  # see without_cycle_collection
 
 NEW, UPDATE, UNCHANGED, ERROR, SKIPPED = "new", "update", "unchanged", "error", "skipped"
 ACTIONS = (NEW, UPDATE, UNCHANGED, ERROR, SKIPPED)
@@ -355,7 +356,9 @@ def _clean_id_number(value, text):
         if abs(value) >= 10**15:
             raise _lost_digits()
         return str(int(value)) if float(value).is_integer() else str(value)
-    number = normalize_id_number(value)
+    # Nearly every cell is clean already: only the others are folded (full-width, spaces, invisible characters).
+    clean = isinstance(value, str) and value.isascii() and value.isalnum()
+    number = value.upper() if clean else normalize_id_number(value)
     if number == EXAMPLE_ID_NUMBER:
         raise ValidationError(_("This is the template's example ID number; write the resident's own."))
     if _SCIENTIFIC.match(number):
@@ -413,7 +416,7 @@ def _column_judges(columns: dict[str, int], *, village) -> dict:
         "basis": (_clean_choice(BASIS_VALUES, _BASIS_LOOKUP), True),
         "priority_group": (_clean_choice(PRIORITY_VALUES, _PRIORITY_LOOKUP), True),
         "document_type": (_clean_document_type, True),
-        "birth_date": (_clean_birth_date, True),
+        "birth_date": (_clean_birth_date, False),  # one per person, as the number
         "sex": (_clean_sex, True),
         "nationality": (_clean_nationality, True),
         **dict.fromkeys(CONTRAINDICATIONS, (_clean_answer, True)),
