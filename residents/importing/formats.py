@@ -308,7 +308,7 @@ def _scan_xlsx_sheet(archive, member, name, lengths, longest) -> SheetScan:
 
 # .ods
 
-_ODS_TAG = re.compile(rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)\b([^>]*?)(/?)>")
+_ODS_TAG = re.compile(rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>")
 _REPEAT_COLUMNS = re.compile(rb'table:number-columns-repeated="([0-9]+)"')
 _REPEAT_ROWS = re.compile(rb'table:number-rows-repeated="([0-9]+)"')
 _SPAN_COLUMNS = re.compile(rb'table:number-columns-spanned="([0-9]+)"')
