@@ -24,6 +24,7 @@ in any order and under the names cadres use (HEADERS). What a cell means is judg
 
 import csv
 import datetime
+import functools
 import io
 import re
 import unicodedata
@@ -358,10 +359,16 @@ def cell_text(value) -> str:
     """A cell as text: invisible characters removed, full-width folded, spaces trimmed, a whole float without its .0."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.isascii():
-        return value.strip()  # nothing full-width or invisible to fold
+    if type(value) is str:
+        # Nothing full-width or invisible to fold in ASCII; other text repeats (户籍地, 否, names): cached.
+        return value.strip() if value.isascii() else _folded(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
         value = value.date()
-    return unicodedata.normalize("NFKC", strip_invisible(str(value))).strip()
+    return _folded(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", strip_invisible(text)).strip()
