@@ -26,7 +26,7 @@ class PreviewChanged(Exception):
 
 def import_preview(*, data: bytes, file_name: str, campaign, village, user) -> ImportBatch:
     """Read an upload, judge it and keep the preview as an ImportBatch. Raises ImportFileError."""
-    sheet = read_sheet(data)
+    sheet = read_sheet(data, file_name)
     preview = build_preview(sheet=sheet, campaign=campaign, village=village, user=user)
     batch = ImportBatch(
         campaign=campaign, village=village, uploaded_by=user, file_name=displayable(file_name)[:255], content=data
