@@ -321,3 +321,15 @@ def test_the_page_and_the_roster_take_the_same_few_queries_however_long_the_list
         assert client.get(reverse("daily:list"), {"site": site_centre.pk}).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("daily:roster"), {"site": site_centre.pk}).status_code == 200
+
+
+def test_the_list_and_its_roster_name_a_passport_and_mask_it_by_its_rule(client, office, qingshan, site_centre):
+    resident = ResidentFactory(
+        village=qingshan, name="约翰", document_type="passport", id_number="E12345678", nationality="USA"
+    )
+    AppointmentFactory(resident=resident, dose_number=1, date=TOMORROW)
+    client.force_login(office)
+    page = client.get(reverse("daily:list"), {"site": site_centre.pk, "date": TOMORROW.isoformat()}).content.decode()
+    assert "E****5678" in page and "E12345678" not in page and ">护照</span>" in page
+    sheet = roster(client, office, site_centre).worksheets[0]
+    assert (sheet["D3"].value, sheet["E3"].value) == ("护照", "E****5678")
