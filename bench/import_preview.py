@@ -71,6 +71,8 @@ def run(args):
     from campaign.roles import Role
     from campaign.tests.factories import CampaignFactory, SiteFactory, VillageFactory, user_with_role
     from residents.importing import services as importing
+    from residents.importing.reading import read_sheet
+    from residents.importing.rows import build_preview
     from residents.models import Resident
     from residents.tests.factories import ResidentFactory, id_number_for
     from residents.tests.sheets import big_sheet, person
@@ -100,8 +102,8 @@ def run(args):
     print(f"({len(data) / 1024:.0f} KB, {len(expected)} bad rows)")
 
     def judge():
-        sheet = importing.read_sheet(data)
-        return importing.build_preview(sheet=sheet, campaign=campaign, village=village, user=cadre)
+        sheet = read_sheet(data)
+        return build_preview(sheet=sheet, campaign=campaign, village=village, user=cadre)
 
     preview, judged = timed("read and judge (the preview's work)", judge)
     batch, kept = timed(

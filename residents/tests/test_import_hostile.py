@@ -52,7 +52,8 @@ sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
 import django
 django.setup()
-from residents.importing.services import ImportFileError, read_sheet
+from residents.importing.limits import ImportFileError
+from residents.importing.reading import read_sheet
 
 def peak_mb():
     with open("/proc/self/status") as status:
@@ -242,9 +243,10 @@ def test_past_the_detailed_errors_a_wrong_row_says_which_cells_and_to_fix_the_fi
     from django.urls import reverse
     from openpyxl import load_workbook
 
+    from residents.importing import rows
     from residents.importing import services as importing
 
-    monkeypatch.setattr(importing, "DETAILED_ERRORS", 2)
+    monkeypatch.setattr(rows, "DETAILED_ERRORS", 2)
     batch = preview(xlsx([person(n, 手机号码="1") for n in range(4)]), qingshan, cadre_qingshan)
     assert batch.error_count == 4
     assert [row["errors"] for row in batch.rows][2:] == [{"phone": ""}, {"phone": ""}]

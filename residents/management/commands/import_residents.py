@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign, Village
 from residents.importing import services as importing
+from residents.importing.limits import ImportFileError
+from residents.importing.reading import HEADERS
 
 
 class Command(BaseCommand):
@@ -35,7 +37,7 @@ class Command(BaseCommand):
             batch = importing.import_preview(
                 data=path.read_bytes(), file_name=path.name, campaign=campaign, village=target, user=uploader
             )
-        except importing.ImportFileError as error:
+        except ImportFileError as error:
             raise CommandError(str(error)) from None
         self.report(batch)
         if dry_run:
@@ -62,4 +64,4 @@ class Command(BaseCommand):
         )
         for row in batch.rows:
             for field, message in row["errors"].items():
-                self.stdout.write(f"  row {row['row']}, {importing.HEADERS[field][0]}: {message}", self.style.ERROR)
+                self.stdout.write(f"  row {row['row']}, {HEADERS[field][0]}: {message}", self.style.ERROR)
