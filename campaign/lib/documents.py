@@ -543,16 +543,25 @@ def document_type_from_text(raw) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", strip_invisible(str(raw or ""))))
     if not text:
         return DocumentType.ID_CARD
-    for kind in DOCUMENT_KINDS.values():
-        with override("zh-hans"):
-            label = str(kind.label)
-        if text.lower() == kind.type or text == label or text in kind.aliases:
-            return kind.type
+    found = _document_type_names().get(text.lower())
+    if found:
+        return found
     raise ValidationError(
         _("%(type)s is not a document type; write one of: %(types)s."),
         code="document_type",
         params={"type": text, "types": "、".join(kind.aliases[0] for kind in DOCUMENT_KINDS.values())},
     )
+
+
+@lru_cache(maxsize=1)
+def _document_type_names() -> dict[str, str]:
+    """Every name a sheet may give a type (value, Chinese label, aliases), lowercased: once per process."""
+    names = {}
+    with override("zh-hans"):
+        for kind in DOCUMENT_KINDS.values():
+            for name in (kind.type, str(kind.label), str(kind.short), *kind.aliases):
+                names[re.sub(r"\s+", "", name).lower()] = str(kind.type)
+    return names
 
 
 def parse_sex(raw) -> str | None:
