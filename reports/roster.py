@@ -9,6 +9,7 @@ import datetime
 from django.utils import timezone, translation
 from openpyxl.utils import get_column_letter
 
+from campaign.lib.documents import document_short_label, nationality_name
 from campaign.lib.excel import TITLED_HEADER_ROW, date_cell, office_workbook, safe_cell, titled_sheet
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
@@ -27,7 +28,8 @@ COLUMNS_BEFORE_DOSES = [
     ("性别", 6),
     ("出生日期", 12),
     ("年龄", 6),
-    ("身份证号码", 21),
+    ("证件类型", 10),  # documents: the type beside its number (a short name)
+    ("证件号码", 21),
     ("手机号码", 14),
     ("村（社区）", 12),
     ("纳入依据", 10),
@@ -110,7 +112,7 @@ def write_roster(
             reasons = labels_cache[reasons_key]
             if row["status_note"]:
                 reasons = f"{reasons}：{row['status_note']}" if reasons else row["status_note"]
-            id_number = shown_id_number(row["id_number"], full=full_values)
+            id_number = shown_id_number(row["id_number"], full=full_values, document_type=row["document_type"])
             phone = shown_phone(row["phone"], full=full_values)
             birth_date = shown_birth_date(row["birth_date"], full=full_values)
             cadre = _cadre_name(row)
@@ -119,6 +121,7 @@ def write_roster(
                 cells.append(date_cell(ws, birth_date))
             cells += [
                 age_on(row["birth_date"], today, age_unit),
+                safe_cell(ws, _document(row)),  # documents: 证件类型
                 safe_cell(ws, id_number, text=True),
                 safe_cell(ws, phone, text=True) if phone else None,
                 safe_cell(ws, row["village_name"]),
@@ -136,3 +139,9 @@ def write_roster(
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(count, 1)}"
     workbook.save(target)
     return count
+
+
+def _document(row) -> str:
+    """The 证件类型 cell: the type's short name, with the nationality of a foreign document (护照（日本）)."""
+    label = document_short_label(row["document_type"])
+    return f"{label}（{nationality_name(row['nationality'])}）" if row["nationality"] else label
