@@ -40,6 +40,8 @@ COLUMNS_BEFORE_DOSES = [
 ]
 DOSE_WIDTH = 17
 COLUMNS_AFTER_DOSES = [("登记时间", 17)]
+# write_roster's `progress` is called after every this many rows.
+PROGRESS_EVERY = 1000
 
 
 def roster_columns(*, doses: int, age_unit: str = "years", full_values: bool = True) -> list[tuple[str, int]]:
@@ -79,7 +81,15 @@ def _dose_cell(ws, given, booked):
 
 
 def write_roster(
-    *, target, campaign, residents, title: str, note: str, full_values: bool, today: datetime.date | None = None
+    *,
+    target,
+    campaign,
+    residents,
+    title: str,
+    note: str,
+    full_values: bool,
+    today: datetime.date | None = None,
+    progress=None,
 ) -> int:
     """Write the roster of `residents` (scoped and filtered) as an .xlsx file to `target` (a path or binary file).
 
@@ -87,6 +97,7 @@ def write_roster(
     (campaign.lib.masking); every text cell goes through
     safe_cell, so text starting with = + - @ shows as typed and never runs. Streams rows
     (openpyxl write-only mode over a server-side iterator), so memory stays flat.
+    `progress`, when given, is called as progress(rows written, None) every PROGRESS_EVERY rows.
     Returns the number of residents written.
     """
     today = today or timezone.localdate()
@@ -135,6 +146,8 @@ def write_roster(
                 cells.append(_dose_cell(ws, row[f"dose{n}_at"], row[f"dose{n}_booked"]))
             cells.append(date_cell(ws, _local_naive(row["registered_at"]), with_time=True))
             ws.append(cells)
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count, None)
     # Filter arrows on the headers (written at the end of the sheet, so known only now).
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(count, 1)}"
     workbook.save(target)
