@@ -9,6 +9,7 @@ import datetime
 from django.utils import timezone, translation
 from openpyxl.utils import get_column_letter
 
+from campaign.lib.documents import document_short_label, nationality_name
 from campaign.lib.excel import TITLED_HEADER_ROW, date_cell, office_workbook, safe_cell, titled_sheet
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
@@ -27,7 +28,8 @@ COLUMNS_BEFORE_DOSES = [
     ("性别", 6),
     ("出生日期", 12),
     ("年龄", 6),
-    ("身份证号码", 21),
+    ("证件类型", 10),  # documents: the type beside its number (a short name)
+    ("证件号码", 21),
     ("手机号码", 14),
     ("村（社区）", 12),
     ("纳入依据", 10),
@@ -38,6 +40,8 @@ COLUMNS_BEFORE_DOSES = [
 ]
 DOSE_WIDTH = 17
 COLUMNS_AFTER_DOSES = [("登记时间", 17)]
+# write_roster's `progress` is called after every this many rows.
+PROGRESS_EVERY = 1000
 
 
 def roster_columns(*, doses: int, age_unit: str = "years", full_values: bool = True) -> list[tuple[str, int]]:
@@ -77,7 +81,15 @@ def _dose_cell(ws, given, booked):
 
 
 def write_roster(
-    *, target, campaign, residents, title: str, note: str, full_values: bool, today: datetime.date | None = None
+    *,
+    target,
+    campaign,
+    residents,
+    title: str,
+    note: str,
+    full_values: bool,
+    today: datetime.date | None = None,
+    progress=None,
 ) -> int:
     """Write the roster of `residents` (scoped and filtered) as an .xlsx file to `target` (a path or binary file).
 
@@ -85,6 +97,7 @@ def write_roster(
     (campaign.lib.masking); every text cell goes through
     safe_cell, so text starting with = + - @ shows as typed and never runs. Streams rows
     (openpyxl write-only mode over a server-side iterator), so memory stays flat.
+    `progress`, when given, is called as progress(rows written, None) every PROGRESS_EVERY rows.
     Returns the number of residents written.
     """
     today = today or timezone.localdate()
@@ -110,7 +123,7 @@ def write_roster(
             reasons = labels_cache[reasons_key]
             if row["status_note"]:
                 reasons = f"{reasons}：{row['status_note']}" if reasons else row["status_note"]
-            id_number = shown_id_number(row["id_number"], full=full_values)
+            id_number = shown_id_number(row["id_number"], full=full_values, document_type=row["document_type"])
             phone = shown_phone(row["phone"], full=full_values)
             birth_date = shown_birth_date(row["birth_date"], full=full_values)
             cadre = _cadre_name(row)
@@ -119,6 +132,7 @@ def write_roster(
                 cells.append(date_cell(ws, birth_date))
             cells += [
                 age_on(row["birth_date"], today, age_unit),
+                safe_cell(ws, _document(row)),  # documents: 证件类型
                 safe_cell(ws, id_number, text=True),
                 safe_cell(ws, phone, text=True) if phone else None,
                 safe_cell(ws, row["village_name"]),
@@ -132,7 +146,15 @@ def write_roster(
                 cells.append(_dose_cell(ws, row[f"dose{n}_at"], row[f"dose{n}_booked"]))
             cells.append(date_cell(ws, _local_naive(row["registered_at"]), with_time=True))
             ws.append(cells)
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count, None)
     # Filter arrows on the headers (written at the end of the sheet, so known only now).
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(count, 1)}"
     workbook.save(target)
     return count
+
+
+def _document(row) -> str:
+    """The 证件类型 cell: the type's short name, with the nationality of a foreign document (护照（日本）)."""
+    label = document_short_label(row["document_type"])
+    return f"{label}（{nationality_name(row['nationality'])}）" if row["nationality"] else label

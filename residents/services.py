@@ -209,7 +209,9 @@ def registration_check(
     decision = eligibility_decide(campaign=campaign, birth_date=parsed.birth_date, answers=answers, on=on)
     if decision.status == Resident.Status.OUT_OF_AGE:
         raise ValidationError(
-            _("Age %(age)s on %(day)s is outside this campaign's range (%(range)s)."),
+            _("Age %(age)s on %(day)s is outside this campaign's range (%(range)s).")
+            if parsed.encodes_birth
+            else _("Age %(age)s on %(day)s, by the birth date entered, is outside this campaign's range (%(range)s)."),
             code="age",
             params={
                 "age": age_on(parsed.birth_date, on, campaign.age_unit),

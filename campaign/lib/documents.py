@@ -94,6 +94,10 @@ class Document:
     def label(self) -> str:
         return str(DocumentType(self.type).label)
 
+    @property
+    def short_label(self) -> str:
+        return DOCUMENT_KINDS[self.type].short
+
 
 class Nationality(models.TextChoices):
     """How a type records nationality: never (Chinese documents), read from the number, or entered."""
@@ -120,12 +124,21 @@ class DocumentKind:
     mask_tail: int = 4
     # Shown in the empty number field.
     placeholder: str = ""  # a lazy translation
+    # A narrow table's column, a badge beside a number (a lazy translation; the label when empty).
+    short_label: str = ""
     # What a cadre may write in a sheet's 证件类型 column besides the label.
     aliases: tuple[str, ...] = field(default=())
+    # The lengths a whole number may have, shortest first: the form's preview judges a number
+    # typed to one of them (or longer), and counts characters before.
+    preview_lengths: tuple[int, ...] = (18,)
 
     @property
     def label(self) -> str:
         return str(DocumentType(self.type).label)
+
+    @property
+    def short(self) -> str:
+        return str(self.short_label or self.label)
 
     @property
     def records_nationality(self) -> bool:
@@ -318,6 +331,8 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^[0-9]{17}[0-9X]$",
             mask_head=6,
             placeholder=_("18 characters (old cards 15)"),
+            short_label=_("ID card"),
+            preview_lengths=(15, 18),
             aliases=("身份证", "居民身份证", "身份证号", "身份证号码", "公民身份号码", "二代身份证"),
         ),
         DocumentKind(
@@ -328,6 +343,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^8[123]0000[0-9]{11}[0-9X]$",
             mask_head=6,
             placeholder=_("18 characters starting with 810000, 820000 or 830000"),
+            short_label=_("HK/Macao/Taiwan residence permit"),
             aliases=("港澳台居民居住证", "港澳居民居住证", "台湾居民居住证", "居住证", "港澳台居住证"),
         ),
         DocumentKind(
@@ -338,6 +354,8 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^(9[0-9]{16}[0-9X]|[A-Z]{3}[0-9]{12})$",
             mask_head=3,
             placeholder=_("18 characters starting with 9, or 3 letters and 12 digits"),
+            short_label=_("permanent residence card"),
+            preview_lengths=(15, 18),
             aliases=("外国人永久居留身份证", "外国人永久居留证", "永久居留身份证", "永居证", "绿卡"),
         ),
         DocumentKind(
@@ -348,6 +366,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^[A-Z0-9]{5,17}$",
             mask_head=1,
             placeholder=_("as printed in the passport"),
+            preview_lengths=tuple(range(5, 18)),
             aliases=("护照", "外国护照", "中国护照"),
         ),
         DocumentKind(
@@ -358,6 +377,8 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^[HM]([0-9]{8}|[0-9]{10})$",
             mask_head=1,
             placeholder=_("H or M and 8 digits"),
+            short_label=_("Home Return Permit"),
+            preview_lengths=(9, 11),
             aliases=("港澳居民来往内地通行证", "回乡证", "港澳通行证", "港澳居民通行证"),
         ),
         DocumentKind(
@@ -368,6 +389,8 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^([0-9]{8}|[0-9]{10})$",
             mask_head=0,
             placeholder=_("8 digits"),
+            short_label=_("Taiwan compatriot permit"),
+            preview_lengths=(8, 10),
             aliases=("台湾居民来往大陆通行证", "台胞证", "台湾通行证", "台湾居民通行证"),
         ),
         DocumentKind(
@@ -378,6 +401,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             shape=r"^[A-Z][0-9]{9}$",
             mask_head=1,
             placeholder=_("one letter and 9 digits"),
+            preview_lengths=(10,),
             aliases=("出生医学证明", "出生证", "出生证明", "出生医学证明编号"),
         ),
     ]
@@ -519,16 +543,25 @@ def document_type_from_text(raw) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", strip_invisible(str(raw or ""))))
     if not text:
         return DocumentType.ID_CARD
-    for kind in DOCUMENT_KINDS.values():
-        with override("zh-hans"):
-            label = str(kind.label)
-        if text.lower() == kind.type or text == label or text in kind.aliases:
-            return kind.type
+    found = _document_type_names().get(text.lower())
+    if found:
+        return found
     raise ValidationError(
         _("%(type)s is not a document type; write one of: %(types)s."),
         code="document_type",
         params={"type": text, "types": "、".join(kind.aliases[0] for kind in DOCUMENT_KINDS.values())},
     )
+
+
+@lru_cache(maxsize=1)
+def _document_type_names() -> dict[str, str]:
+    """Every name a sheet may give a type (value, Chinese label, aliases), lowercased: once per process."""
+    names = {}
+    with override("zh-hans"):
+        for kind in DOCUMENT_KINDS.values():
+            for name in (kind.type, str(kind.label), str(kind.short), *kind.aliases):
+                names[re.sub(r"\s+", "", name).lower()] = str(kind.type)
+    return names
 
 
 def parse_sex(raw) -> str | None:
@@ -620,3 +653,9 @@ def parse_nationality(raw) -> str:
             _("%(nationality)s is not a country we know."), code="nationality", params={"nationality": text}
         )
     return code
+
+
+def document_short_label(document_type) -> str:
+    """A type's short name for narrow places (身份证, 护照, 回乡证 ...); "" for an unknown type."""
+    kind = DOCUMENT_KINDS.get(str(document_type or ""))
+    return kind.short if kind else ""

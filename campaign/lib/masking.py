@@ -9,11 +9,12 @@ What a role without the full view sees of a person, everywhere:
 - every other identity document (campaign.lib.documents) by the same rule: its start that
   names the kind or the place and its last four stay visible, the middle is hidden, and the
   birth date is never shown beside it. Per type (the table's mask_head, mask_tail):
-    - 港澳台居民居住证 810000********1234 and the 2023 外国人永久居留身份证 932392********1234:
-      as the ID card (the same layout; the hidden eight are the birth date);
-    - the older 外国人永久居留身份证 KAZ********3105: the three letters (the nationality, shown
-      anyway) and the last four; the hidden eight hold the issuing place and most of the birth
-      date, which are nowhere beside it;
+    - 港澳台居民居住证 810000********1234: as the ID card (the same layout; the hidden eight
+      are the birth date);
+    - 外国人永久居留身份证: its first three characters and the last four, KAZ********3105 on
+      the older card (the nationality letters, shown anyway; the hidden eight hold the issuing
+      place and most of the birth date, which are nowhere beside it), 932***********1234 on the
+      2023 card (the 9 and the province; the nationality code and birth date hidden);
     - 护照 E****5678, 回乡证 H****5678, 出生医学证明 X*****1001: the first letter and the last four;
     - 台胞证 ****5678: the last four only.
   At least four characters are always hidden: on a short number (a 5-character passport) the

@@ -202,6 +202,7 @@ PK_OBJECTS = {
     "residents:import_errors": "import_batch",
     "reports:export_detail": "export",
     "reports:export_status": "export",
+    "reports:export_progress": "export",
     "reports:export_download": "export",
     "reports:export_again": "export",
     "sites:screen": "appointment",

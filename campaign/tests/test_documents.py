@@ -271,3 +271,32 @@ def test_hong_kong_macao_and_taiwan_are_not_nationalities():
     for text in ("HKG", "台湾", "MAC"):
         with pytest.raises(ValidationError):
             parse_nationality(text)
+
+
+# --- masking, a rule per type (campaign.lib.masking) ---
+
+
+@pytest.mark.parametrize(
+    ("document_type", "number", "masked"),
+    [
+        ("id_card", "341524199005171238", "341524********1238"),
+        ("hmt_residence_permit", "810000199005171234", "810000********1234"),
+        ("foreign_permanent_residence", "932682198501010017", "932***********0017"),
+        ("foreign_permanent_residence", "KAZ110090123105", "KAZ********3105"),
+        ("passport", "E12345678", "E****5678"),
+        ("hk_mo_travel_permit", "H1234567801", "H******7801"),
+        ("tw_travel_permit", "12345678", "****5678"),
+        ("birth_certificate", "X320101001", "X*****1001"),
+    ],
+)
+def test_each_type_is_masked_by_its_rule(document_type, number, masked):
+    from campaign.lib.masking import mask_document_number
+
+    assert mask_document_number(document_type, number) == masked
+
+
+def test_a_short_number_always_hides_four_characters():
+    from campaign.lib.masking import mask_document_number
+
+    assert mask_document_number("passport", "AB123") == "****3"
+    assert mask_document_number("passport", "G1234567") == "****4567"

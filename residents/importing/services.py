@@ -52,7 +52,7 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user, prog
 
     `progress` is build_preview's: called as progress(rows judged, rows in all) as the rows are judged.
     """
-    sheet = read_sheet(data)
+    sheet = read_sheet(data, file_name)
     preview = build_preview(sheet=sheet, campaign=campaign, village=village, user=user, progress=progress)
     batch = ImportBatch(
         campaign=campaign, village=village, uploaded_by=user, file_name=displayable(file_name)[:255], content=data
@@ -132,7 +132,7 @@ def import_apply(*, batch: ImportBatch, user, progress=None) -> ImportBatch:
 
 
 def _judge_again(batch: ImportBatch, *, user, lock: bool = False, progress=None) -> Preview:
-    sheet = read_sheet(bytes(batch.content))
+    sheet = read_sheet(bytes(batch.content), batch.file_name)
     return build_preview(
         sheet=sheet, campaign=batch.campaign, village=batch.village, user=user, lock=lock, progress=progress
     )
@@ -178,7 +178,7 @@ def error_report(batch: ImportBatch) -> bytes:
     Excel showed (its last digits are lost; the cadre types them again), dates as dates in a
     column wide enough to show them, a merged cell's value in every row it spanned.
     """
-    sheet = read_sheet(bytes(batch.content))
+    sheet = read_sheet(bytes(batch.content), batch.file_name)
     errors = {row["row"]: row["errors"] for row in batch.rows if row["action"] == ERROR}
     wrong = [(number, values) for number, values in sheet.rows if number in errors]
     field_of = {index: name for name, index in sheet.columns.items()}

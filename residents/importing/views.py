@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
-from campaign.lib.documents import DocumentType
+from campaign.lib.documents import DOCUMENT_KINDS, DocumentType
 from campaign.lib.masking import mask_document_number, mask_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
@@ -248,7 +248,7 @@ def _display(row: dict) -> dict:
         "action": row["action"],
         "label": ACTION_LABELS[row["action"]],
         "cells": shown,
-        "document": str(DocumentType(document).label) if known else document,
+        "document": DOCUMENT_KINDS[document].short if known else document,
         "answers": "、".join(answers),
         "screening_errors": screening_errors,
         "screening_warnings": screening_warnings,

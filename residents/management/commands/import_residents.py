@@ -11,10 +11,10 @@ from residents.importing.reading import HEADERS
 
 
 class Command(BaseCommand):
-    help = "Import residents from an Excel sheet into a village: preview, then write unless --dry-run."
+    help = "Import residents from a sheet (.xlsx, .xls, .ods, .csv) into a village: preview, then write (or --dry-run)."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="the .xlsx file")
+        parser.add_argument("file", help="the sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GBK), told apart by content")
         parser.add_argument("--village", required=True, help="the village or community, by name (青山社区)")
         parser.add_argument("--user", help="username recorded as having registered or changed the rows")
         parser.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
