@@ -56,3 +56,14 @@ def test_a_file_that_is_no_sheet_stops_the_command_with_the_reason(qingshan, tmp
     with pytest.raises(CommandError, match="CSV"):
         call_command("import_residents", str(fake), "--village", "青山社区")
     assert Resident.objects.count() == 0
+
+
+def test_the_command_shows_its_progress_on_stderr_as_it_judges_and_writes(sheet, qingshan, capsys):
+    call_command("import_residents", str(sheet), "--village", "青山社区")
+
+    err = capsys.readouterr().err
+    assert "100%  4 / 4 rows" in err  # judged (4 rows)
+    assert "100%  5 / 5 rows" in err  # judged again and the one good row written
+
+    call_command("import_residents", str(sheet), "--village", "青山社区", "--dry-run", "-v", "0")
+    assert capsys.readouterr().err == ""

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
+from campaign.lib.jobs import TerminalProgress
 from campaign.models import Campaign, Village
 from residents.importing import rows as judging
 from residents.importing import services as importing
@@ -34,12 +35,22 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"No file {file!r}.")
+        # A progress line on stderr as the rows are judged (and written), as export_residents has.
+        line = TerminalProgress(self.stderr) if options["verbosity"] > 0 else None
         try:
             batch = importing.import_preview(
-                data=path.read_bytes(), file_name=path.name, campaign=campaign, village=target, user=uploader
+                data=path.read_bytes(),
+                file_name=path.name,
+                campaign=campaign,
+                village=target,
+                user=uploader,
+                progress=line,
             )
         except ImportFileError as error:
             raise CommandError(str(error)) from None
+        finally:
+            if line is not None:
+                line.close()
         self.report(batch)
         if dry_run:
             self.stdout.write("Dry run: nothing written.")
@@ -47,10 +58,14 @@ class Command(BaseCommand):
         if not batch.new_count + batch.update_count:
             self.stdout.write("Nothing to write.")
             return
+        line = TerminalProgress(self.stderr) if options["verbosity"] > 0 else None
         try:
-            batch = importing.import_apply(batch=batch, user=uploader)
+            batch = importing.import_apply(batch=batch, user=uploader, progress=line)
         except importing.PreviewChanged:
             raise CommandError("The data changed while importing; nothing was written. Run again.") from None
+        finally:
+            if line is not None:
+                line.close()
         self.stdout.write(
             self.style.SUCCESS(f"Written: {batch.new_count} new, {batch.update_count} updated, in {target.name}.")
         )
