@@ -87,8 +87,10 @@ NUMBER_TYPES = (int, float)  # a tuple, not int | float: isinstance with a union
 _SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?E\+?[0-9]+$", re.IGNORECASE)
 
 # What the lines under a table say. A cell is a label when its text (spaces removed) starts
-# with one of these words, or carries a bracketed (盖章), (公章), (签字) or (签名).
-_TOTALS_LABEL = re.compile(r"^(合计|总计|小计|共计|累计|总数)")
+# with one of these words (a short totals cell may end with one), or carries a bracketed
+# (盖章), (公章), (签字) or (签名).
+_TOTALS_LABEL = re.compile(r"合计|总计|小计|共计|累计|总数")
+TOTALS_LABEL_CHARS = 12  # a short cell may name its group first: 一组小计, 三组合计
 _SIGNATURE_LABEL = re.compile(
     r"^(审核人|审核|审批人|审批|填报人|填表人|制表人|统计人|负责人|主要负责人|分管领导|主管领导|经办人|联系人|"
     r"联系电话|电话|签字|签名|盖章|公章|填报单位|填表单位|报送单位|填报日期|填表日期|制表日期|报送日期|日期)"
@@ -542,7 +544,7 @@ def _cell_kind(value) -> str:
     if is_number(value):
         return "count"
     text = re.sub(r"\s+", "", cell_text(value))
-    if _TOTALS_LABEL.match(text):
+    if _TOTALS_LABEL.match(text) or (len(text) <= TOTALS_LABEL_CHARS and _TOTALS_LABEL.search(text)):
         return "totals"
     if _SIGNATURE_LABEL.search(text) and (_SIGNATURE_LABEL.match(text) or re.search(r"[)）]$", text)):
         return "signature"

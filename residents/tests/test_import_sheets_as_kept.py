@@ -156,13 +156,14 @@ def test_a_totals_row_and_signature_lines_are_left_out_with_a_note_and_are_not_e
     [
         blank_row(c0="总计：3人", c1=3),
         blank_row(c0="小 计", c3="—", c6=0),
+        blank_row(c0="第三组小计", c2="12人"),
         blank_row(c0="制表人", c1="张三", c4="负责人：李四"),
         blank_row(c0="梅山镇青山社区居民委员会（公章）"),
         blank_row(c3="年   月   日"),
         blank_row(c0="联系电话：13812345678"),
         blank_row(c0="姓名", c1="身份证号码"),  # the header repeated (a list pasted under another)
     ],
-    ids=["total", "subtotal", "signers", "stamp", "date-form", "phone", "header"],
+    ids=["total", "subtotal", "group-subtotal", "signers", "stamp", "date-form", "phone", "header"],
 )
 def test_each_kind_of_line_under_a_table_is_recognised(cadre_qingshan, qingshan, line):
     batch = preview(signed_sheet([person(1)], line), qingshan, cadre_qingshan)
