@@ -84,10 +84,11 @@ def roster_cells(rows, *, doses: int, full_values: bool, age_unit: str, today: d
     ages: dict[datetime.date, int] = {}
     booked_shown: dict[datetime.date, str] = {}
     local = timezone.get_current_timezone()
-    dose_at = range(0, 2 * doses, 2)  # (day given, day booked) of each dose, after ROSTER_FIELDS
+    dose_at = range(0, 2 * doses, 2)
     for count, row in enumerate(rows, 1):
+        # reports.selectors.ROSTER_FIELDS, then (day given, day booked) of each dose.
         (name, sex, birth_date, id_number, phone, village, basis, group, status, reasons_json, note) = row[:11]
-        cadre_id, registered_at, dose_days = row[11], row[15], row[16:]
+        (cadre_id, cadre_last_name, cadre_first_name, cadre_username, registered_at, *dose_days) = row[11:]
         age = ages.get(birth_date)
         if age is None:
             age = ages[birth_date] = age_on(birth_date, today, age_unit)
@@ -98,7 +99,7 @@ def roster_cells(rows, *, doses: int, full_values: bool, age_unit: str, today: d
             reasons = f"{reasons}：{note}" if reasons else note
         cadre = cadres.get(cadre_id, False)
         if cadre is False:
-            cadre = cadres[cadre_id] = _cadre_name(*row[12:15])
+            cadre = cadres[cadre_id] = _cadre_name(cadre_last_name, cadre_first_name, cadre_username)
         cells = [
             count,
             name,
