@@ -1,4 +1,4 @@
-"""A big export's sheet (campaign.lib.xlsx) has the look of the small files and their safe text, read back with openpyxl."""
+"""A big export's sheet (campaign.lib.xlsx) has the look and the safe text of the small files, read back by openpyxl."""
 
 import datetime
 import io
@@ -83,7 +83,7 @@ def test_each_kind_of_column_gives_its_cells_their_format():
 
 
 def test_formula_like_text_is_written_as_text_that_never_runs():
-    texts = ["=1+1", "+86 138", "-5", "@SUM(A1)", "=HYPERLINK(\"http://x\")"]
+    texts = ["=1+1", "+86 138", "-5", "@SUM(A1)", '=HYPERLINK("http://x")']
     ws, _count = written([a_row(n, text) for n, text in enumerate(texts, 1)])
     names = [row[1] for row in ws.iter_rows(min_row=4)]
     assert [cell.value for cell in names] == texts
