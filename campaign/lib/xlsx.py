@@ -150,6 +150,7 @@ def write_titled_sheet(
 
     A cell is None (empty), a str, an int or float, a date or a datetime, written at its own
     wall-clock time (Excel has no time zones: give an aware one in the zone the file is read in).
+    TEXT and LABEL cells are str or None (write ID numbers and phones as str).
     `progress`, when given, is called as progress(rows written, None) every PROGRESS_EVERY rows.
     """
     headers = [column.header for column in columns]
