@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 DEMO_RESIDENTS ?=
 DEMO_ARGS ?=
 HOST ?= 127.0.0.1:8000
+# The test suite runs in this many processes (pytest-xdist), each on its own database and Redis database.
+TEST_PROCESSES ?= 2
 # Development commands run with DEBUG=1 unless DEBUG is set: with DEBUG=0 the settings refuse the
 # built-in development SECRET_KEY (a production host exports DEBUG=0 and its own SECRET_KEY).
 DEV := DEBUG=$${DEBUG:-1}
@@ -21,7 +23,7 @@ run: setup migrate demo
 	$(DEV) $(PY) manage.py runserver $(HOST)
 
 test: setup browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 setup: $(VENV)/.installed node_modules/.installed staticfiles/.collected
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Appointment
 from appointments.services import site_days_recount
+from campaign.lib.documents import DocumentType
 from campaign.lib.idnumber import age_on, make_id_number
 from campaign.lib.pinyin import name_initials
 from campaign.models import Campaign, Village
@@ -252,6 +253,12 @@ VILLAGE_PACES = [
 NO_SHOW_DOSE1 = 0.035  # booked, did not come (half of them are booked again later)
 NO_SHOW_DOSE2 = 0.05
 DEFERRED_AT_SITE = 0.008  # the pre-screening at the site found a fever or an acute illness
+# Residents 23, 173, ... hold a Hong Kong and Macao travel permit, 29, 179, ... a Korean passport
+# (type, number prefix, nationality, name or None for the Chinese name drawn).
+OTHER_DOCUMENTS = {
+    23: (DocumentType.HK_MO_TRAVEL_PERMIT, "H", "", None),
+    29: (DocumentType.PASSPORT, "M", "KOR", "朴敏俊"),
+}
 KINDS_EVERY = 150  # residents 7, 157, ... are 17, 11, 161, ... have a fever, 13, ... an allergy, 17, ... refuse
 ADVERSE_EVERY = 1500  # about one mild reaction reported in 1,500 doses
 BOOKED_AHEAD_DAYS = 9  # cadres book a few days ahead, fewer the further ahead
@@ -415,6 +422,12 @@ def plan_demo(
         # One in every KINDS_EVERY of each kind that is otherwise rare, so that even a small demo has them all.
         kind = index % KINDS_EVERY
         name, birth, sex, number = _person(rng, today, taken_numbers, age=17 if kind == 7 else None)
+        document_type, nationality = DocumentType.ID_CARD, ""
+        if kind in OTHER_DOCUMENTS:
+            # A few holders of other documents, so that every page shows one (docs/DOCUMENTS.md).
+            document_type, prefix, nationality, foreign_name = OTHER_DOCUMENTS[kind]
+            number = f"{prefix}{index:08d}"
+            name = foreign_name or name
         screening = dict.fromkeys(CONTRAINDICATIONS, False)
         roll = {11: 0.0, 13: 0.029}.get(kind, rng.random())  # a fever (deferred), a severe allergy (excluded)
         for field_name, share in (
@@ -450,8 +463,10 @@ def plan_demo(
                 village_id=village.id,
                 name=name,
                 name_initials=name_initials(name),
+                document_type=document_type,
                 id_number=number,
                 id_number_reversed=number[::-1],
+                nationality=nationality,
                 birth_date=birth,
                 sex=sex,
                 phone=phone,

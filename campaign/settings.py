@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    # Country names in Chinese and ISO 3166 alpha-3 / numeric codes for nationalities (campaign.lib.documents).
+    "django_countries",
     "campaign",
     "sites",
     "residents",

@@ -144,7 +144,7 @@ def test_the_resident_list_reads_on_a_phone_with_sort_options_in_chinese(browser
     labels = card.locator("td[data-label]").evaluate_all(
         "cells => cells.filter(c => c.offsetParent).map(c => getComputedStyle(c, '::before').content)"
     )
-    assert '"身份证号码"' in labels and '"状态"' in labels
+    assert '"证件号码"' in labels and '"状态"' in labels
     screenshot(page, "resident-list-phone")
     _first_screens(page, "resident-list-phone")
     page.select_option("#id_ordering", "name")

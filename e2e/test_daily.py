@@ -60,12 +60,13 @@ def test_the_office_downloads_tomorrows_list_and_a_cadre_prints_slips_on_a6(brow
     workbook = load_workbook(saved)
     sheet = workbook.worksheets[0]
     assert site.name in sheet["A1"].value and "预约接种名单" in sheet["A1"].value
-    assert [cell.value for cell in sheet[2]][:6] == ["序号", "村（社区）", "姓名", "身份证号码", "联系电话", "剂次"]
+    headers = ["序号", "村（社区）", "姓名", "证件类型", "证件号码", "联系电话", "剂次"]
+    assert [cell.value for cell in sheet[2]][:7] == headers
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
     assert len(rows) == people + 1 and rows[-1][0] == "合计"
     by_name = {row[2]: row for row in rows[:-1]}
-    assert by_name["张三丰"][3] == mask_id_number(booked[0].resident.id_number)
-    assert by_name["=1+1"][5] == "第1剂" and by_name["张三丰"][6] == "上午"
+    assert by_name["张三丰"][3:5] == ("身份证", mask_id_number(booked[0].resident.id_number))
+    assert by_name["=1+1"][6] == "第1剂" and by_name["张三丰"][7] == "上午"
 
     # The cadre of 青山社区: their own people only, one slip, printed on A6.
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})

@@ -10,7 +10,7 @@ from reports.models import Export
 from residents.models import Resident
 
 # A masked file has no birth date column (campaign.lib.masking: beside a masked ID, only the age).
-HEADERS = ["序号", "姓名", "性别", "年龄", "身份证号码", "手机号码", "村（社区）"]
+HEADERS = ["序号", "姓名", "性别", "年龄", "证件类型", "证件号码", "手机号码", "村（社区）"]
 
 
 def test_the_office_exports_a_village_roster_and_downloads_it_masked(page, live_server, demo, settings, tmp_path):
@@ -44,10 +44,11 @@ def test_the_office_exports_a_village_roster_and_downloads_it_masked(page, live_
     assert list(rows[2][: len(HEADERS)]) == HEADERS
     data = rows[3:]
     assert len(data) == expected
-    assert {row[6] for row in data} == {"青山社区"}
-    id_numbers = [row[4] for row in data]
-    assert all(re.fullmatch(r"\d{6}\*{8}[\dX]{4}", number) for number in id_numbers)
-    phones = [row[5] for row in data if row[5]]
+    assert {row[7] for row in data} == {"青山社区"}
+    id_numbers = [row[5] for row in data if row[4] == "身份证"]
+    assert id_numbers and all(re.fullmatch(r"\d{6}\*{8}[\dX]{4}", number) for number in id_numbers)
+    assert all("****" in row[5] for row in data)  # the other documents too, each by its rule
+    phones = [row[6] for row in data if row[6]]
     assert phones and all(re.fullmatch(r"1\d{2}\*{4}\d{4}", phone) for phone in phones)
 
     # The audit list: who exported what, when, with which filter, masked or not.

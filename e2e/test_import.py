@@ -6,7 +6,7 @@ from openpyxl import load_workbook
 
 from campaign.demo import DEMO_PASSWORD
 from e2e.conftest import ARTIFACTS, log_in, screenshot
-from residents.importing.services import HEADERS
+from residents.importing.reading import HEADERS
 from residents.models import Resident
 from residents.tests.sheets import big_sheet
 

@@ -15,8 +15,9 @@ from openpyxl.utils import get_column_letter
 
 from appointments.daily.selectors import DailyList
 from appointments.models import Appointment
+from campaign.lib.documents import document_short_label
 from campaign.lib.excel import HEADER_FONT, TITLE_FONT, header_row, office_workbook, print_setup, safe_cell, set_widths
-from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.lib.masking import mask_phone, shown_id_number
 
 FILE_LANGUAGE = "zh-hans"
 
@@ -60,8 +61,9 @@ def daily_list_xlsx(daily: DailyList, *, full: bool = False) -> bytes:
 def _workbook(daily: DailyList, *, full: bool) -> bytes:
     slot_labels = dict(Appointment.Slot.choices)
     status_labels = dict(Appointment.Status.choices)
-    headers = [_("No."), _("village or community"), _("Name"), _("ID number"), _("phone"), _("dose")]
-    widths = [6, 14, 12, 22, 15, 9]
+    headers = [_("No."), _("village or community"), _("Name"), _("document type"), _("document number")]
+    headers += [_("phone"), _("dose")]
+    widths = [6, 14, 12, 10, 22, 15, 9]
     if daily.uses_slots:
         headers.append(_("time of day"))
         widths.append(10)
@@ -85,7 +87,10 @@ def _workbook(daily: DailyList, *, full: bool) -> bytes:
             safe_cell(sheet, row.number),
             safe_cell(sheet, resident.village.name),
             safe_cell(sheet, resident.name),
-            safe_cell(sheet, resident.id_number if full else mask_id_number(resident.id_number), text=True),
+            safe_cell(sheet, document_short_label(resident.document_type)),
+            safe_cell(
+                sheet, shown_id_number(resident.id_number, full=full, document_type=resident.document_type), text=True
+            ),
             safe_cell(sheet, resident.phone if full else mask_phone(resident.phone), text=True),
             safe_cell(sheet, dose_label(item.dose_number)),
         ]

@@ -9,6 +9,8 @@ from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from campaign.lib.jobs import JobProgress, progress_constraint
+
 
 class ExportQuerySet(models.QuerySet):
     def for_user(self, user):
@@ -46,8 +48,12 @@ def export_storage():
     return exports_storage
 
 
-class Export(models.Model):
-    """A file built in the background, and the record of who exported what, when, with which filter."""
+class Export(JobProgress):
+    """A file built in the background, and the record of who exported what, when, with which filter.
+
+    While it is built, the rows written so far (JobProgress: progress_done of progress_total) move
+    the bar on its page.
+    """
 
     class Kind(models.TextChoices):
         RESIDENTS = "residents", _("resident roster")
@@ -84,6 +90,8 @@ class Export(models.Model):
 
     objects = ExportQuerySet.as_manager()
 
+    progress_waiting_text = _("Waiting to be built…")
+
     # The errors of a lost job, stored as they are shown (reports.services.export_sweep and export_build).
     LOST_WORKER = "文件生成过程中后台处理程序多次中断，未能完成。请点击“重新导出”再试；如仍失败，请联系领导小组办公室。"
     NO_WORKER = "一小时内后台处理程序未能开始生成文件（可能暂时停止运行）。请点击“重新导出”再试。"
@@ -109,6 +117,7 @@ class Export(models.Model):
                 condition=Q(status__in=["pending", "failed"]) | Q(started_at__isnull=False),
                 name="reports_export_started",
             ),
+            progress_constraint("reports_export_progress_within_total"),
         ]
         indexes = [models.Index(fields=["status", "requested_at"], name="reports_export_status_time")]
 
@@ -118,6 +127,14 @@ class Export(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress_waiting(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def progress_finished(self) -> bool:
+        return self.is_finished
 
     @property
     def error_for_user(self) -> str:

@@ -11,6 +11,7 @@ import json
 
 from django.utils import timezone, translation
 
+from campaign.lib.documents import document_short_label, nationality_name
 from campaign.lib.excel import TITLED_HEADER_ROW
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import shown_id_number, shown_phone
@@ -33,7 +34,8 @@ COLUMNS_BEFORE_DOSES = [
     Column("性别", 6, LABEL),
     Column("出生日期", 12, DATE),
     Column("年龄", 6, NUMBER),
-    Column("身份证号码", 21),
+    Column("证件类型", 10, LABEL),  # documents: the type beside its number (a short name)
+    Column("证件号码", 21),
     Column("手机号码", 14, LABEL),  # 11 digits: the database checks its shape
     Column("村（社区）", 12),
     Column("纳入依据", 10, LABEL),
@@ -44,6 +46,8 @@ COLUMNS_BEFORE_DOSES = [
 ]
 DOSE_WIDTH = 17
 COLUMNS_AFTER_DOSES = [Column("登记时间", 17, DATETIME)]
+# write_roster's `progress` is called after every this many rows.
+PROGRESS_EVERY = 1000
 
 
 def roster_columns(*, doses: int, age_unit: str = "years", full_values: bool = True) -> list[Column]:
@@ -68,12 +72,19 @@ def _cadre_name(last_name, first_name, username) -> str | None:
     return f"{last_name or ''}{first_name or ''}".strip() or username or None
 
 
+def _document(document_type: str, nationality: str) -> str:
+    """The 证件类型 cell: the type's short name, with the nationality of a foreign document (护照（日本）)."""
+    label = document_short_label(document_type)
+    return f"{label}（{nationality_name(nationality)}）" if nationality else label
+
+
 def roster_cells(rows, *, doses: int, full_values: bool, age_unit: str, today: datetime.date):
     """Each row of roster_rows as the roster's cells, in the order of roster_columns.
 
     Labels are rendered once (zh-hans: call it under translation.override); what repeats (a
     cadre's name, a list of reasons, an age, a booked day) is computed once and looked up after.
-    ID numbers and phones are shown as campaign.lib.masking says; the birth date only with them whole.
+    Document numbers and phones are shown as campaign.lib.masking says (each document type by its
+    rule); the birth date only with them whole.
     """
     sexes = {value: str(label) for value, label in Resident.Sex.choices}
     bases = {value: str(label) for value, label in Resident.Basis.choices}
@@ -81,14 +92,16 @@ def roster_cells(rows, *, doses: int, full_values: bool, age_unit: str, today: d
     statuses = {value: str(label) for value, label in Resident.Status.choices}
     reasons_shown: dict[str, str] = {}
     cadres: dict[int | None, str | None] = {None: None}
+    documents: dict[tuple[str, str], str] = {}
     ages: dict[datetime.date, int] = {}
     booked_shown: dict[datetime.date, str] = {}
     local = timezone.get_current_timezone()
     dose_at = range(0, 2 * doses, 2)
     for count, row in enumerate(rows, 1):
         # reports.selectors.ROSTER_FIELDS, then (day given, day booked) of each dose.
-        (name, sex, birth_date, id_number, phone, village, basis, group, status, reasons_json, note) = row[:11]
-        (cadre_id, cadre_last_name, cadre_first_name, cadre_username, registered_at, *dose_days) = row[11:]
+        (name, sex, birth_date, document_type, id_number, nationality, phone, village) = row[:8]
+        (basis, group, status, reasons_json, note, cadre_id, cadre_last_name, cadre_first_name) = row[8:16]
+        (cadre_username, registered_at, *dose_days) = row[16:]
         age = ages.get(birth_date)
         if age is None:
             age = ages[birth_date] = age_on(birth_date, today, age_unit)
@@ -97,6 +110,9 @@ def roster_cells(rows, *, doses: int, full_values: bool, age_unit: str, today: d
             reasons = reasons_shown[reasons_json] = "、".join(reason_labels(json.loads(reasons_json or "[]")))
         if note:
             reasons = f"{reasons}：{note}" if reasons else note
+        document = documents.get((document_type, nationality))
+        if document is None:
+            document = documents[document_type, nationality] = _document(document_type, nationality)
         cadre = cadres.get(cadre_id, False)
         if cadre is False:
             cadre = cadres[cadre_id] = _cadre_name(cadre_last_name, cadre_first_name, cadre_username)
@@ -106,7 +122,8 @@ def roster_cells(rows, *, doses: int, full_values: bool, age_unit: str, today: d
             sexes.get(sex, sex),
             birth_date,
             age,
-            shown_id_number(id_number, full=full_values),
+            document,
+            shown_id_number(id_number, full=full_values, document_type=document_type),
             shown_phone(phone, full=full_values) or None,
             village,
             bases.get(basis, basis),
@@ -149,7 +166,7 @@ def write_roster(
     (campaign.lib.masking). Text cells are written as text (campaign.lib.xlsx: text starting with
     = + - @ shows as typed and never runs). Streams rows from one query into a constant-memory
     writer, so memory stays flat. `progress`, when given, is called as progress(rows written, None)
-    every campaign.lib.xlsx.PROGRESS_EVERY rows. Returns the number of residents written.
+    every PROGRESS_EVERY rows. Returns the number of residents written.
     """
     today = today or timezone.localdate()
     columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit, full_values=full_values)
@@ -171,4 +188,5 @@ def write_roster(
             note=note,
             freeze_columns=FROZEN_COLUMNS,
             progress=progress,
+            progress_every=PROGRESS_EVERY,
         )

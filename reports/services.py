@@ -1,6 +1,8 @@
 """Exports as jobs: asking for a file, building it in the background, dropping old files.
 
-The export views, the Celery tasks and the `cleanup_exports` command all call these functions.
+The export views, the Celery tasks and the `cleanup_exports` and `export_residents` commands all
+call these functions. A build reports the rows it has written on its row (campaign.lib.jobs), which
+the export's page shows as a progress bar; without a reachable broker it runs in this process.
 """
 
 import datetime
@@ -16,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from campaign.celery import app as celery_app
+from campaign.lib.jobs import PROGRESS_RESET, ProgressReporter, enqueue_or_run_here
 from campaign.lib.queue import enqueue
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
@@ -96,11 +99,13 @@ def _roster_parameters(*, user, params) -> dict:
     return parameters
 
 
-def export_request(*, user, kind: str, params, full_values: bool = False) -> Export:
+def export_request(*, user, kind: str, params, full_values: bool = False, queue: bool = True) -> Export:
     """Record that `user` asks for an export and enqueue its build once the row is committed.
 
     `params` are the resident list's query parameters (a QueryDict or a dict); only the
-    filter's own keys are kept. Returns the pending Export. Raises PermissionDenied when
+    filter's own keys are kept. When the broker cannot be reached the build runs in a thread of
+    this process instead (campaign.lib.jobs.enqueue_or_run_here); with `queue=False` nothing is
+    started and the caller builds it (export_build). Returns the pending Export. Raises PermissionDenied when
     the user's role may not export, or asks for full values without being the office;
     Village.DoesNotExist when the filter names a village outside the user's scope (a cadre
     asking for another village); ValidationError for other invalid parameters.
@@ -123,11 +128,13 @@ def export_request(*, user, kind: str, params, full_values: bool = False) -> Exp
         export = Export.objects.create(
             kind=kind, campaign=campaign, parameters=parameters, full_values=full_values, requested_by=user
         )
+        if not queue:
+            return export
 
         def queue_build():
-            # A broker that is down must not undo the request: the row stays pending and
-            # export_sweep queues it again once Redis is back.
-            enqueue(build_export, export.pk)
+            # A broker that is down must not undo the request, nor leave the page waiting for
+            # Redis: the build runs in this process (and if that fails, export_sweep queues it later).
+            enqueue_or_run_here(build_export, export.pk)
 
         # robust: whatever goes wrong in queueing, the saved export is not turned into a 500. A named
         # function, not a functools.partial: Django logs a robust callback's failure by its __qualname__.
@@ -151,8 +158,12 @@ def _claimable(*, now, redelivered: bool) -> Q:
     return Q(status=Export.Status.PENDING) | lost
 
 
-def export_build(*, export_id: int, redelivered: bool = False) -> bool:
+def export_build(*, export_id: int, redelivered: bool = False, progress=None) -> bool:
     """Build the file of a pending export and mark it done (or failed, with the error).
+
+    The build writes on the row how many residents it has written out of how many (for the bar on
+    the export's page); `progress`, a callable(done, total), receives the same figures as they come
+    (the export_residents command prints them).
 
     A running export is built again when its build is known dead: `redelivered` (the broker gave
     this message out again after losing its worker), or started more than LEASE ago. Returns False
@@ -164,7 +175,7 @@ def export_build(*, export_id: int, redelivered: bool = False) -> bool:
     now = timezone.now()
     claimable = Export.objects.filter(_claimable(now=now, redelivered=redelivered), pk=export_id)
     claimed = claimable.filter(attempts__lt=MAX_ATTEMPTS).update(
-        status=Export.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+        status=Export.Status.RUNNING, started_at=now, attempts=F("attempts") + 1, **PROGRESS_RESET
     )
     if not claimed:
         claimable.update(status=Export.Status.FAILED, finished_at=now, error=Export.LOST_WORKER)
@@ -174,7 +185,7 @@ def export_build(*, export_id: int, redelivered: bool = False) -> bool:
     mine = Export.objects.filter(pk=export_id, status=Export.Status.RUNNING, attempts=export.attempts)
     stored = ""
     try:
-        stored, filename, count = _build_roster(export)
+        stored, filename, count = _build_roster(export, progress=ProgressReporter(mine, also=progress))
         finished = mine.update(
             status=Export.Status.DONE, file=stored, filename=filename, row_count=count, finished_at=timezone.now()
         )
@@ -220,7 +231,7 @@ def export_sweep(*, now: datetime.datetime | None = None) -> dict:
     return {"queued": queued, "failed": gave_up + worn_out}
 
 
-def _build_roster(export: Export) -> tuple[str, str, int]:
+def _build_roster(export: Export, *, progress) -> tuple[str, str, int]:
     user = export.requested_by
     # The rights are those of the build's moment: a role may have changed since the request.
     if role_of(user) not in EXPORT_ROLES:
@@ -249,6 +260,12 @@ def _build_roster(export: Export) -> tuple[str, str, int]:
         filename = f"{scope}居民花名册{status_part}_{now:%Y%m%d-%H%M}.xlsx"
     storage = export.file.storage
     name = f"exports/{now:%Y/%m}/roster-{export.pk}-{secrets.token_hex(8)}.xlsx"
+    total = residents.count()  # one COUNT before the rows: the bar's 100%
+    progress(0, total)
+
+    def written(done: int, _total: int | None = None) -> None:
+        progress(done, total)  # the count above, whatever the writer knows of the total
+
     with tempfile.TemporaryFile(suffix=".xlsx") as target:
         count = write_roster(
             target=target,
@@ -258,7 +275,9 @@ def _build_roster(export: Export) -> tuple[str, str, int]:
             note=note,
             full_values=export.full_values,
             today=now.date(),
+            progress=written,
         )
+        progress(count, count)  # every row is in the file; what is left is storing it
         target.seek(0)
         stored = storage.save(name, File(target, name=name))
     return stored, filename, count

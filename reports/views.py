@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
+from campaign.lib.jobs import progress_response
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports.models import Export
@@ -113,7 +114,7 @@ def _export_or_404(request, pk):
 
 @role_required(*EXPORT_ROLES)
 def export_detail(request, pk):
-    """One export: what was asked, and its status until the file is ready (polled with htmx)."""
+    """One export: what was asked, and its progress bar until the file is ready (static/js/job_progress.js)."""
     export = _export_or_404(request, pk)
     return render(
         request,
@@ -125,8 +126,16 @@ def export_detail(request, pk):
 @never_cache
 @role_required(*EXPORT_ROLES)
 def export_status(request, pk):
-    """The status block of the export page; it keeps polling itself until the export is finished."""
+    """The status block of the export page: the page's script swaps it in once the export is finished."""
     return render(request, "reports/export_status.html", {"export": _export_or_404(request, pk)})
+
+
+@never_cache
+@role_required(*EXPORT_ROLES)
+def export_progress(request, pk):
+    """The export's progress as JSON, polled by its page: finished, percent, done, total, text, status."""
+    export = _export_or_404(request, pk)
+    return progress_response(export, status=export.status)
 
 
 @never_cache

@@ -10,24 +10,24 @@ from residents.models import FullValueView, Resident
 class ResidentAdmin(SimpleHistoryAdmin):
     form = CleanTextModelForm
     list_display = ["name", "masked_id", "sex", "birth_date", "village", "status", "registered_at"]
-    list_filter = ["status", "village__site", "village", "basis", "priority_group"]
+    list_filter = ["status", "document_type", "village__site", "village", "basis", "priority_group"]
     list_select_related = ["village"]
     search_fields = ["name", "=name_initials"]
-    readonly_fields = ["birth_date", "sex", "registered_at", "updated_at"]
+    readonly_fields = ["birth_date", "sex", "nationality", "registered_at", "updated_at"]
     autocomplete_fields = ["village", "responsible_cadre", "registered_by"]
     show_full_result_count = False
     list_per_page = 50
 
-    @admin.display(description=_("ID number"), ordering="id_number")
+    @admin.display(description=_("document number"), ordering="id_number")
     def masked_id(self, resident):
-        from campaign.lib.masking import mask_id_number
+        from campaign.lib.masking import mask_document_number
 
-        return mask_id_number(resident.id_number)
+        return mask_document_number(resident.document_type, resident.id_number)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().upper()
-        # Digits search the end of the ID number through its reversed, indexed copy.
-        if term and len(term) <= 18 and term.rstrip("X").isdigit():
+        # Digits search the end of the document number through its reversed, indexed copy.
+        if term and len(term) <= 20 and term.rstrip("X").isdigit():
             return queryset.filter(id_number_reversed__startswith=term[::-1]), False
         return super().get_search_results(request, queryset, search_term)
 

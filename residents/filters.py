@@ -7,7 +7,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from campaign.lib.masking import MASKED_SEARCH_DIGITS
+from campaign.lib.documents import DOCUMENT_NUMBER_MAX_LENGTH
+from campaign.lib.masking import MASKED_HIDDEN_MIN, MASKED_SEARCH_DIGITS
 from campaign.models import Village
 from residents.models import Resident
 
@@ -45,7 +46,7 @@ def search_problem(text: str, *, full: bool) -> str:
 
 
 def search_residents(queryset, text: str, *, full: bool = False):
-    """Name, pinyin initials ("zsf"), the last digits of the ID number, or a phone.
+    """Name, pinyin initials ("zsf"), the last digits of the document number (any type), or a phone.
 
     Digits are searched only as far as search_problem allows (nothing is found otherwise):
     without the full view, the last 4 digits that the masked values show.
@@ -54,10 +55,13 @@ def search_residents(queryset, text: str, *, full: bool = False):
     if not value:
         return queryset
     upper = value
-    if upper.rstrip("X").isdigit() and len(upper) <= 18:
+    if upper.rstrip("X").isdigit() and len(upper) <= DOCUMENT_NUMBER_MAX_LENGTH:
         if search_problem(upper, full=full):
             return queryset.none()
         condition = Q(id_number_reversed__startswith=upper[::-1]) if len(upper) <= FULL_VIEW_SEARCH_ID_DIGITS else Q()
+        if condition and not full:
+            # Only numbers whose masked form shows the digits searched (a short passport shows fewer).
+            condition &= Q(id_number__regex=rf"^.{{{MASKED_SEARCH_DIGITS + MASKED_HIDDEN_MIN},}}$")
         if upper.isdigit():
             phone = Q(phone=upper) if len(upper) == PHONE_DIGITS else Q(phone__endswith=upper)
             condition = condition | phone if condition else phone

@@ -3,6 +3,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from campaign.lib.documents import DOCUMENT_KINDS, DocumentType, nationality_choices, parse_document
 from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
 from residents.models import CONTRAINDICATIONS, Resident
@@ -14,16 +15,34 @@ class CadreChoiceField(forms.ModelChoiceField):
         return user.get_full_name() or user.username
 
 
-class ResidentForm(CleanTextMixin, forms.ModelForm):
-    """Registration: the ID number is checked by the same service the importer uses."""
+# What registration passes on to residents.services.resident_register about the document.
+DOCUMENT_FIELDS = ["document_type", "id_number", "birth_date", "sex", "nationality"]
 
+
+class ResidentForm(CleanTextMixin, forms.ModelForm):
+    """Registration: the document is checked by the same service the importer uses.
+
+    Birth date, sex and nationality are asked only where the document does not give them
+    (campaign.lib.documents); the page shows them as the type needs (static/js/documents.js),
+    and without JavaScript they are all shown and the service says which one is missing.
+    """
+
+    # Not required: a form sent without it (an older page) registers an ID card, as before.
+    document_type = forms.ChoiceField(
+        label=_("document type"), choices=DocumentType.choices, initial=DocumentType.ID_CARD, required=False
+    )
     id_number = forms.CharField(
-        label=_("ID number"),
+        label=_("document number"),
         max_length=40,
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "inputmode": "text", "autocapitalize": "characters", "spellcheck": "false"}
         ),
     )
+    birth_date = forms.DateField(
+        label=_("birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    sex = forms.ChoiceField(label=_("sex"), required=False, choices=Resident.Sex.choices, widget=forms.RadioSelect)
+    nationality = forms.ChoiceField(label=_("nationality"), required=False, choices=())
     phone = forms.CharField(
         label=_("phone"), required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
     )
@@ -38,6 +57,7 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         self.parsed = self.decision = None
+        self.fields["nationality"].choices = [("", "—"), *nationality_choices()]
         if villages is not None:
             self.fields["village"] = forms.ModelChoiceField(queryset=villages, label=_("village"))
             self.order_fields(["village"])
@@ -52,18 +72,54 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
     def clean_phone(self):
         return normalize_phone(self.cleaned_data.get("phone"))
 
+    def clean_document_type(self):
+        return self.cleaned_data.get("document_type") or DocumentType.ID_CARD
+
     def clean(self):
         cleaned = super().clean()
-        if "id_number" in cleaned:
+        if "id_number" in cleaned and "document_type" in cleaned:
             answers = {field: cleaned.get(field, False) for field in CONTRAINDICATIONS}
             try:
                 self.parsed, self.decision = registration_check(
-                    campaign=self.campaign, id_number=cleaned["id_number"], answers=answers
+                    campaign=self.campaign,
+                    id_number=cleaned["id_number"],
+                    answers=answers,
+                    document_type=cleaned["document_type"],
+                    birth_date=cleaned.get("birth_date"),
+                    sex=cleaned.get("sex") or None,
+                    nationality=cleaned.get("nationality", ""),
                 )
-                cleaned["id_number"] = self.parsed.number
             except ValidationError as error:
-                self.add_error("id_number", error)
+                # A document's errors are keyed by field; the age's goes where the birth date came from.
+                self.add_error(None if hasattr(error, "error_dict") else self._age_field(cleaned), error)
+        # The document stays as it was typed: the service reads it again and says what it converted.
         return cleaned
+
+    @staticmethod
+    def _age_field(cleaned) -> str:
+        try:
+            encoded = parse_document(cleaned["document_type"], cleaned["id_number"]).encodes_birth
+        except ValidationError:
+            encoded = True
+        return "id_number" if encoded else "birth_date"
+
+    def document_fields(self) -> dict:
+        """The document as typed (checked), as resident_register takes it."""
+        data = {field: self.cleaned_data.get(field) for field in DOCUMENT_FIELDS}
+        return {**data, "sex": data["sex"] or None, "nationality": data["nationality"] or ""}
+
+    def document_kinds(self) -> dict:
+        """What each type asks, for the page's script: birth date and sex ("number", "entered" or
+        "depends" on the number), whether nationality is entered, and the number's placeholder."""
+        birth = {True: "number", False: "entered", None: "depends"}
+        return {
+            str(kind.type): {
+                "birth": birth[kind.encodes_birth],
+                "nationality": kind.nationality == "entered",
+                "placeholder": str(kind.placeholder),
+            }
+            for kind in DOCUMENT_KINDS.values()
+        }
 
 
 class ResidentEditForm(CleanTextMixin, forms.ModelForm):

@@ -1,3 +1,6 @@
+import functools
+import operator
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -6,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from campaign.lib.idnumber import ID_NUMBER_PATTERN
+from campaign.lib.documents import DOCUMENT_KINDS, DOCUMENT_NUMBER_MAX_LENGTH, DocumentType
 
 # The screening questions of DOMAIN.md, asked at registration and again before the shot.
 # Each maps to the outcome a "yes" leads to.
@@ -18,6 +21,12 @@ CONTRAINDICATIONS = {
     "acute_illness": "deferred",
     "severe_chronic": "excluded",
 }
+
+# Each type's number in its type's shape (the table of campaign.lib.documents).
+DOCUMENT_SHAPES = functools.reduce(
+    operator.or_, (Q(document_type=str(kind.type), id_number__regex=kind.shape) for kind in DOCUMENT_KINDS.values())
+)
+FOREIGN_DOCUMENT_TYPES = sorted(str(kind.type) for kind in DOCUMENT_KINDS.values() if kind.records_nationality)
 
 
 class ResidentQuerySet(models.QuerySet):
@@ -88,9 +97,17 @@ class Resident(ScreeningAnswers):
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     # Pinyin initials of the name ("zsf" for 张三丰), for search.
     name_initials = models.CharField(_("name initials"), max_length=20, db_index=True, editable=False)
-    id_number = models.CharField(_("ID number"), max_length=18)
-    # The ID number backwards: "last digits" searches become indexed prefix searches.
-    id_number_reversed = models.CharField(max_length=18, db_index=True, editable=False)
+    # The identity document (campaign.lib.documents): its type and number. The field keeps its
+    # historical name; it holds every type's number, an 18-digit ID number for most people.
+    document_type = models.CharField(
+        _("document type"), max_length=30, choices=DocumentType.choices, default=DocumentType.ID_CARD
+    )
+    id_number = models.CharField(_("document number"), max_length=DOCUMENT_NUMBER_MAX_LENGTH)
+    # The number backwards: "last digits" searches become indexed prefix searches.
+    id_number_reversed = models.CharField(max_length=DOCUMENT_NUMBER_MAX_LENGTH, db_index=True, editable=False)
+    # ISO 3166 alpha-3, for foreign documents only (read from the card or entered).
+    nationality = models.CharField(_("nationality"), max_length=3, blank=True, editable=False)
+    # Read from the number where the document encodes them, entered where it does not.
     birth_date = models.DateField(_("birth date"), editable=False)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
     phone = models.CharField(_("phone"), max_length=11, blank=True)
@@ -130,8 +147,18 @@ class Resident(ScreeningAnswers):
         verbose_name_plural = _("residents")
         ordering = ["-registered_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "id_number"], name="residents_resident_one_per_campaign"),
-            models.CheckConstraint(condition=Q(id_number__regex=ID_NUMBER_PATTERN), name="residents_resident_id_shape"),
+            # One registration per document (type and number) per campaign. Two documents of one
+            # person (an ID card and the same person's permit) are not matched (docs/DOCUMENTS.md).
+            models.UniqueConstraint(
+                fields=["campaign", "document_type", "id_number"], name="residents_resident_one_per_document"
+            ),
+            # Each type's number has its type's shape; the type is one of the table's.
+            models.CheckConstraint(condition=DOCUMENT_SHAPES, name="residents_resident_document_shape"),
+            models.CheckConstraint(
+                condition=Q(document_type__in=FOREIGN_DOCUMENT_TYPES, nationality__regex=r"^[A-Z]{3}$")
+                | (~Q(document_type__in=FOREIGN_DOCUMENT_TYPES) & Q(nationality="")),
+                name="residents_resident_nationality_for_foreign_documents",
+            ),
             models.CheckConstraint(
                 condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="residents_resident_phone_shape"
             ),

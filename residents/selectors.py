@@ -1,6 +1,7 @@
 from django.db.models import Count, Exists, OuterRef, Q
 
 from appointments.models import OPEN_STATUSES, Appointment
+from campaign.lib.documents import nationality_name
 from campaign.lib.masking import shown_birth_date, shown_id_number, shown_phone
 from residents.models import Resident
 from sites.models import Vaccination
@@ -54,8 +55,8 @@ def resident_history(resident, *, full: bool) -> list[dict]:
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": _display(field, _shown(field.name, change.old, full=full)),
-                        "new": _display(field, _shown(field.name, change.new, full=full)),
+                        "old": _display(field, _shown(field.name, change.old, full=full, resident=resident)),
+                        "new": _display(field, _shown(field.name, change.new, full=full, resident=resident)),
                     }
                 )
         entries.append(
@@ -72,9 +73,11 @@ def resident_history(resident, *, full: bool) -> list[dict]:
     return entries
 
 
-def _shown(name: str, value, *, full: bool):
+def _shown(name: str, value, *, full: bool, resident):
     if name == "id_number":
-        return shown_id_number(value or "", full=full)
+        return shown_id_number(value or "", full=full, document_type=resident.document_type)
+    if name == "nationality":
+        return nationality_name(value) if value else value
     if name == "phone":
         return shown_phone(value or "", full=full)
     if name == "birth_date":

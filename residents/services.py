@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history
 
-from campaign.lib.idnumber import IdNumber, age_on, parse_id_number
+from campaign.lib.documents import Document, DocumentType, document_identity
+from campaign.lib.idnumber import age_on
 from campaign.lib.pinyin import name_initials
 from campaign.lib.text import clean_text
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
@@ -33,7 +34,7 @@ REASON_LABELS = {
     "refused": _("refused"),
 }
 
-# Fields a cadre may change after registration; the ID number and what derives from it stay.
+# Fields a cadre may change after registration; the document and what derives from it stay.
 EDITABLE_FIELDS = ["name", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -43,11 +44,12 @@ NAME_MAX_LENGTH = 50
 
 
 class AlreadyRegistered(Exception):
-    """The ID number is already registered in this campaign; carries the other village."""
+    """The document is already registered in this campaign; carries the other village and the document type."""
 
-    def __init__(self, village):
+    def __init__(self, village, document_type=DocumentType.ID_CARD):
         super().__init__(str(village))
         self.village = village
+        self.document_type = document_type
 
 
 def sees_full_values(user) -> bool:
@@ -58,17 +60,25 @@ def sees_full_values(user) -> bool:
     return role_of(user) in (Role.CADRE, Role.OFFICE)
 
 
-def duplicate_message(*, village, user) -> str:
-    """What a user is told when an ID number is registered already.
+def duplicate_message(*, village, user, document_type=DocumentType.ID_CARD) -> str:
+    """What a user is told when a document (an ID number most often) is registered already.
 
     Only the office learns in which village (it can look anyone up); a cadre or a site team is
     told that the number is taken, which is all they need and all they may know of another village.
     """
     from campaign.roles import Role, role_of
 
-    if user is not None and role_of(user) == Role.OFFICE:
-        return _("This ID number is already registered in %(village)s.") % {"village": village}
-    return str(_("This ID number is already registered: ask the campaign office if it should not be."))
+    office = user is not None and role_of(user) == Role.OFFICE
+    if document_type == DocumentType.ID_CARD:
+        if office:
+            return _("This ID number is already registered in %(village)s.") % {"village": village}
+        return str(_("This ID number is already registered: ask the campaign office if it should not be."))
+    document = DocumentType(document_type).label
+    if office:
+        return _("This %(document)s is already registered in %(village)s.") % {"document": document, "village": village}
+    return _("This %(document)s is already registered: ask the campaign office if it should not be.") % {
+        "document": document
+    }
 
 
 @dataclass(frozen=True)
@@ -161,20 +171,47 @@ def age_range_text(campaign) -> str:
     return f"{campaign.min_age}–{campaign.max_age} {unit}"
 
 
-def registration_check(*, campaign, id_number, answers: dict, on: datetime.date | None = None):
-    """Validate an ID number for registration in a campaign and decide eligibility.
+def registration_check(
+    *,
+    campaign,
+    id_number,
+    answers: dict,
+    on: datetime.date | None = None,
+    document_type: str = DocumentType.ID_CARD,
+    birth_date: datetime.date | None = None,
+    sex: str | None = None,
+    nationality: str = "",
+):
+    """Validate a document for registration in a campaign and decide eligibility.
 
-    Returns (IdNumber, Eligibility). Raises ValidationError for a bad number (codes
-    of parse_id_number) or an age outside the campaign's range (code "age"); a person
-    above the maximum age is let through only when the campaign admits healthy
-    people above it, with the decision saying whether their screening allows it.
+    `document_type` is a DocumentType (an ID card when not given); `birth_date`, `sex`
+    (Resident.Sex) and `nationality` (ISO 3166 alpha-3, a code or a country name) are what the
+    person registering entered, used where the document does not encode them
+    (campaign.lib.documents.document_identity).
+
+    Returns (Document, Eligibility): the Document's type is the one to record (an ID number
+    that is really a permit is recorded as the permit), its number the one to store (a 15-digit
+    ID converted to 18), its note a sentence for the person registering or "". Raises
+    ValidationError keyed by field ("id_number", "birth_date", "sex", "nationality") for a bad
+    document, or with code "age" for an age outside the campaign's range; a person above the
+    maximum age is let through only when the campaign admits healthy people above it, with
+    the decision saying whether their screening allows it.
     """
     on = on or timezone.localdate()
-    parsed = parse_id_number(id_number, today=on)
+    parsed = document_identity(
+        document_type or DocumentType.ID_CARD,
+        id_number,
+        birth_date=birth_date,
+        sex=sex,
+        nationality=nationality,
+        today=on,
+    )
     decision = eligibility_decide(campaign=campaign, birth_date=parsed.birth_date, answers=answers, on=on)
     if decision.status == Resident.Status.OUT_OF_AGE:
         raise ValidationError(
-            _("Age %(age)s on %(day)s is outside this campaign's range (%(range)s)."),
+            _("Age %(age)s on %(day)s is outside this campaign's range (%(range)s).")
+            if parsed.encodes_birth
+            else _("Age %(age)s on %(day)s, by the birth date entered, is outside this campaign's range (%(range)s)."),
             code="age",
             params={
                 "age": age_on(parsed.birth_date, on, campaign.age_unit),
@@ -185,34 +222,73 @@ def registration_check(*, campaign, id_number, answers: dict, on: datetime.date 
     return parsed, decision
 
 
-def _apply_identity(resident: Resident, parsed: IdNumber) -> None:
+def _apply_identity(resident: Resident, parsed: Document) -> None:
+    resident.document_type = parsed.type
     resident.id_number = parsed.number
+    resident.nationality = parsed.nationality
     resident.birth_date = parsed.birth_date
     resident.sex = parsed.sex
     resident.id_number_reversed = parsed.number[::-1]
     resident.name_initials = name_initials(resident.name)
+    # Not stored: what the person registering is told (a 15-digit ID converted to 18, a changed type).
+    resident.document_note = parsed.note
 
 
 def resident_fill_derived(resident: Resident) -> None:
-    """Set the fields that derive from the ID number and the name (never typed)."""
-    _apply_identity(resident, parse_id_number(resident.id_number))
+    """Set the fields that derive from the document and the name (never typed); birth date, sex
+    and nationality already on the resident are kept where the document does not encode them."""
+    _apply_identity(
+        resident,
+        document_identity(
+            resident.document_type,
+            resident.id_number,
+            birth_date=resident.birth_date,
+            sex=resident.sex,
+            nationality=resident.nationality,
+        ),
+    )
 
 
-def resident_register(*, campaign, village, name: str, id_number: str, registered_by=None, **fields) -> Resident:
-    """Register a resident in a campaign, deciding their eligibility.
+def resident_register(
+    *,
+    campaign,
+    village,
+    name: str,
+    id_number: str,
+    document_type: str = DocumentType.ID_CARD,
+    birth_date: datetime.date | None = None,
+    sex: str | None = None,
+    nationality: str = "",
+    registered_by=None,
+    **fields,
+) -> Resident:
+    """Register a resident in a campaign with their identity document, deciding their eligibility.
 
-    Raises ValidationError for a bad name, ID number, phone or age, and AlreadyRegistered
-    when the number is already registered in this campaign (caught by the database's
-    unique constraint, so two cadres racing for one person cannot both win).
+    `document_type` defaults to the ID card; `birth_date`, `sex` and `nationality` are needed
+    where the document does not encode them (registration_check). The returned resident's
+    `document_note` (not stored) is the sentence to show the person registering, or "".
+    Raises ValidationError for a bad name, document, phone or age, and AlreadyRegistered
+    when the document (type and number) is already registered in this campaign (caught by the
+    database's unique constraint, so two cadres racing for one person cannot both win).
     """
-    resident = _registration(campaign=campaign, village=village, name=name, id_number=id_number, **fields)
+    resident = _registration(
+        campaign=campaign,
+        village=village,
+        name=name,
+        id_number=id_number,
+        document_type=document_type,
+        birth_date=birth_date,
+        sex=sex,
+        nationality=nationality,
+        **fields,
+    )
     resident.registered_by = registered_by
     resident._history_user = registered_by
     try:
         with transaction.atomic():
             resident.save()
     except IntegrityError:
-        _raise_already_registered(campaign, [resident.id_number])
+        _raise_already_registered(campaign, [resident])
         raise
     return resident
 
@@ -221,8 +297,9 @@ def residents_register_many(*, campaign, village, people: list[dict], registered
     """Register many residents at once (the Excel import): resident_register's checks, batched inserts.
 
     Each item of `people` holds resident_register's keyword arguments but the campaign,
-    village and registering user. All or none are inserted; raises ValidationError for a
-    bad person and AlreadyRegistered when a number is registered already.
+    village and registering user (document_type, birth_date, sex and nationality included where
+    needed). All or none are inserted; raises ValidationError for a bad person and
+    AlreadyRegistered when a document is registered already.
     """
     residents = [_registration(campaign=campaign, village=village, **person) for person in people]
     for resident in residents:
@@ -231,27 +308,49 @@ def residents_register_many(*, campaign, village, people: list[dict], registered
         with transaction.atomic():
             bulk_create_with_history(residents, Resident, batch_size=1000, default_user=registered_by)
     except IntegrityError:
-        _raise_already_registered(campaign, [resident.id_number for resident in residents])
+        _raise_already_registered(campaign, residents)
         raise
     return residents
 
 
-def _registration(*, campaign, village, name: str, id_number: str, **fields) -> Resident:
-    """An unsaved, checked registration; raises ValidationError for a bad name, ID number, phone or age."""
+def _registration(
+    *,
+    campaign,
+    village,
+    name: str,
+    id_number: str,
+    document_type: str = DocumentType.ID_CARD,
+    birth_date: datetime.date | None = None,
+    sex: str | None = None,
+    nationality: str = "",
+    **fields,
+) -> Resident:
+    """An unsaved, checked registration; raises ValidationError for a bad name, document, phone or age."""
     fields["phone"] = normalize_phone(fields.get("phone", ""))
     answers = {field: bool(fields.get(field)) for field in CONTRAINDICATIONS}
-    parsed, decision = registration_check(campaign=campaign, id_number=id_number, answers=answers)
+    parsed, decision = registration_check(
+        campaign=campaign,
+        id_number=id_number,
+        answers=answers,
+        document_type=document_type,
+        birth_date=birth_date,
+        sex=sex,
+        nationality=nationality,
+    )
     resident = Resident(campaign=campaign, village=village, name=normalize_name(name), **fields)
     _apply_identity(resident, parsed)
     resident.status, resident.status_reasons = decision.status, decision.reasons
     return resident
 
 
-def _raise_already_registered(campaign, numbers: list[str]) -> None:
-    """After a unique-constraint failure: AlreadyRegistered with the village that holds a number."""
-    existing = Resident.objects.filter(campaign=campaign, id_number__in=numbers).select_related("village").first()
-    if existing is not None:
-        raise AlreadyRegistered(existing.village) from None
+def _raise_already_registered(campaign, residents: list[Resident]) -> None:
+    """After a unique-constraint failure: AlreadyRegistered with the village that holds a document."""
+    documents = {(resident.document_type, resident.id_number) for resident in residents}
+    numbers = [number for _type, number in documents]
+    found = Resident.objects.filter(campaign=campaign, id_number__in=numbers).select_related("village")
+    for existing in found.iterator():
+        if (existing.document_type, existing.id_number) in documents:
+            raise AlreadyRegistered(existing.village, existing.document_type) from None
 
 
 def resident_update(*, resident: Resident, changed_by=None, **changes) -> Resident:
@@ -325,9 +424,9 @@ def record_full_view(*, user, kind: str, resident: Resident | None = None, subje
     full values calls this, so the office's list of views is complete. Returns the record.
     """
     if resident is not None and not subject:
-        from campaign.lib.masking import mask_id_number
+        from campaign.lib.masking import mask_document_number
 
-        subject = f"{resident.name}（{mask_id_number(resident.id_number)}）"
+        subject = f"{resident.name}（{mask_document_number(resident.document_type, resident.id_number)}）"
     return FullValueView.objects.create(user=user, kind=kind, resident=resident, subject=subject[:300], people=people)
 
 

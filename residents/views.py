@@ -10,8 +10,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
-from campaign.lib.idnumber import age_on, parse_id_number
-from campaign.lib.masking import mask_id_number, mask_phone, shown_birth_date, shown_id_number, shown_phone
+from campaign.lib.documents import (
+    DOCUMENT_KINDS,
+    DocumentType,
+    nationality_name,
+    normalize_document_number,
+    parse_document,
+)
+from campaign.lib.idnumber import age_on
+from campaign.lib.masking import mask_document_number, mask_phone, shown_birth_date, shown_id_number, shown_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.filters import ResidentFilter, search_problem
@@ -87,7 +94,7 @@ def _query_without_page(request):
 def _row(resident):
     return {
         "resident": resident,
-        "masked_id": mask_id_number(resident.id_number),
+        "masked_id": mask_document_number(resident.document_type, resident.id_number),
         "masked_phone": mask_phone(resident.phone),
         "age": age_on(resident.birth_date, timezone.localdate()),
         "reasons": "、".join(reason_labels(resident.status_reasons)),
@@ -112,13 +119,16 @@ def resident_new(request):
                 campaign=campaign,
                 village=target,
                 name=data["name"],
-                id_number=data["id_number"],
+                **form.document_fields(),
                 registered_by=request.user,
                 responsible_cadre=data["responsible_cadre"],
                 **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
             )
         except AlreadyRegistered as duplicate:
-            form.add_error("id_number", duplicate_message(village=duplicate.village, user=request.user))
+            form.add_error(
+                "id_number",
+                duplicate_message(village=duplicate.village, user=request.user, document_type=duplicate.document_type),
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -127,6 +137,8 @@ def resident_new(request):
                 _("%(name)s is registered: %(status)s.")
                 % {"name": resident.name, "status": resident.get_status_display()},
             )
+            if resident.document_note:
+                messages.info(request, resident.document_note)
             if "add_another" in request.POST:
                 return redirect("residents:new")
             return redirect("residents:detail", pk=resident.pk)
@@ -142,25 +154,32 @@ def resident_new(request):
 @require_POST
 @role_required(*WRITERS, Role.SITE_TEAM)
 def id_preview(request):
-    """What the server reads from an ID number as it is typed: birth date, age and sex, or the problem."""
+    """What the server reads from a document number as it is typed: birth date, age and sex where
+    the number holds them, a converted number or changed type, or the problem."""
     raw = request.POST.get("id_number", "")
-    context = {"typed": len(raw.strip())}
-    if context["typed"] >= 18:
+    document_type = request.POST.get("document_type") or DocumentType.ID_CARD
+    number = normalize_document_number(raw)
+    kind = DOCUMENT_KINDS.get(document_type, DOCUMENT_KINDS[DocumentType.ID_CARD])
+    context = {"typed": len(number), "expected": kind.preview_lengths[-1]}
+    # A number is judged once it has one of its type's lengths (or more): not while it is typed.
+    if len(number) in kind.preview_lengths or len(number) > kind.preview_lengths[-1]:
         campaign = Campaign.objects.current()
         try:
-            parsed = parse_id_number(raw)
+            parsed = parse_document(kind.type, number)
         except ValidationError as error:
             context["error"] = error.messages[0]
         else:
-            age = age_on(parsed.birth_date, timezone.localdate(), campaign.age_unit)
-            context.update(
-                parsed=parsed,
-                age=age,
-                sex=Resident.Sex(parsed.sex).label,
-                in_range=campaign.min_age <= age <= campaign.max_age,
-                over_max=age > campaign.max_age,
-                campaign=campaign,
-            )
+            context.update(parsed=parsed, campaign=campaign)
+            if parsed.nationality:
+                context["nationality"] = nationality_name(parsed.nationality)
+            if parsed.birth_date:
+                age = age_on(parsed.birth_date, timezone.localdate(), campaign.age_unit)
+                context.update(
+                    age=age,
+                    sex=Resident.Sex(parsed.sex).label,
+                    in_range=campaign.min_age <= age <= campaign.max_age,
+                    over_max=age > campaign.max_age,
+                )
     return HttpResponse(render_to_string("residents/id_preview.html", context, request))
 
 
@@ -181,7 +200,8 @@ def resident_detail(request, pk):
         {
             "resident": resident,
             "full": full,
-            "id_number": shown_id_number(resident.id_number, full=full),
+            "id_number": shown_id_number(resident.id_number, full=full, document_type=resident.document_type),
+            "nationality": nationality_name(resident.nationality) if resident.nationality else "",
             "phone": shown_phone(resident.phone, full=full),
             "birth_date": shown_birth_date(resident.birth_date, full=full),
             "age": age_on(resident.birth_date, timezone.localdate()),

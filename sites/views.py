@@ -26,7 +26,7 @@ from appointments.models import Appointment
 from appointments.services import BookingRefused
 from campaign.lib.access import role_required
 from campaign.lib.idnumber import age_on, normalize_id_number
-from campaign.lib.masking import mask_id_number
+from campaign.lib.masking import mask_document_number
 from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
@@ -118,7 +118,7 @@ def _home_url(appointment=None) -> str:
 def _card(resident: Resident, dose: int, today):
     return {
         "resident": resident,
-        "masked_id": mask_id_number(resident.id_number),
+        "masked_id": mask_document_number(resident.document_type, resident.id_number),
         "age": age_on(resident.birth_date, today),
         "dose": dose,
         # A name search's pick list shows the open appointment here (dose, day) it found.
@@ -509,7 +509,7 @@ def register(request):
                     campaign=campaign,
                     village=data["village"],
                     name=data["name"],
-                    id_number=data["id_number"],
+                    **form.document_fields(),
                     registered_by=request.user,
                     responsible_cadre=data["responsible_cadre"],
                     **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
@@ -517,13 +517,15 @@ def register(request):
         except AlreadyRegistered as duplicate:
             form.add_error(
                 "id_number",
-                duplicate_message(village=duplicate.village, user=request.user)
+                duplicate_message(village=duplicate.village, user=request.user, document_type=duplicate.document_type)
                 + " "
                 + _("Scan it at the workstation instead."),
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            if resident.document_note:
+                messages.info(request, resident.document_note)
             return _check_in_registered(request, site, resident)
     return render(
         request,
@@ -658,5 +660,9 @@ def adverse_event_detail(request, pk):
     return render(
         request,
         "sites/adverse_event_detail.html",
-        {"event": event, "resident": resident, "id_number": mask_id_number(resident.id_number)},
+        {
+            "event": event,
+            "resident": resident,
+            "id_number": mask_document_number(resident.document_type, resident.id_number),
+        },
     )

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from appointments import slipcode
 from appointments.models import Appointment
-from campaign.lib.masking import mask_id_number, mask_phone
+from campaign.lib.masking import mask_document_number, mask_phone
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from sites.models import Site
@@ -99,7 +99,7 @@ class Row:
 
     @property
     def masked_id(self) -> str:
-        return mask_id_number(self.resident.id_number)
+        return mask_document_number(self.resident.document_type, self.resident.id_number)
 
     @property
     def masked_phone(self) -> str:
@@ -228,7 +228,8 @@ class Slip:
 
     @property
     def masked_id(self) -> str:
-        return mask_id_number(self.appointment.resident.id_number)
+        resident = self.appointment.resident
+        return mask_document_number(resident.document_type, resident.id_number)
 
     @property
     def masked_phone(self) -> str:

@@ -188,11 +188,13 @@ def test_the_roster_has_a_chinese_title_headers_frozen_and_widths(client, office
     title = sheet["A1"].value
     assert site_centre.name in title and f"{TOMORROW.year}年{TOMORROW.month}月{TOMORROW.day}日" in title
     assert "预约接种名单" in title
-    assert [cell.value for cell in sheet[2]] == ["序号", "村（社区）", "姓名", "身份证号码", "联系电话", "剂次", "状态"]
+    headers = ["序号", "村（社区）", "姓名", "证件类型", "证件号码", "联系电话", "剂次", "状态"]
+    assert [cell.value for cell in sheet[2]] == headers
     assert sheet.freeze_panes == "A3"
-    assert sheet.column_dimensions["D"].width >= 20  # an 18-character ID number fits
+    assert sheet["D3"].value == "身份证"
+    assert sheet.column_dimensions["E"].width >= 20  # an 18-character ID number fits
     assert [cell.value for cell in sheet[3]][:3] == [1, "青山社区", "张三"]
-    assert sheet["F3"].value == "第1剂" and sheet["G3"].value == "已预约"
+    assert sheet["G3"].value == "第1剂" and sheet["H3"].value == "已预约"
 
 
 def test_the_roster_ends_with_a_totals_row_and_has_totals_by_village(client, office, qingshan, hongcun, site_centre):
@@ -216,8 +218,8 @@ def test_the_roster_ends_with_a_totals_row_and_has_totals_by_village(client, off
 def test_the_roster_masks_id_numbers_and_phones_by_default(client, request, persona, honghe, site_jiangdian):
     item = book(honghe, "张三", phone="13987654321")
     sheet = roster(client, request.getfixturevalue(persona), site_jiangdian).worksheets[0]
-    assert sheet["D3"].value == mask_id_number(item.resident.id_number)
-    assert sheet["E3"].value == mask_phone("13987654321")
+    assert sheet["E3"].value == mask_id_number(item.resident.id_number)
+    assert sheet["F3"].value == mask_phone("13987654321")
     assert item.resident.id_number not in str(values(sheet))
 
 
@@ -230,9 +232,9 @@ def test_only_the_office_gets_full_id_numbers_and_phones_and_they_stay_text(clie
     (view,) = FullValueView.objects.all()
     assert (view.user, view.kind, view.people) == (office, "daily_roster", 1)
     assert site_jiangdian.short_name in view.subject
-    assert sheet["D3"].value == item.resident.id_number and sheet["D3"].data_type == "s"
-    assert sheet["D3"].number_format == "@"
-    assert sheet["E3"].value == "13987654321" and sheet["E3"].data_type == "s"
+    assert sheet["E3"].value == item.resident.id_number and sheet["E3"].data_type == "s"
+    assert sheet["E3"].number_format == "@"
+    assert sheet["F3"].value == "13987654321" and sheet["F3"].data_type == "s"
 
 
 @pytest.mark.parametrize("persona", ["supervisor", "leader", "site_team_jiangdian", "cadre_honghe"])
@@ -288,11 +290,11 @@ def test_export_roster_takes_the_short_name_and_full_values_on_request(office, q
     item = book(qingshan, "张三")
     written = tmp_path / "full.xlsx"
     call_command("export_roster", "--site", site_centre.short_name, "--date", TOMORROW.isoformat(), "-o", str(written))
-    assert load_workbook(written).worksheets[0]["D3"].value == mask_id_number(item.resident.id_number)
+    assert load_workbook(written).worksheets[0]["E3"].value == mask_id_number(item.resident.id_number)
     call_command(
         "export_roster", "--site", site_centre.short_name, "--date", TOMORROW.isoformat(), "-o", str(written), "--full"
     )
-    assert load_workbook(written).worksheets[0]["D3"].value == item.resident.id_number
+    assert load_workbook(written).worksheets[0]["E3"].value == item.resident.id_number
 
 
 def test_export_roster_explains_an_unknown_site(site_centre, site_jiangdian, tmp_path):
@@ -319,3 +321,15 @@ def test_the_page_and_the_roster_take_the_same_few_queries_however_long_the_list
         assert client.get(reverse("daily:list"), {"site": site_centre.pk}).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("daily:roster"), {"site": site_centre.pk}).status_code == 200
+
+
+def test_the_list_and_its_roster_name_a_passport_and_mask_it_by_its_rule(client, office, qingshan, site_centre):
+    resident = ResidentFactory(
+        village=qingshan, name="约翰", document_type="passport", id_number="E12345678", nationality="USA"
+    )
+    AppointmentFactory(resident=resident, dose_number=1, date=TOMORROW)
+    client.force_login(office)
+    page = client.get(reverse("daily:list"), {"site": site_centre.pk, "date": TOMORROW.isoformat()}).content.decode()
+    assert "E****5678" in page and "E12345678" not in page and ">护照</span>" in page
+    sheet = roster(client, office, site_centre).worksheets[0]
+    assert (sheet["D3"].value, sheet["E3"].value) == ("护照", "E****5678")

@@ -144,6 +144,7 @@ def write_titled_sheet(
     freeze_columns: int = 0,
     landscape: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
+    progress_every: int | None = None,
 ) -> int:
     """Write one titled sheet of `rows` (sequences of cell values in the order of `columns`) to
     `target` (a path, or a binary file to write the finished file into). Returns the number of rows.
@@ -151,12 +152,14 @@ def write_titled_sheet(
     A cell is None (empty), a str, an int or float, a date or a datetime, written at its own
     wall-clock time (Excel has no time zones: give an aware one in the zone the file is read in).
     TEXT and LABEL cells are str or None (write ID numbers and phones as str).
-    `progress`, when given, is called as progress(rows written, None) every PROGRESS_EVERY rows.
+    `progress`, when given, is called as progress(rows written, None) every `progress_every` rows
+    (PROGRESS_EVERY unless given).
     """
     headers = [column.header for column in columns]
     if len(set(headers)) != len(headers):
         raise ValueError("each column needs its own header")  # the writer keys a row's cells by header
     scanned = [index for index, column in enumerate(columns) if column.kind == TEXT]
+    every = progress_every or PROGRESS_EVERY
     written = 0
 
     def records():
@@ -171,7 +174,7 @@ def write_titled_sheet(
                     row[index] = displayable(value)
             # The writer takes a row as a dict, its cells in the order of its keys.
             yield dict(zip(headers, row))  # noqa: B905 - the length is checked on the first row
-            if progress is not None and written % PROGRESS_EVERY == 0:
+            if progress is not None and written % every == 0:
                 progress(written, None)
         if not written:
             # The writer takes the headers from the first row: an empty table still has them.

@@ -13,6 +13,14 @@ STATUS_CLASSES = {
 
 
 @register.filter
+def document_short(document_type: str) -> str:
+    """A document type's short name (身份证, 护照, 回乡证 ...) for a list or a badge."""
+    from campaign.lib.documents import document_short_label
+
+    return document_short_label(document_type)
+
+
+@register.filter
 def status_class(status: str) -> str:
     """Bootstrap badge colours for a resident's status."""
     return STATUS_CLASSES.get(status, "text-bg-light")

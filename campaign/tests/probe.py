@@ -26,6 +26,7 @@ from campaign.models import Campaign, Village
 from reports.models import Export, WeeklyReport
 from reports.services import export_request
 from residents.importing import services as importing
+from residents.importing.template import template_workbook
 from residents.models import ImportBatch, Resident
 from sites.models import AdverseEvent, Site, Vaccination
 
@@ -144,7 +145,7 @@ def _scope(campaign, village_name, office) -> Scope:
             reported_by=site_user,
         )
     batch = importing.import_preview(
-        data=importing.template_workbook(), file_name="名单.xlsx", campaign=campaign, village=village, user=cadre
+        data=template_workbook(), file_name="名单.xlsx", campaign=campaign, village=village, user=cadre
     )
     resident = Resident.objects.filter(village=village).order_by("pk").first()
     resident.save()  # a history row for the admin's history pages (the demo's bulk inserts made none)
@@ -201,6 +202,7 @@ PK_OBJECTS = {
     "residents:import_errors": "import_batch",
     "reports:export_detail": "export",
     "reports:export_status": "export",
+    "reports:export_progress": "export",
     "reports:export_download": "export",
     "reports:export_again": "export",
     "sites:screen": "appointment",

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from appointments.models import Appointment
 from campaign import demo
-from campaign.lib.idnumber import age_on, parse_id_number
+from campaign.lib.documents import document_identity
+from campaign.lib.idnumber import age_on
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
 from reports.models import COUNTS, DailyProgress, VillageProgress, WeeklyReport
@@ -122,18 +123,21 @@ def test_reset_refuses_a_database_with_another_campaign(loaded):
 
 
 def test_synthetic_id_numbers_are_valid_unique_and_mostly_jinzhai(loaded):
-    numbers = list(Resident.objects.values_list("id_number", "birth_date", "sex"))
-    assert len({n for n, _, _ in numbers}) == 600
-    for number, birth_date, sex in numbers:
-        parsed = parse_id_number(number)
+    documents = list(Resident.objects.values_list("document_type", "id_number", "birth_date", "sex", "nationality"))
+    assert len({(t, n) for t, n, *_ in documents}) == 600
+    for document_type, number, birth_date, sex, nationality in documents:
+        parsed = document_identity(document_type, number, birth_date=birth_date, sex=sex, nationality=nationality)
         assert (parsed.birth_date, parsed.sex) == (birth_date, sex)
+    # A few holders of other documents, so that the pages show them.
+    assert {t for t, *_ in documents} == {"id_card", "hk_mo_travel_permit", "passport"}
+    numbers = [(n, b, s) for t, n, b, s, _ in documents if t == "id_card"]
     jinzhai = sum(n.startswith(("341524", "342426")) for n, _, _ in numbers)
-    assert 0.8 * 600 < jinzhai < 600  # mostly, with some from elsewhere
+    assert 0.8 * 600 < jinzhai < len(numbers)  # mostly, with some from elsewhere
     assert all(n.startswith("342426") or n[6:10] >= "1999" for n, _, _ in numbers if n[:6] in ("341524", "342426"))
 
 
 def test_sequence_codes_vary_and_their_last_digit_is_the_sex(loaded):
-    people = list(Resident.objects.values_list("id_number", "sex"))
+    people = list(Resident.objects.filter(document_type="id_card").values_list("id_number", "sex"))
     sequences = [number[14:17] for number, _ in people]
     assert len(set(sequences)) > 100  # not 001 and 002 for everyone
     assert "000" not in sequences

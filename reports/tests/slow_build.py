@@ -11,8 +11,8 @@ from reports import services
 _build_roster = services._build_roster
 
 
-def _first_build_hangs(export):
-    result = _build_roster(export)
+def _first_build_hangs(export, **kwargs):
+    result = _build_roster(export, **kwargs)
     if export.attempts == 1:
         time.sleep(300)
     return result

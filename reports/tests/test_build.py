@@ -28,7 +28,7 @@ def test_the_build_task_is_registered_in_any_process_that_loads_django_not_only_
 
 
 def test_a_request_enqueues_the_build_once_committed(office, qingshan, django_capture_on_commit_callbacks):
-    with mock.patch("reports.services.enqueue") as send:
+    with mock.patch("reports.services.enqueue_or_run_here") as send:
         with django_capture_on_commit_callbacks() as callbacks:
             export = export_request(user=office, kind=Export.Kind.RESIDENTS, params={})
             send.assert_not_called()  # not before the row is committed: a worker could not find it
@@ -86,8 +86,8 @@ def test_a_build_that_lost_its_claim_keeps_no_file(settings, office, qingshan):
 
     real = services._build_roster
 
-    def build_then_lose_claim(export_):
-        result = real(export_)
+    def build_then_lose_claim(export_, **kwargs):
+        result = real(export_, **kwargs)
         Export.objects.filter(pk=export_.pk).update(
             status=Export.Status.FAILED, error="lost", finished_at=timezone.now()
         )

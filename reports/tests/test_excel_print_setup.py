@@ -29,6 +29,7 @@ from reports.supervision.services import upward_report_figures, week_findings, w
 from reports.tests.factories import SupervisionFindingFactory, spring_2021_campaign, vaccinated
 from residents.importing import services as importing
 from residents.importing.services import import_preview
+from residents.importing.template import template_workbook
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
 from residents.tests.sheets import person, xlsx
@@ -97,7 +98,7 @@ def every_file(request) -> dict[str, tuple[bytes, dict]]:
         "daily list": (daily_list_xlsx(daily), {"预约名单": ("portrait", "$2:$2"), "分村汇总": ("portrait", "$1:$1")}),
         "roster": (roster, {"居民花名册": ("landscape", "$3:$3")}),
         "import template": (
-            importing.template_workbook(),
+            template_workbook(),
             {"居民名单": ("landscape", "$1:$1"), "填写说明": ("portrait", None)},
         ),
         "import errors": (importing.error_report(batch), {"错误行": ("landscape", "$1:$1")}),

@@ -20,7 +20,8 @@ HEADERS = [
     "姓名",
     "性别",
     "年龄",
-    "身份证号码",
+    "证件类型",
+    "证件号码",
     "手机号码",
     "村（社区）",
     "纳入依据",
@@ -43,7 +44,7 @@ def test_the_roster_has_a_chinese_title_headers_frozen_and_widths(export_now, of
     assert "筛选条件：青山社区" in note
     assert "导出人：" in note and "导出时间：" in note
     assert sheet.freeze_panes == "C4"
-    assert sheet.column_dimensions["E"].width >= 20  # an 18-character ID number fits
+    assert sheet.column_dimensions["F"].width >= 20  # an 18-character ID number fits
     assert [cell.value for cell in rows[0][:3]] == [1, "张三丰", "男" if resident.sex == "M" else "女"]
     assert export.filename.startswith("青山社区居民花名册_") and export.filename.endswith(".xlsx")
 
@@ -61,7 +62,7 @@ def test_id_numbers_and_phones_are_masked_by_default(export_now, office, qingsha
     resident = ResidentFactory(village=qingshan, phone="13812345678")
     export = export_now(office)
     _sheet, _title, note, headers, rows = open_roster(export)
-    (id_cell,) = column(headers, rows, "身份证号码")
+    (id_cell,) = column(headers, rows, "证件号码")
     (phone_cell,) = column(headers, rows, "手机号码")
     assert id_cell.value == resident.id_number[:6] + "********" + resident.id_number[-4:]
     assert phone_cell.value == "138****5678"
@@ -72,7 +73,7 @@ def test_full_values_show_id_numbers_as_text_with_all_18_digits(export_now, offi
     resident = ResidentFactory(village=qingshan, phone="13812345678")
     export = export_now(office, full_values=True)
     _sheet, _title, note, headers, rows = open_roster(export)
-    (id_cell,) = column(headers, rows, "身份证号码")
+    (id_cell,) = column(headers, rows, "证件号码")
     (phone_cell,) = column(headers, rows, "手机号码")
     assert id_cell.value == resident.id_number and len(id_cell.value) == 18
     assert id_cell.data_type == "s" and id_cell.number_format == "@"
@@ -183,7 +184,7 @@ def test_a_roster_of_nobody_still_has_its_title_headers_and_filter(export_now, o
     sheet, title, _note, headers, rows = open_roster(export)
     assert export.row_count == 0
     assert title.endswith("青山社区居民花名册") and headers == HEADERS
-    assert sheet.auto_filter.ref == "A3:O4" and not any(cell.value for row in rows for cell in row)
+    assert sheet.auto_filter.ref == "A3:P4" and not any(cell.value for row in rows for cell in row)
 
 
 def test_the_rows_written_are_reported_as_the_file_is_written(office, qingshan):
@@ -191,7 +192,7 @@ def test_the_rows_written_are_reported_as_the_file_is_written(office, qingshan):
         ResidentFactory(village=qingshan)
     residents = roster_residents(user=office, campaign=qingshan.campaign, parameters={})
     calls = []
-    with mock.patch("campaign.lib.xlsx.PROGRESS_EVERY", 2):
+    with mock.patch("reports.roster.PROGRESS_EVERY", 2):
         count = write_roster(
             target=io.BytesIO(),
             campaign=qingshan.campaign,

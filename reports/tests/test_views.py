@@ -30,7 +30,8 @@ def test_without_a_broker_the_export_is_ready_when_its_page_opens(client, post_e
     page = client.get(response.url)
     assert page.status_code == 200
     assert reverse("reports:export_download", args=[export.pk]) in page.content.decode()
-    assert 'hx-trigger="every 1s"' not in page.content.decode()  # finished: no more polling
+    assert "data-progress-url" not in page.content.decode()  # finished: no more polling
+    assert "job_progress.js" not in page.content.decode()
 
 
 def test_the_list_page_can_post_its_own_query_string(post_export, office, qingshan):
@@ -42,12 +43,12 @@ def test_the_list_page_can_post_its_own_query_string(post_export, office, qingsh
     assert export.row_count == 1
 
 
-def test_a_pending_export_polls_its_status_every_second(client, office, qingshan):
+def test_a_pending_export_follows_its_progress_and_swaps_in_its_status_when_finished(client, office, qingshan):
     export = ExportFactory(campaign=qingshan.campaign, requested_by=office)
     client.force_login(office)
     fragment = client.get(reverse("reports:export_status", args=[export.pk])).content.decode()
-    assert 'hx-trigger="every 1s"' in fragment
-    assert reverse("reports:export_status", args=[export.pk]) in fragment
+    assert f'data-progress-url="{reverse("reports:export_progress", args=[export.pk])}"' in fragment
+    assert f'data-progress-result="{reverse("reports:export_status", args=[export.pk])}"' in fragment
     assert reverse("reports:export_download", args=[export.pk]) not in fragment
 
 

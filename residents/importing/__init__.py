@@ -1,2 +1,9 @@
-"""Importing residents from the Excel sheets cadres keep (摸排登记表): reading and judging a sheet,
-its preview and confirm, the template and the error report."""
+"""Importing residents from the sheets cadres keep (摸排登记表), in four modules a newcomer can read alone:
+
+- reading: the file (formats, the header row, the data rows under it);
+- rows: cleaning and judging each row (new, update, unchanged or error, and why);
+- services: the batch (preview, confirm, error report);
+- template: the import template cadres fill in.
+
+limits holds what an upload may be (size, cells, rows), checked before and while reading.
+"""

@@ -5,15 +5,29 @@ from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
 from residents.importing.limits import limits, too_large_message
 
+# What the file picker offers (the content decides what is read: residents.importing.formats).
+# .et: WPS Spreadsheets, read when it is really an .xls.
+ACCEPT = ",".join(
+    [
+        ".xlsx",
+        ".xls",
+        ".ods",
+        ".csv",
+        ".et",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "text/csv",
+    ]
+)
+
 
 class ImportUploadForm(CleanTextMixin, forms.Form):
     """The sheet to import and, for the office, the village it is for."""
 
     file = forms.FileField(
-        label=_("Excel file (.xlsx)"),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-        ),
+        label=_("Sheet (.xlsx, .xls, .ods or .csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
 
     def __init__(self, *args, campaign, choose_village: bool, **kwargs):

@@ -1,25 +1,26 @@
 """The limits of an import, checked before a reader opens the file and while it reads.
 
-A sheet is untrusted input: a 10 MB .xlsx is a zip that can unpack to gigabytes, one shared
-string can be referenced in every cell, and every kept cell costs memory in the preview. So an
+A sheet is untrusted input: a 10 MB .xlsx or .ods is a zip that can unpack to gigabytes, one shared
+text can be referenced in every cell, one row can hold millions of cells, and the reader
+(python-calamine) builds a whole sheet in memory, as a grid from its first to its last cell. So an
 upload is refused, with a message that says which limit and how to get under it, when:
 
 - the file is larger than IMPORT_MAX_UPLOAD_MB (checked from the size alone);
-- a zip-based workbook (.xlsx) declares more than IMPORT_MAX_UNPACKED_MB unpacked, in total or
+- a zip-based workbook (.xlsx, .ods) declares more than IMPORT_MAX_UNPACKED_MB unpacked, in total or
   in one member, or more than MAX_MEMBERS members (checked from the zip's directory, before
   anything is unpacked; Python's zipfile never unpacks more than a member declares, and a member
   that holds more fails its check as a damaged file);
+- a row holds more than MAX_CELLS_A_ROW cells, or a sheet would take more than READ_FACTOR times
+  IMPORT_MAX_UNPACKED_MB once read (its grid and its text; measured by residents.importing.formats
+  as the file unpacks, before the reader opens it);
 - a cell holds more than IMPORT_MAX_CELL_CHARS characters (checked as each cell is read, before
   the text is copied or judged);
 - the sheet holds more than IMPORT_MAX_ROWS residents.
 
-The limits live in settings (environment overrides, documented in docs/IMPORT.md). A reader
-of another format calls check_upload first, check_zip when the format is a zip (.ods is
-one too), then check_cell and check_rows as it reads.
+The limits live in settings (environment overrides, documented in docs/IMPORT.md).
 """
 
 import io
-import re
 import zipfile
 from dataclasses import dataclass
 
@@ -30,8 +31,7 @@ from openpyxl.utils import get_column_letter
 MB = 1024 * 1024
 MAX_CELLS_A_ROW = 2_000  # the template has 12 columns; cadres' own sheets a few dozen
 MAX_MEMBERS = 1_000  # a workbook has a few dozen parts; thousands only make the directory costly to read
-XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, or any file Office encrypted with a password
-ZIP_MAGIC = b"PK\x03\x04"
+READ_FACTOR = 2  # a sheet once read (calamine's grid and text) may take twice what a zip may unpack to
 
 
 class ImportFileError(Exception):
@@ -64,29 +64,11 @@ def too_large_message(size: int) -> str:
 
 
 def check_upload(data: bytes) -> None:
-    """Refuse what is empty, too large or not an .xlsx by its content (not its name). Raises ImportFileError."""
+    """Refuse what is empty or too large, before anything else looks at it. Raises ImportFileError."""
     if not data:
         raise ImportFileError(_("The file is empty."))
     if len(data) > limits().upload_bytes:
         raise ImportFileError(too_large_message(len(data)))
-    if data[:8] == XLS_MAGIC:
-        raise ImportFileError(
-            _(
-                "This is an old Excel file (.xls) or a password-protected one. Open it in Excel or WPS, "
-                "remove any password and save it as an Excel workbook (.xlsx), then upload that."
-            )
-        )
-    if data[:4] != ZIP_MAGIC:
-        raise ImportFileError(
-            _(
-                "This is not an Excel workbook (.xlsx): it may be a CSV or another file with its name changed. "
-                "Open it in Excel or WPS and save it as an Excel workbook (.xlsx)."
-            )
-        )
-    names = check_zip(data)
-    if "xl/workbook.xml" not in names:
-        raise ImportFileError(_("This is not an Excel workbook (.xlsx). Open it in Excel or WPS and save it as .xlsx."))
-    check_row_widths(data, [name for name in names if name.startswith("xl/worksheets/") and name.endswith(".xml")])
 
 
 def check_zip(data: bytes) -> set[str]:
@@ -113,49 +95,34 @@ def check_zip(data: bytes) -> set[str]:
     return {member.filename for member in members}
 
 
-# A cell or a row opening tag, with or without a namespace prefix (<c r="A1">, <x:row>).
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)[\s/>]")
-_CARRY = 64  # bytes kept between chunks, so that a tag cut in two is still seen
+def check_row_width(cells: int) -> None:
+    """Refuse a sheet with a row of more than MAX_CELLS_A_ROW cells (counted as the file unpacks)."""
+    if cells > MAX_CELLS_A_ROW:
+        raise ImportFileError(
+            _(
+                "A row of this workbook holds more than %(max)d cells. Delete the empty columns to the "
+                "right of your table (select them, right-click, Delete), save and upload again."
+            )
+            % {"max": MAX_CELLS_A_ROW}
+        )
 
 
-def check_row_widths(data: bytes, members: list[str]) -> None:
-    """Refuse a sheet with a row of more than MAX_CELLS_A_ROW cells, by scanning its XML as it unpacks.
-
-    openpyxl builds each row whole before handing it over: one row of three million empty cells
-    (12 MB unpacked, 60 KB zipped) took a gigabyte. The scan reads each sheet in 1 MB pieces.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in members:
-                with archive.open(member) as stream:
-                    _scan(stream)
-    except ImportFileError:
-        raise
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, RuntimeError, NotImplementedError):
-        # RuntimeError: an encrypted member; NotImplementedError: a compression Python cannot read.
-        raise damaged() from None
+def read_bytes_limit() -> int:
+    return READ_FACTOR * limits().unpacked_bytes
 
 
-def _scan(stream) -> None:
-    cells, tail = 0, b""
-    while chunk := stream.read(MB):
-        buffer = tail + chunk
-        for match in _TAG.finditer(buffer):
-            if match.end() <= len(tail):
-                continue  # counted with the previous piece
-            if match.group(1) == b"row":
-                cells = 0
-                continue
-            cells += 1
-            if cells > MAX_CELLS_A_ROW:
-                raise ImportFileError(
-                    _(
-                        "A row of this workbook holds more than %(max)d cells. Delete the empty columns to the "
-                        "right of your table (select them, right-click, Delete), save and upload again."
-                    )
-                    % {"max": MAX_CELLS_A_ROW}
-                )
-        tail = buffer[-_CARRY:]
+def check_sheet_size(size: int) -> None:
+    """Refuse a workbook whose sheets would take more than read_bytes_limit() once read (`size` in bytes)."""
+    if size > read_bytes_limit():
+        raise ImportFileError(
+            _(
+                "Read cell by cell, this workbook takes %(size)d MB; at most %(max)d MB can be read (a sheet of "
+                "%(rows)d residents takes far less). It may repeat one long text in very many cells, or have "
+                "cells far below or to the right of the table: delete what is not needed (notes, other sheets, "
+                "far-away cells), or split it into several files."
+            )
+            % {"size": size // MB, "max": read_bytes_limit() // MB, "rows": limits().rows}
+        )
 
 
 def damaged() -> ImportFileError:

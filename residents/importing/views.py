@@ -16,9 +16,11 @@ from campaign.lib.access import role_required
 from campaign.lib.masking import mask_id_number, mask_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from residents.importing import rows as judging
 from residents.importing import services as importing
 from residents.importing.forms import ImportUploadForm
-from residents.importing.limits import MB, limits
+from residents.importing.limits import MB, ImportFileError, limits
+from residents.importing.template import template_workbook
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import reason_labels
 
@@ -59,7 +61,7 @@ def import_start(request):
             batch = importing.import_preview(
                 data=upload.read(), file_name=upload.name, campaign=campaign, village=village, user=request.user
             )
-        except importing.ImportFileError as error:
+        except ImportFileError as error:
             form.add_error("file", str(error))
         else:
             return redirect("residents:import_preview", pk=batch.pk)
@@ -82,7 +84,7 @@ def import_start(request):
 @role_required(*IMPORTERS)
 def import_template(request):
     return FileResponse(
-        io.BytesIO(importing.template_workbook()), as_attachment=True, filename="居民导入模板.xlsx", content_type=XLSX
+        io.BytesIO(template_workbook()), as_attachment=True, filename="居民导入模板.xlsx", content_type=XLSX
     )
 
 
@@ -91,12 +93,12 @@ def import_preview(request, pk):
     """Every row of the upload as new, update, unchanged or error, with the reason at the cell."""
     batch = _batch_or_404(request, pk)
     counts = {
-        importing.ERROR: batch.error_count,
-        importing.NEW: batch.new_count,
-        importing.UPDATE: batch.update_count,
-        importing.UNCHANGED: batch.unchanged_count,
+        judging.ERROR: batch.error_count,
+        judging.NEW: batch.new_count,
+        judging.UPDATE: batch.update_count,
+        judging.UNCHANGED: batch.unchanged_count,
     }
-    show = request.GET.get("show") or (importing.ERROR if batch.error_count else "all")
+    show = request.GET.get("show") or (judging.ERROR if batch.error_count else "all")
     rows = batch.rows if show == "all" else [row for row in batch.rows if row["action"] == show]
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -148,10 +150,10 @@ def import_errors(request, pk):
 
 
 ACTION_LABELS = {
-    importing.NEW: pgettext_lazy("import row", "new"),
-    importing.UPDATE: pgettext_lazy("import row", "update"),
-    importing.UNCHANGED: pgettext_lazy("import row", "unchanged"),
-    importing.ERROR: pgettext_lazy("import row", "error"),
+    judging.NEW: pgettext_lazy("import row", "new"),
+    judging.UPDATE: pgettext_lazy("import row", "update"),
+    judging.UNCHANGED: pgettext_lazy("import row", "unchanged"),
+    judging.ERROR: pgettext_lazy("import row", "error"),
 }
 SHOWN_FIELDS = ["name", "id_number", "phone", "basis", "priority_group", "responsible_cadre"]
 
@@ -174,14 +176,14 @@ def _display(row: dict) -> dict:
                 "error": errors.get(name) if errors.get(name) != "" else importing.not_detailed_message(),
             }
         )
-    answers = [_field_label(name) for name in CONTRAINDICATIONS if importing.yes_no(cells.get(name)) is True]
+    answers = [_field_label(name) for name in CONTRAINDICATIONS if judging.yes_no(cells.get(name)) is True]
     screening_errors = [
         f"{_field_label(name)}：{errors[name] or importing.not_detailed_message()}"
         for name in CONTRAINDICATIONS
         if name in errors
     ]
     note = ""
-    if row["action"] == importing.UPDATE:
+    if row["action"] == judging.UPDATE:
         note = _("changes: %(fields)s") % {"fields": "、".join(_field_label(name) for name in row["changes"])}
     if row["status"]:
         status = Resident.Status(row["status"]).label

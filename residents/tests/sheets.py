@@ -96,7 +96,7 @@ def big_sheet(count: int = 5000, bad: int = 20) -> tuple[bytes, dict[int, str]]:
 
     Returns the file and {Excel row number: header of the column at fault}.
     """
-    mistakes = bad_rows(9_000)[:bad]
+    mistakes = bad_rows(max(9_000, count + 1_000))[:bad]  # numbers no good row of the sheet has
     every = count // max(bad, 1)
     rows, expected = [], {}
     for n in range(count):
@@ -108,3 +108,52 @@ def big_sheet(count: int = 5000, bad: int = 20) -> tuple[bytes, dict[int, str]]:
             row = person(n)
         rows.append(row)
     return xlsx(rows), expected
+
+
+# The same people in every format (residents/tests/files/, made by make_files.py from these).
+
+FORMAT_TITLE = "梅山镇青山社区新冠疫苗接种摸排登记表"
+BASES = ["户籍地", "居住地", "工作地"]
+GROUPS = ["一般人群", "重点行业人员", "60周岁及以上", "学校教职员工"]
+
+
+def twenty_people() -> list[dict]:
+    """Twenty residents with varied bases, groups and answers, keyed by template header."""
+    return [
+        person(
+            n,
+            纳入依据=BASES[n % 3],
+            重点人群=GROUPS[n % 4] if n % 4 != 2 else "一般人群",
+            发热="是" if n == 7 else "否",
+            孕妇="否",
+        )
+        for n in range(20)
+    ]
+
+
+def merged_title_xlsx(rows, *, merges=()) -> bytes:
+    """The title merged across the table above the header, and `merges` (cell ranges such as "D5:D7")."""
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "摸排登记表"
+    ws.append([FORMAT_TITLE])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(TEMPLATE_HEADERS))
+    ws.append(list(TEMPLATE_HEADERS))
+    for row in rows:
+        ws.append([row.get(h) for h in TEMPLATE_HEADERS])
+    for cells in merges:
+        first = cells.split(":")[0]
+        value = ws[first].value
+        ws.merge_cells(cells)
+        ws[first].value = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def merged_basis_people() -> tuple[list[dict], str]:
+    """Six residents, rows 5 to 7 sharing one merged 纳入依据 cell (居住地) that only row 5 holds."""
+    people = [person(100 + n, 纳入依据="户籍地") for n in range(6)]
+    for n in (2, 3, 4):
+        people[n]["纳入依据"] = "居住地" if n == 2 else None
+    return people, "D5:D7"

@@ -13,8 +13,10 @@ from campaign.lib.excel import ERROR_FILL
 from campaign.roles import Role
 from campaign.tests.factories import user_with_role
 from residents.importing import services as importing
-from residents.importing.limits import limits
-from residents.importing.services import ImportFileError, import_apply, import_preview
+from residents.importing.limits import ImportFileError, limits
+from residents.importing.rows import EXAMPLE_ID_NUMBER
+from residents.importing.services import import_apply, import_preview
+from residents.importing.template import template_workbook
 from residents.models import ImportBatch, Resident
 from residents.services import normalize_name, normalize_phone, registration_check
 from residents.tests.factories import ResidentFactory, id_number_for
@@ -351,16 +353,15 @@ def zip_without_workbook() -> bytes:
     "content, words",
     [
         (b"", "空"),
-        ("姓名,身份证号\n张伟,341524198506150011\n".encode(), ".xlsx"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, ".xls"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "损坏"),
         (bytes(range(256)) * 8, ".xlsx"),
         (zip_without_workbook(), ".xlsx"),
         (xlsx([person(1)])[:3000], "损坏"),
         (b"PK\x03\x04" + b"\0" * 100, "损坏"),
     ],
-    ids=["empty", "csv-renamed", "xls", "random-bytes", "docx-like-zip", "truncated", "bad-zip"],
+    ids=["empty", "damaged-xls", "random-bytes", "docx-like-zip", "truncated", "bad-zip"],
 )
-def test_a_file_that_is_not_a_readable_xlsx_is_refused_in_chinese_and_nothing_is_kept(
+def test_a_file_that_is_not_a_readable_sheet_is_refused_in_chinese_and_nothing_is_kept(
     cadre_qingshan, qingshan, content, words
 ):
     with pytest.raises(ImportFileError) as refused:
@@ -461,7 +462,7 @@ def test_a_batch_is_imported_once(cadre_qingshan, qingshan):
 
 
 def test_the_template_has_chinese_headers_lists_an_example_a_frozen_header_and_a_text_id_column():
-    workbook = load_workbook(io.BytesIO(importing.template_workbook()))
+    workbook = load_workbook(io.BytesIO(template_workbook()))
     sheet = workbook.worksheets[0]
     headers = [cell.value for cell in sheet[1]]
 
@@ -472,12 +473,12 @@ def test_the_template_has_chinese_headers_lists_an_example_a_frozen_header_and_a
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
     assert lists["D2"] == '"户籍地,居住地,工作地"'
     assert lists[f"{chr(ord('A') + headers.index('发热'))}2"] == '"是,否"'
-    assert sheet["B2"].value == importing.EXAMPLE_ID_NUMBER and sheet["B2"].data_type == "s"
+    assert sheet["B2"].value == EXAMPLE_ID_NUMBER and sheet["B2"].data_type == "s"
     assert "填写说明" in workbook.sheetnames
 
 
 def test_the_template_filled_in_imports_and_skips_its_example_row(cadre_qingshan, qingshan):
-    workbook = load_workbook(io.BytesIO(importing.template_workbook()))
+    workbook = load_workbook(io.BytesIO(template_workbook()))
     sheet = workbook.worksheets[0]
     sheet.append(
         ["张伟", id_number_for(1), "13812345678", "居住地", "外出务工人员", "", "否", "否", "否", "是", "否", "否"]
@@ -494,9 +495,7 @@ def test_the_template_filled_in_imports_and_skips_its_example_row(cadre_qingshan
 
 
 def test_the_example_id_number_under_a_real_name_is_an_error(cadre_qingshan, qingshan):
-    (row,) = preview(
-        xlsx([["张伟", importing.EXAMPLE_ID_NUMBER]], headers=["姓名", "身份证号"]), qingshan, cadre_qingshan
-    ).rows
+    (row,) = preview(xlsx([["张伟", EXAMPLE_ID_NUMBER]], headers=["姓名", "身份证号"]), qingshan, cadre_qingshan).rows
     assert row["action"] == "error"
 
 

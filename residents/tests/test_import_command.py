@@ -50,9 +50,9 @@ def test_an_unknown_village_user_or_file_stops_the_command(sheet, qingshan, tmp_
         call_command("import_residents", str(tmp_path / "none.xlsx"), "--village", "青山社区")
 
 
-def test_a_file_that_is_not_xlsx_stops_the_command_with_the_reason(qingshan, tmp_path):
+def test_a_file_that_is_no_sheet_stops_the_command_with_the_reason(qingshan, tmp_path):
     fake = tmp_path / "名单.xlsx"
-    fake.write_text("姓名,身份证号\n")
+    fake.write_bytes(b"%PDF-1.7\n%%EOF")
     with pytest.raises(CommandError, match="CSV"):
         call_command("import_residents", str(fake), "--village", "青山社区")
     assert Resident.objects.count() == 0

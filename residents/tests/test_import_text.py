@@ -7,7 +7,9 @@ import pytest
 from openpyxl import load_workbook
 
 from residents.importing import services as importing
-from residents.importing.services import Sheet, build_preview, import_apply, import_preview
+from residents.importing.reading import Cell, Sheet
+from residents.importing.rows import ERROR, NEW, build_preview
+from residents.importing.services import import_apply, import_preview
 from residents.models import Resident
 from residents.tests.factories import id_number_for
 from residents.tests.sheets import person, xlsx
@@ -60,16 +62,14 @@ def test_a_row_with_c0_control_characters_is_refused(cadre_qingshan, qingshan):
         headers=["姓名", "身份证号码"],
         columns=columns,
         rows=[
-            (2, [("a\x07\x1b[31mb", False), (id_number_for(0), False)]),
-            (3, [("王伟", False), (id_number_for(1), False)]),
+            (2, [Cell("a\x07\x1b[31mb"), Cell(id_number_for(0))]),
+            (3, [Cell("王伟"), Cell(id_number_for(1))]),
         ],
     )
     result = build_preview(sheet=sheet, campaign=qingshan.campaign, village=qingshan, user=cadre_qingshan)
     first, second = result.rows
-    assert (
-        first.action == importing.ERROR and REFUSED in first.errors["name"] and "U+0007, U+001B" in first.errors["name"]
-    )
-    assert second.action == importing.NEW
+    assert first.action == ERROR and REFUSED in first.errors["name"] and "U+0007, U+001B" in first.errors["name"]
+    assert second.action == NEW
 
 
 def test_a_file_name_with_control_characters_is_kept_harmless(cadre_qingshan, qingshan):

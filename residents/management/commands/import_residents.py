@@ -5,13 +5,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign, Village
 from residents.importing import services as importing
+from residents.importing.limits import ImportFileError
+from residents.importing.reading import HEADERS
 
 
 class Command(BaseCommand):
-    help = "Import residents from an Excel sheet into a village: preview, then write unless --dry-run."
+    help = "Import residents from a sheet (.xlsx, .xls, .ods, .csv) into a village: preview, then write (or --dry-run)."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="the .xlsx file")
+        parser.add_argument("file", help="the sheet: .xlsx, .xls, .ods or .csv (UTF-8 or GBK), told apart by content")
         parser.add_argument("--village", required=True, help="the village or community, by name (青山社区)")
         parser.add_argument("--user", help="username recorded as having registered or changed the rows")
         parser.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
@@ -35,7 +37,7 @@ class Command(BaseCommand):
             batch = importing.import_preview(
                 data=path.read_bytes(), file_name=path.name, campaign=campaign, village=target, user=uploader
             )
-        except importing.ImportFileError as error:
+        except ImportFileError as error:
             raise CommandError(str(error)) from None
         self.report(batch)
         if dry_run:
@@ -62,4 +64,4 @@ class Command(BaseCommand):
         )
         for row in batch.rows:
             for field, message in row["errors"].items():
-                self.stdout.write(f"  row {row['row']}, {importing.HEADERS[field][0]}: {message}", self.style.ERROR)
+                self.stdout.write(f"  row {row['row']}, {HEADERS[field][0]}: {message}", self.style.ERROR)
