@@ -1,6 +1,7 @@
 """One big query read ahead (campaign.lib.readahead): the same rows, in order, whoever reads them."""
 
 import threading
+import time
 
 import pytest
 from django.db import DataError, connection, transaction
@@ -22,6 +23,18 @@ def other_sessions() -> int:
         return cursor.fetchone()[0] - 1
 
 
+def sessions_back_to(count: int) -> bool:
+    """Whether the other sessions on the test database are back to `count` (or fewer) within 2 s.
+
+    A closed connection's server process leaves pg_stat_activity a moment after the close; a
+    session of an earlier test (a stopped worker's) may leave meanwhile too, hence "or fewer".
+    """
+    deadline = time.monotonic() + 2
+    while other_sessions() > count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return other_sessions() <= count
+
+
 @pytest.fixture
 def villages(site_centre):
     return [VillageFactory(site=site_centre) for _ in range(10)]
@@ -36,7 +49,7 @@ def test_outside_a_transaction_a_thread_reads_ahead_the_same_rows_in_order(villa
     first = next(rows)
     assert readers()  # read by the thread, on a connection of its own
     assert [first, *rows] == list(query)
-    assert not readers() and other_sessions() == sessions  # its connection is closed when it is done
+    assert not readers() and sessions_back_to(sessions)  # its connection is closed when it is done
 
 
 @pytest.mark.postgres
@@ -46,7 +59,7 @@ def test_a_reader_left_halfway_stops_and_closes_its_connection(villages):
     rows = read_ahead(Village.objects.order_by("pk").values_list("pk"), chunk_size=2)
     assert next(rows) == (villages[0].pk,)
     rows.close()
-    assert not readers() and other_sessions() == sessions
+    assert not readers() and sessions_back_to(sessions)
 
 
 @pytest.mark.postgres
