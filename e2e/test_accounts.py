@@ -81,7 +81,7 @@ def test_the_office_resets_a_password_and_deactivates_an_account(page, live_serv
     _log_out(page)
 
     log_in(page, live_server, "cadre_honghe", DEMO_PASSWORD)  # the old password no longer works
-    assert page.locator(".alert-danger").is_visible()
+    page.locator(".alert-danger").wait_for()  # the refused login's page, once it has loaded
     log_in(page, live_server, "cadre_honghe", temporary)
     page.wait_for_url(re.compile("/accounts/password/$"))
     _choose_password(page, temporary)
@@ -100,7 +100,7 @@ def test_the_office_resets_a_password_and_deactivates_an_account(page, live_serv
     _log_out(page)
 
     log_in(page, live_server, "cadre_honghe", NEW_PASSWORD)
-    assert page.locator(".alert-danger").is_visible()
+    page.locator(".alert-danger").wait_for()  # the refused login's page, once it has loaded
     assert "/residents/" not in page.url
 
 

@@ -27,7 +27,7 @@ def test_each_demo_role_logs_in_and_lands_on_its_page_in_chinese(page, live_serv
 
 def test_a_wrong_password_is_explained_in_chinese(page, live_server, demo):
     log_in(page, live_server, "cadre_qingshan", "not-the-password")
-    assert page.locator(".alert-danger").is_visible()
+    page.locator(".alert-danger").wait_for()  # the refused login's page, once it has loaded
     assert "用户名或密码" in page.locator(".alert-danger").inner_text()
 
 

@@ -12,6 +12,10 @@ Every file is also made to be printed and read in Chinese Office or WPS: each wr
 office_workbook (its default font is FONT_NAME, named here and nowhere else) and gives each sheet
 print_setup (A4, orientation, one page wide, header rows repeated, page numbers in the footer);
 dates are written with DATE_FORMAT or DATETIME_FORMAT.
+
+The look is named here once (fonts, sizes, colours, paper, margins, footer): openpyxl writes it
+for the small files, and campaign.lib.xlsx gives the same look to the big exports (written by a
+faster writer) from the same constants.
 """
 
 from copy import copy
@@ -28,7 +32,6 @@ from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.page import PageMargins
-from openpyxl.worksheet.worksheet import Worksheet
 
 from campaign.lib.text import displayable
 
@@ -40,6 +43,12 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 # 第 1 页，共 3 页: Excel and WPS put the page number for &P and the page count for &N.
 PAGE_FOOTER = "第 &P 页，共 &N 页"
+A4_PAPER = 9  # the paperSize code of A4 in SpreadsheetML (openpyxl's Worksheet.PAPERSIZE_A4)
+PAGE_MARGINS = {"left": 0.5, "right": 0.5, "top": 0.6, "bottom": 0.7, "header": 0.3, "footer": 0.3}  # inches
+BODY_SIZE, TITLE_SIZE, NOTE_SIZE = 11, 14, 10
+HEADER_FILL_COLOR = "DCE6F1"
+ERROR_FILL_COLOR = "FFC7CE"
+NOTE_COLOR = "555555"
 
 
 def font(**kwargs) -> Font:
@@ -48,12 +57,12 @@ def font(**kwargs) -> Font:
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-BODY_FONT = font(size=11)
-HEADER_FONT = font(size=11, bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
-ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
-TITLE_FONT = font(bold=True, size=14)
-NOTE_FONT = font(size=10, color="555555")
+BODY_FONT = font(size=BODY_SIZE)
+HEADER_FONT = font(size=BODY_SIZE, bold=True)
+HEADER_FILL = PatternFill("solid", fgColor=HEADER_FILL_COLOR)
+ERROR_FILL = PatternFill("solid", fgColor=ERROR_FILL_COLOR)
+TITLE_FONT = font(bold=True, size=TITLE_SIZE)
+NOTE_FONT = font(size=NOTE_SIZE, color=NOTE_COLOR)
 TITLED_HEADER_ROW = 3  # titled_sheet: the title, a note, then the headers
 TEXT_FORMAT = "@"
 
@@ -72,13 +81,13 @@ def office_workbook() -> Workbook:
 def print_setup(ws, *, landscape: bool, title_rows: str | None = None, one_page: bool = False) -> None:
     """How a sheet prints: A4 in the given orientation, one page wide (and tall when `one_page`),
     `title_rows` (e.g. "3:3") repeated at the top of every page, page numbers in the footer."""
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.paperSize = A4_PAPER
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, (1 if one_page else 0)
     if title_rows:
         ws.print_title_rows = title_rows
-    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.7, header=0.3, footer=0.3)
+    ws.page_margins = PageMargins(**PAGE_MARGINS)
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = PAGE_FOOTER
     ws.oddFooter.center.font = FONT_NAME

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+from unittest import mock
 
 from django.utils import timezone
 
@@ -167,3 +168,38 @@ def test_only_a_file_with_full_values_has_the_birth_date_a_masked_one_gives_the_
     _sheet, _title, _note, headers, rows = open_roster(export_now(office, full_values=True))
     (birth,) = column(headers, rows, "出生日期")
     assert birth.value.date() == resident.birth_date
+
+
+def test_the_registration_time_is_the_wall_clock_time_in_meishan(export_now, office, qingshan):
+    late = datetime.datetime(2021, 6, 1, 15, 30, tzinfo=datetime.UTC)  # 23:30 in Meishan, still 1 June
+    ResidentFactory(village=qingshan, registered_at=late)
+    _sheet, _title, _note, headers, rows = open_roster(export_now(office))
+    (registered,) = column(headers, rows, "登记时间")
+    assert registered.value == datetime.datetime(2021, 6, 1, 23, 30)
+    assert registered.number_format == "yyyy-mm-dd hh:mm"
+
+
+def test_a_roster_of_nobody_still_has_its_title_headers_and_filter(export_now, office, qingshan):
+    export = export_now(office, {"village": str(qingshan.pk)})
+    sheet, title, _note, headers, rows = open_roster(export)
+    assert export.row_count == 0
+    assert title.endswith("青山社区居民花名册") and headers == HEADERS
+    assert sheet.auto_filter.ref == "A3:P4" and not any(cell.value for row in rows for cell in row)
+
+
+def test_the_rows_written_are_reported_as_the_file_is_written(office, qingshan):
+    for _ in range(3):
+        ResidentFactory(village=qingshan)
+    residents = roster_residents(user=office, campaign=qingshan.campaign, parameters={})
+    calls = []
+    with mock.patch("reports.roster.PROGRESS_EVERY", 2):
+        count = write_roster(
+            target=io.BytesIO(),
+            campaign=qingshan.campaign,
+            residents=residents,
+            title="t",
+            note="n",
+            full_values=False,
+            progress=lambda done, total: calls.append((done, total)),
+        )
+    assert count == 3 and calls == [(2, None)]
