@@ -75,3 +75,42 @@ def test_a_cadre_imports_5000_residents_and_sees_the_20_bad_rows_explained(page,
 
     # About 12 s on SQLite and 22 s on PostgreSQL on a busy 2-core machine; a per-row write would blow this.
     assert time.perf_counter() - started < 60
+
+
+def test_a_big_sheet_shows_the_share_read_and_opens_its_preview_when_read(page, live_server, demo):
+    from django.contrib.auth.models import User
+
+    from campaign.models import Village
+    from residents.importing import services as importing
+    from residents.models import ImportBatch
+
+    cadre = User.objects.get(username="cadre_qingshan")
+    village = Village.objects.get(name="青山社区")
+    data, _bad = big_sheet(3_000, bad=3)
+    # Uploaded on a server with a broker, its worker not yet started: the page follows the reading.
+    batch = ImportBatch.objects.create(
+        campaign=demo,
+        village=village,
+        uploaded_by=cadre,
+        file_name="青山社区摸排表.xlsx",
+        content=data,
+        status=ImportBatch.Status.READING,
+    )
+    log_in(page, live_server, "cadre_qingshan", DEMO_PASSWORD)
+    page.wait_for_url(re.compile("/residents/$"))
+    page.goto(f"{live_server.url}/residents/import/{batch.pk}/")
+    bar = page.get_by_test_id("progress-bar")
+    assert bar.is_visible() and bar.get_attribute("aria-valuenow") == "0"
+    assert "等待读取" in page.get_by_test_id("import-reading").inner_text()
+    screenshot(page, "import-reading")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "import-reading-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    importing.import_read(batch_id=batch.pk)  # the worker reads it; the page polls and opens the preview
+    page.wait_for_selector("[data-testid=count-new]", timeout=30_000)
+    assert page.get_by_test_id("count-new").inner_text() == "2997"
+    assert page.get_by_test_id("count-error").inner_text() == "3"
+    screenshot(page, "import-read")
+    batch.refresh_from_db()
+    assert batch.progress_done == batch.progress_total == 3_000

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from campaign.lib.documents import DOCUMENT_KINDS, DOCUMENT_NUMBER_MAX_LENGTH, DocumentType
+from campaign.lib.jobs import JobProgress, progress_constraint
 
 # The screening questions of DOMAIN.md, asked at registration and again before the shot.
 # Each maps to the outcome a "yes" leads to.
@@ -183,16 +184,23 @@ class Resident(ScreeningAnswers):
         return self.name
 
 
-class ImportBatch(models.Model):
+class ImportBatch(JobProgress):
     """One uploaded sheet of residents, kept from its preview until the user confirms it.
 
     The file itself is kept (it is re-read at confirm time, so what is written is checked
-    again, and for the error report); `rows` holds the preview as shown to the user.
+    again, and for the error report); `rows` holds the preview as shown to the user. An upload
+    is first READING (a worker, or the web process, reads and judges it, reporting its progress:
+    campaign.lib.jobs), then PREVIEWED, or FAILED when the file cannot be read (the file is then
+    dropped and `failure` says why).
     """
 
     class Status(models.TextChoices):
+        READING = "reading", _("being read")
         PREVIEWED = "previewed", _("previewed")
         APPLIED = "applied", _("imported")
+        FAILED = "failed", _("could not be read")
+
+    progress_waiting_text = _("Waiting to be read…")
 
     campaign = models.ForeignKey(
         "campaign.Campaign", on_delete=models.PROTECT, related_name="import_batches", verbose_name=_("campaign")
@@ -223,6 +231,7 @@ class ImportBatch(models.Model):
     error_count = models.PositiveIntegerField(_("errors"), default=0)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
     applied_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    failure = models.CharField(_("why the file could not be read"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("resident import")
@@ -230,17 +239,27 @@ class ImportBatch(models.Model):
         ordering = ["-uploaded_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["previewed", "applied"]), name="residents_importbatch_status"
+                condition=Q(status__in=["reading", "previewed", "applied", "failed"]),
+                name="residents_importbatch_status",
             ),
             models.CheckConstraint(
                 condition=Q(status="applied", applied_at__isnull=False)
-                | Q(status="previewed", applied_at__isnull=True),
+                | Q(status__in=["reading", "previewed", "failed"], applied_at__isnull=True),
                 name="residents_importbatch_applied_when_imported",
             ),
+            progress_constraint("residents_importbatch_progress_within_total"),
         ]
 
     def __str__(self):
         return self.file_name
+
+    @property
+    def progress_waiting(self) -> bool:
+        return self.status == self.Status.READING and self.progress_at is None
+
+    @property
+    def progress_finished(self) -> bool:
+        return self.status != self.Status.READING
 
 
 class FullValueView(models.Model):

@@ -22,7 +22,9 @@ from campaign.lib.excel import (
     safe_cell,
     set_widths,
 )
+from campaign.lib.jobs import ProgressReporter, enqueue_or_run_here
 from campaign.lib.text import displayable
+from residents.importing.limits import ImportFileError
 from residents.importing.reading import HEADERS, TEXT_FIELDS, read_sheet
 from residents.importing.rows import (
     ERROR,
@@ -63,6 +65,81 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user, prog
     return batch
 
 
+# An upload still being read whose progress has not moved for this long lost its worker (or
+# its web process): its page starts the reading again (import_read runs once whatever happens).
+READING_STALLED = datetime.timedelta(minutes=2)
+
+
+def import_upload(*, data: bytes, file_name: str, campaign, village, user) -> ImportBatch:
+    """Keep an upload as a batch being read, and start reading it: a worker, or this process.
+
+    The page of the batch shows the reading's progress and ends on the preview (campaign.lib.jobs).
+    On the embedded default (no broker) the reading is done when this returns. Only the upload's
+    size is checked here (the form has done it); what the file holds is import_read's.
+    """
+    from residents.tasks import read_import
+
+    batch = ImportBatch.objects.create(
+        campaign=campaign,
+        village=village,
+        uploaded_by=user,
+        file_name=displayable(file_name)[:255],
+        content=data,
+        status=ImportBatch.Status.READING,
+    )
+    if read_import.app.conf.task_always_eager:
+        # No broker (the embedded default): read in this request, as Celery's eager mode would,
+        # and before any commit, so that an upload inside a larger transaction is read too.
+        import_read(batch_id=batch.pk)
+    else:
+        transaction.on_commit(lambda: enqueue_or_run_here(read_import, batch.pk), robust=True)
+    return batch
+
+
+def import_read(*, batch_id: int) -> bool:
+    """Read and judge a batch being read, reporting its progress; keep the preview, or why it failed.
+
+    Safe to run twice (a message given out again, a page restarting a stalled reading): only the
+    run that finds the batch still being read writes its outcome. Returns True when it did.
+    """
+    batch = ImportBatch.objects.select_related("campaign", "village", "uploaded_by").filter(pk=batch_id).first()
+    if batch is None or batch.status != ImportBatch.Status.READING:
+        return False
+    reading = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.READING)
+    report = ProgressReporter(reading)
+    try:
+        sheet = read_sheet(bytes(batch.content), batch.file_name)
+        preview = build_preview(
+            sheet=sheet, campaign=batch.campaign, village=batch.village, user=batch.uploaded_by, progress=report
+        )
+    except ImportFileError as error:
+        # The file is not kept: it holds nothing that can be imported, and it may hold personal data.
+        return bool(reading.update(status=ImportBatch.Status.FAILED, failure=str(error)[:500], content=b""))
+    with without_cycle_collection():  # 100,000 rows kept: no cycles among them
+        _store(batch, preview)
+        return bool(
+            reading.update(
+                status=ImportBatch.Status.PREVIEWED,
+                sheet_name=batch.sheet_name,
+                header_row=batch.header_row,
+                **{name: getattr(batch, name) for name in STORED_FIELDS},
+            )
+        )
+
+
+def import_read_if_stalled(batch: ImportBatch, *, now=None) -> bool:
+    """Start the reading of `batch` again when it has not moved for READING_STALLED (its worker died)."""
+    from residents.tasks import read_import
+
+    now = now or timezone.now()
+    last = batch.progress_at or batch.uploaded_at
+    if batch.status != ImportBatch.Status.READING or now - last < READING_STALLED:
+        return False
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.READING).update(progress_at=now)
+    enqueue_or_run_here(read_import, batch.pk)
+    return True
+
+
 STORED_FIELDS = ["rows", "signature", "new_count", "update_count", "unchanged_count", "error_count"]
 
 
@@ -93,6 +170,10 @@ def _stored(row: RowResult) -> dict:
     return stored
 
 
+class NotPreviewed(Exception):
+    """The batch is still being read, or could not be read: there is no preview to confirm."""
+
+
 class AlreadyImported(Exception):
     """The batch was confirmed before (a second click, or a second tab)."""
 
@@ -114,6 +195,8 @@ def import_apply(*, batch: ImportBatch, user, progress=None) -> ImportBatch:
             batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
             if batch.status == ImportBatch.Status.APPLIED:
                 raise AlreadyImported
+            if batch.status != ImportBatch.Status.PREVIEWED:
+                raise NotPreviewed
             to_write = batch.new_count + batch.update_count
             judged = None if progress is None else (lambda done, rows: progress(done, rows + to_write))
             preview = _judge_again(batch, user=user, lock=True, progress=judged)

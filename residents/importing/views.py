@@ -11,17 +11,19 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
 from campaign.lib.documents import DOCUMENT_KINDS, DocumentType
+from campaign.lib.jobs import progress_response
 from campaign.lib.masking import mask_document_number, mask_phone
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.importing import rows as judging
 from residents.importing import services as importing
 from residents.importing.forms import ImportUploadForm
-from residents.importing.limits import MB, ImportFileError, limits
+from residents.importing.limits import MB, limits
 from residents.importing.template import template_workbook
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import reason_labels
@@ -59,12 +61,14 @@ def import_start(request):
     if request.method == "POST" and form.is_valid():
         village = form.cleaned_data["village"] if is_office else request.user.profile.village
         upload = form.cleaned_data["file"]
-        try:
-            batch = importing.import_preview(
-                data=upload.read(), file_name=upload.name, campaign=campaign, village=village, user=request.user
-            )
-        except ImportFileError as error:
-            form.add_error("file", str(error))
+        batch = importing.import_upload(
+            data=upload.read(), file_name=upload.name, campaign=campaign, village=village, user=request.user
+        )
+        batch.refresh_from_db(fields=["status", "failure"])
+        if batch.status == ImportBatch.Status.FAILED:
+            # Read at once (no broker: the embedded default) and refused: say why on the form, as before.
+            form.add_error("file", batch.failure)
+            batch.delete()
         else:
             return redirect("residents:import_preview", pk=batch.pk)
     village = None if is_office else request.user.profile.village
@@ -83,6 +87,14 @@ def import_start(request):
     )
 
 
+@never_cache
+@role_required(*IMPORTERS)
+def import_progress(request, pk):
+    """The reading's progress as JSON, polled by the batch's page (campaign.lib.jobs)."""
+    batch = _batch_or_404(request, pk)
+    return progress_response(batch, status=batch.status)
+
+
 @role_required(*IMPORTERS)
 def import_template(request):
     return FileResponse(
@@ -96,8 +108,14 @@ SKIPPED_LISTED = 10  # skipped lines named in the note above the table
 
 @role_required(*IMPORTERS)
 def import_preview(request, pk):
-    """Every row of the upload as new, update, unchanged, error or skipped, with the reason at the cell."""
+    """Every row of the upload as new, update, unchanged, error or skipped, with the reason at the cell.
+
+    While the upload is being read, its progress (campaign.lib.jobs); when it could not be read, why.
+    """
     batch = _batch_or_404(request, pk)
+    if batch.status in (ImportBatch.Status.READING, ImportBatch.Status.FAILED):
+        importing.import_read_if_stalled(batch)
+        return render(request, "residents/import_reading.html", {"batch": batch})
     counts = {
         judging.ERROR: batch.error_count,
         judging.NEW: batch.new_count,
@@ -146,6 +164,8 @@ def import_confirm(request, pk):
         batch = importing.import_apply(batch=batch, user=request.user)
     except importing.AlreadyImported:
         messages.info(request, _("This file was already imported."))
+    except importing.NotPreviewed:
+        pass  # its page says it is still being read, or why it could not be
     except importing.PreviewChanged:
         messages.error(
             request,
@@ -161,6 +181,8 @@ def import_confirm(request, pk):
 def import_errors(request, pk):
     """The rows with errors as uploaded, plus 错误原因, bad cells in red: fix and upload again."""
     batch = _batch_or_404(request, pk)
+    if batch.status not in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.APPLIED):
+        return redirect("residents:import_preview", pk=batch.pk)
     stem = PurePath(batch.file_name).stem[:80] or "residents"
     return FileResponse(
         io.BytesIO(importing.error_report(batch)),
