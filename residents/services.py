@@ -193,7 +193,8 @@ def registration_check(
     that is really a permit is recorded as the permit), its number the one to store (a 15-digit
     ID converted to 18), its note a sentence for the person registering or "". Raises
     ValidationError keyed by field ("id_number", "birth_date", "sex", "nationality") for a bad
-    document, or with code "age" for an age outside the campaign's range; a person above the
+    document, keyed "pregnant" for a man answered pregnant (screening_answers_check), or with
+    code "age" for an age outside the campaign's range; a person above the
     maximum age is let through only when the campaign admits healthy people above it, with
     the decision saying whether their screening allows it.
     """
@@ -219,6 +220,7 @@ def registration_check(
                 "range": age_range_text(campaign),
             },
         )
+    screening_answers_check(sex=parsed.sex, answers=answers)
     return parsed, decision
 
 

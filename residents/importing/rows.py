@@ -40,7 +40,6 @@ from residents.services import (
     normalize_name,
     normalize_phone,
     registration_check,
-    screening_answers_check,
 )
 
 SHOWN_CHARS = 50  # a name's maximum length (residents.services.NAME_MAX_LENGTH); longer text is wrong anyway
@@ -499,10 +498,6 @@ def _judge_identity(result: RowResult, *, campaign, on) -> None:
         converted = document.type == DocumentType.ID_CARD and len(number) == 15
         result.warnings["id_number"] = converted_message() if converted else document.note
     result.status, result.reasons = decision.status, decision.reasons
-    try:
-        screening_answers_check(sex=document.sex, answers=answers)
-    except ValidationError as error:
-        result.errors.update(_messages_by_field(error))
     if not document.encodes_birth:
         return
     sex = entered.get("sex")

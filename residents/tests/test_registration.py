@@ -114,3 +114,15 @@ def test_the_office_registers_into_any_village(client, office, honghe):
 def test_supervision_cannot_register(client, supervisor, qingshan):
     client.force_login(supervisor)
     assert register(client).status_code == 403
+
+
+
+def test_a_man_answered_pregnant_is_refused_on_the_registration_form(client, cadre_qingshan):
+    client.force_login(cadre_qingshan)
+    man = adult_id(sequence=111)  # an odd 17th digit: a man
+
+    response = register(client, id_number=man, pregnant="on")
+
+    assert response.status_code == 200
+    assert "男性" in errors_of(response, "pregnant")
+    assert not Resident.objects.exists()
