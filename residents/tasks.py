@@ -4,7 +4,7 @@ from residents.importing import services as importing
 
 
 @shared_task(
-    name="residents.read_import",
+    name=importing.READ_IMPORT_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=15 * 60,

@@ -199,6 +199,7 @@ PK_OBJECTS = {
     "residents:delete": "resident",
     "residents:import_preview": "import_batch",
     "residents:import_confirm": "import_batch",
+    "residents:import_progress": "import_batch",
     "residents:import_errors": "import_batch",
     "reports:export_detail": "export",
     "reports:export_status": "export",

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from campaign.celery import app as celery_app
 from campaign.lib.excel import (
     ERROR_FILL,
     date_cell,
@@ -65,6 +66,9 @@ def import_preview(*, data: bytes, file_name: str, campaign, village, user, prog
     return batch
 
 
+# The Celery task that reads an upload (residents.tasks.read_import), by its registered name:
+# residents.tasks imports this module. ResidentsConfig.ready() registers it in every process.
+READ_IMPORT_TASK = "residents.read_import"
 # An upload still being read whose progress has not moved for this long lost its worker (or
 # its web process): its page starts the reading again (import_read runs once whatever happens).
 READING_STALLED = datetime.timedelta(minutes=2)
@@ -77,8 +81,7 @@ def import_upload(*, data: bytes, file_name: str, campaign, village, user) -> Im
     On the embedded default (no broker) the reading is done when this returns. Only the upload's
     size is checked here (the form has done it); what the file holds is import_read's.
     """
-    from residents.tasks import read_import
-
+    read_import = celery_app.tasks[READ_IMPORT_TASK]
     batch = ImportBatch.objects.create(
         campaign=campaign,
         village=village,
@@ -129,14 +132,12 @@ def import_read(*, batch_id: int) -> bool:
 
 def import_read_if_stalled(batch: ImportBatch, *, now=None) -> bool:
     """Start the reading of `batch` again when it has not moved for READING_STALLED (its worker died)."""
-    from residents.tasks import read_import
-
     now = now or timezone.now()
     last = batch.progress_at or batch.uploaded_at
     if batch.status != ImportBatch.Status.READING or now - last < READING_STALLED:
         return False
     ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.READING).update(progress_at=now)
-    enqueue_or_run_here(read_import, batch.pk)
+    enqueue_or_run_here(celery_app.tasks[READ_IMPORT_TASK], batch.pk)
     return True
 
 

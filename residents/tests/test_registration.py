@@ -116,7 +116,6 @@ def test_supervision_cannot_register(client, supervisor, qingshan):
     assert register(client).status_code == 403
 
 
-
 def test_a_man_answered_pregnant_is_refused_on_the_registration_form(client, cadre_qingshan):
     client.force_login(cadre_qingshan)
     man = adult_id(sequence=111)  # an odd 17th digit: a man
