@@ -78,8 +78,9 @@ def import_upload(*, data: bytes, file_name: str, campaign, village, user) -> Im
     """Keep an upload as a batch being read, and start reading it: a worker, or this process.
 
     The page of the batch shows the reading's progress and ends on the preview (campaign.lib.jobs).
-    On the embedded default (no broker) the reading is done when this returns. Only the upload's
-    size is checked here (the form has done it); what the file holds is import_read's.
+    On the embedded default (no broker) the reading is done when this returns, and a file that
+    cannot be read raises ImportFileError there and then, keeping nothing. Only the upload's size
+    is checked here (the form has done it); what the file holds is import_read's.
     """
     read_import = celery_app.tasks[READ_IMPORT_TASK]
     batch = ImportBatch.objects.create(
@@ -94,6 +95,10 @@ def import_upload(*, data: bytes, file_name: str, campaign, village, user) -> Im
         # No broker (the embedded default): read in this request, as Celery's eager mode would,
         # and before any commit, so that an upload inside a larger transaction is read too.
         import_read(batch_id=batch.pk)
+        batch.refresh_from_db(fields=["status", "failure"])
+        if batch.status == ImportBatch.Status.FAILED:
+            batch.delete()  # refused at once, as an upload always was: no batch to come back to
+            raise ImportFileError(batch.failure)
     else:
         transaction.on_commit(lambda: enqueue_or_run_here(read_import, batch.pk), robust=True)
     return batch
@@ -262,6 +267,8 @@ def error_report(batch: ImportBatch) -> bytes:
     Excel showed (its last digits are lost; the cadre types them again), dates as dates in a
     column wide enough to show them, a merged cell's value in every row it spanned.
     """
+    if batch.status not in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.APPLIED):
+        raise NotPreviewed  # still being read, or never read: no rows to report
     sheet = read_sheet(bytes(batch.content), batch.file_name)
     errors = {row["row"]: row["errors"] for row in batch.rows if row["action"] == ERROR}
     wrong = [(number, values) for number, values in sheet.rows if number in errors]

@@ -23,7 +23,7 @@ from campaign.roles import Role, role_of
 from residents.importing import rows as judging
 from residents.importing import services as importing
 from residents.importing.forms import ImportUploadForm
-from residents.importing.limits import MB, limits
+from residents.importing.limits import MB, ImportFileError, limits
 from residents.importing.template import template_workbook
 from residents.models import CONTRAINDICATIONS, ImportBatch, Resident
 from residents.services import reason_labels
@@ -61,14 +61,12 @@ def import_start(request):
     if request.method == "POST" and form.is_valid():
         village = form.cleaned_data["village"] if is_office else request.user.profile.village
         upload = form.cleaned_data["file"]
-        batch = importing.import_upload(
-            data=upload.read(), file_name=upload.name, campaign=campaign, village=village, user=request.user
-        )
-        batch.refresh_from_db(fields=["status", "failure"])
-        if batch.status == ImportBatch.Status.FAILED:
-            # Read at once (no broker: the embedded default) and refused: say why on the form, as before.
-            form.add_error("file", batch.failure)
-            batch.delete()
+        try:
+            batch = importing.import_upload(
+                data=upload.read(), file_name=upload.name, campaign=campaign, village=village, user=request.user
+            )
+        except ImportFileError as error:  # read at once (no broker: the embedded default) and refused
+            form.add_error("file", str(error))
         else:
             return redirect("residents:import_preview", pk=batch.pk)
     village = None if is_office else request.user.profile.village
@@ -181,11 +179,13 @@ def import_confirm(request, pk):
 def import_errors(request, pk):
     """The rows with errors as uploaded, plus 错误原因, bad cells in red: fix and upload again."""
     batch = _batch_or_404(request, pk)
-    if batch.status not in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.APPLIED):
-        return redirect("residents:import_preview", pk=batch.pk)
+    try:
+        report = importing.error_report(batch)
+    except importing.NotPreviewed:
+        return redirect("residents:import_preview", pk=batch.pk)  # its page says why there is no report
     stem = PurePath(batch.file_name).stem[:80] or "residents"
     return FileResponse(
-        io.BytesIO(importing.error_report(batch)),
+        io.BytesIO(report),
         as_attachment=True,
         filename=f"{stem}_错误行.xlsx",
         content_type=XLSX,
