@@ -64,6 +64,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _fast_and_in_process(settings, request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Messages collect in campaign.lib.sms.outbox (Django's mail.outbox, for SMS).
+    settings.SMS_BACKEND = "campaign.lib.sms.locmem.LocmemBackend"
+    from campaign.lib import sms
+
+    sms.outbox.clear()
     from campaign.celery import app
 
     # Tasks run in-process unless a test is about the real worker.

@@ -225,3 +225,7 @@ class CallAttempt(models.Model):
 
     def __str__(self):
         return f"{self.resident} {self.called_at:%Y-%m-%d %H:%M} {self.get_result_display()}"
+
+
+# The outbox's models live with the rest of messaging; imported here so that Django finds them.
+from appointments.messaging.models import KindSwitch, Message, OptOut  # noqa: E402, F401

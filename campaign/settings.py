@@ -314,6 +314,13 @@ IMPORT_MAX_UNPACKED_MB = env_int("IMPORT_MAX_UNPACKED_MB", 64)  # a 20,000-row s
 IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 200)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
 
+# Messages (SMS; campaign.lib.sms, appointments.messaging, README.md "Messages"). The embedded default writes
+# each message to a file under SMS_FILE_DIR and to the outbox page: nothing leaves the machine.
+SMS_BACKEND = env_str("SMS_BACKEND", "campaign.lib.sms.file.FileBackend")
+SMS_FILE_DIR = BASE_DIR / env_str("SMS_FILE_DIR", "var/sms")
+# The sign (签名) the provider approved; shown as 【...】 at the start of every message.
+SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "梅山镇疫苗接种")
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
