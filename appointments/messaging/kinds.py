@@ -81,3 +81,23 @@ KINDS: dict[str, KindSpec] = {
         respects_quiet_hours=False,
     ),
 }
+
+
+def skip_reasons(messages: list) -> dict[int, str]:
+    """{message id: why it must not be sent now} for the messages whose rule no longer holds.
+
+    Checked just before sending, for a batch of claimed messages at once (a query or two per kind):
+    e.g. a reminder of a person who cancelled, was vaccinated, or was moved to another day.
+    (A first version: no rule yet.)
+    """
+    return {}
+
+
+def kind_enabled(*, campaign, kind: str) -> bool:
+    """Whether the office sends this kind of message in this campaign (KindSwitch; no row: on)."""
+    from appointments.messaging.models import KindSwitch
+
+    if campaign is None:
+        return True
+    switch = KindSwitch.objects.filter(campaign=campaign, kind=kind).values_list("enabled", flat=True).first()
+    return switch is None or switch
