@@ -321,6 +321,15 @@ SMS_FILE_DIR = BASE_DIR / env_str("SMS_FILE_DIR", "var/sms")
 # The sign (签名) the provider approved; shown as 【...】 at the start of every message.
 SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "梅山镇疫苗接种")
 
+# The public booking page (/book/, appointments.posters prints its QR codes). PUBLIC_BASE_URL is the address
+# residents' phones reach (e.g. https://ym.example.cn), which may differ from the intranet address the office
+# uses; the posters' QR codes encode it. Unset, they encode the address of the office's own request.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").strip().rstrip("/")
+if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"PUBLIC_BASE_URL must start with https:// or http://, got {PUBLIC_BASE_URL!r}")
+# The phone a poster gives for help when its village's cadres have none (empty: no phone line on the poster).
+PUBLIC_HELP_PHONE = env_str("PUBLIC_HELP_PHONE").strip()
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("plan/", include("appointments.planning.urls")),
     path("daily/", include("appointments.daily.urls")),
+    path("posters/", include("appointments.posters.urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
