@@ -54,6 +54,7 @@ class Poster:
     help_phone: str
     sites: list = field(default_factory=list)
     village: Village | None = None
+    help_from_cadres: bool = False  # the help phone is the village cadres' (else the office's, or none)
 
     @property
     def qr_svg(self) -> str:
@@ -74,6 +75,7 @@ def village_posters(*, request, campaign: Campaign, villages=None) -> list[Poste
             village=village,
             url=public_url(request=request, path=reverse("public:village", args=[village.pk])),
             help_phone=phones.get(village.pk) or settings.PUBLIC_HELP_PHONE,
+            help_from_cadres=village.pk in phones,
             sites=[village.site],
         )
         for village in chosen

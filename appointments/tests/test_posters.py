@@ -159,6 +159,8 @@ def test_the_help_phone_is_the_village_cadres(client, office, qingshan, cadre_qi
     set_phone(cadre_qingshan, "13900001111")
     [poster] = posters_in(page(client, office, "posters:village", qingshan.pk).content.decode())
     assert "13900001111" in poster and "0571-12345678" not in poster
+    listing = page(client, office, "posters:list").content.decode()
+    assert 'data-testid="help-phone">13900001111</td>' in listing
 
 
 def test_without_a_cadres_phone_the_poster_gives_the_offices(
@@ -172,6 +174,8 @@ def test_without_a_cadres_phone_the_poster_gives_the_offices(
     assert "0571-12345678" in poster and "13900002222" not in poster
     [campaign_poster] = posters_in(page(client, office, "posters:campaign").content.decode())
     assert "0571-12345678" in campaign_poster
+    listing = page(client, office, "posters:list").content.decode()
+    assert re.search(r'data-testid="help-phone">0571-12345678 <span[^>]*>（办公室）</span>', listing)
 
 
 def test_without_any_phone_the_poster_has_no_phone_line(client, office, qingshan, cadre_qingshan, public_base):
