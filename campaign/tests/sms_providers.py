@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer = self.server.provider.answer(self.command, self.path, self.headers, body)
         data = answer if isinstance(answer, bytes) else json.dumps(answer, ensure_ascii=False).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8" if status < 500 else "text/html")
+        self.send_header("Content-Type", self.server.provider.content_type if status < 500 else "text/html")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -74,6 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class FakeProvider:
     name = "fake"
+    content_type = "application/json;charset=utf-8"
 
     def __init__(self, *, log: str | None = None):
         self.accepted: list[dict] = []
@@ -350,6 +351,7 @@ AUTHORIZATION = re.compile(
 
 class TencentServer(FakeProvider):
     name = "tencent"
+    content_type = "application/json"  # exactly: Tencent's SDK reads Response.Error only under it
 
     def __init__(
         self, *, secret_id=TENCENT_SECRET_ID, secret_key=TENCENT_SECRET_KEY, app_id=TENCENT_SDK_APP_ID, log=None

@@ -16,6 +16,7 @@ from django.utils import timezone
 from campaign.lib import sms
 from campaign.lib.sms.alibaba import AlibabaBackend
 from campaign.lib.sms.file import FileBackend
+from campaign.lib.sms.tencent import TencentBackend
 from campaign.tests import sms_providers
 
 PHONE = "13812345678"
@@ -324,3 +325,189 @@ def test_callbacks_are_refused_while_no_token_is_set(alibaba, settings):
     settings.SMS_CALLBACK_TOKEN = ""
     with pytest.raises(sms.CallbackRefused):
         AlibabaBackend().parse_callback(callback_request(ALIBABA_REPORTS, token=""))
+
+
+# Tencent ------------------------------------------------------------------------------------
+
+TENCENT_TEMPLATES = {kind: str(1000001 + number) for number, kind in enumerate(TEMPLATES)}
+
+
+@pytest.fixture
+def tencent(sms_settings):
+    server = sms_providers.TencentServer().start()
+    sms_settings.SMS_TEMPLATES = dict(TENCENT_TEMPLATES)
+    sms_settings.SMS_TENCENT_SECRET_ID = sms_providers.TENCENT_SECRET_ID
+    sms_settings.SMS_TENCENT_SECRET_KEY = sms_providers.TENCENT_SECRET_KEY
+    sms_settings.SMS_TENCENT_SDK_APP_ID = sms_providers.TENCENT_SDK_APP_ID
+    sms_settings.SMS_TENCENT_ENDPOINT = server.url
+    yield server
+    server.stop()
+
+
+def test_tencent_takes_a_message_signed_with_the_right_secret_with_its_parameters_in_order(tencent):
+    sent = TencentBackend().send(a_reminder())
+    [record] = tencent.accepted
+    assert sent.provider_id == record["id"] and sent.provider_id.startswith("2640:")
+    assert record["phone"] == PHONE
+    assert record["template"] == TENCENT_TEMPLATES["reminder"]
+    assert record["params"] == ["5月20日", "卫生服务中心", "2"]  # {1}, {2}, {3}: the kind's order
+    assert record["sign"] == "梅山镇疫苗接种"
+    assert record["reference"] == "m-1"
+
+
+def test_tencent_refuses_a_wrong_secret(tencent, settings):
+    settings.SMS_TENCENT_SECRET_KEY = "not-the-secret"
+    with pytest.raises(sms.PermanentError) as refused:
+        TencentBackend().send(a_reminder())
+    assert refused.value.code == "AuthFailure.SignatureFailure"
+    assert tencent.accepted == []
+
+
+def test_tencent_stand_in_refuses_an_unsigned_request(tencent):
+    body = {"PhoneNumberSet": [f"+86{PHONE}"], "SmsSdkAppId": sms_providers.TENCENT_SDK_APP_ID, "TemplateId": "1"}
+    answer = requests.post(tencent.url + "/", json=body, headers={"X-TC-Action": "SendSms"}, timeout=2)
+    assert answer.json()["Response"]["Error"]["Code"] == "MissingParameter"
+    assert tencent.accepted == []
+
+
+@pytest.mark.parametrize(
+    ("script", "error", "code"),
+    [
+        (
+            {"phone_errors": {PHONE: "LimitExceeded.PhoneNumberThirtySecondLimit"}},
+            sms.RateLimited,
+            "LimitExceeded.PhoneNumberThirtySecondLimit",
+        ),
+        ({"throttle_per_second": 0}, sms.RateLimited, "RequestLimitExceeded"),
+        (
+            {"template_errors": {TENCENT_TEMPLATES["reminder"]: "FailedOperation.TemplateIncorrectOrUnapproved"}},
+            sms.PermanentError,
+            "FailedOperation.TemplateIncorrectOrUnapproved",
+        ),
+        (
+            {"phone_errors": {PHONE: "FailedOperation.InsufficientBalanceInSmsPackage"}},
+            sms.PermanentError,
+            "FailedOperation.InsufficientBalanceInSmsPackage",
+        ),
+        ({"phone_errors": {PHONE: "InternalError.Timeout"}}, sms.TransientError, "InternalError.Timeout"),
+        ({"fail_next": 1}, sms.TransientError, "ServerNetworkError"),
+    ],
+)
+def test_tencent_errors_map_to_ours(tencent, script, error, code):
+    for name, value in script.items():
+        setattr(tencent, name, value)
+    with pytest.raises(error) as raised:
+        TencentBackend().send(a_reminder())
+    assert raised.value.code == code
+    assert type(raised.value) is error
+    assert PHONE not in str(raised.value)
+    assert tencent.accepted == []
+
+
+def test_tencent_refuses_a_bad_number_for_good(tencent):
+    with pytest.raises(sms.PermanentError) as raised:
+        TencentBackend().send(a_reminder(phone="1381234567"))
+    assert raised.value.code == "InvalidParameterValue.IncorrectPhoneNumber"
+    assert "1381234567" not in str(raised.value)
+
+
+def test_tencent_that_does_not_answer_in_time_is_a_transient_error(tencent, settings):
+    settings.SMS_READ_TIMEOUT = 0.2
+    tencent.delay = 0.6
+    with pytest.raises(sms.TransientError) as raised:
+        TencentBackend().send(a_reminder())
+    assert raised.value.code == "timeout"
+
+
+def test_tencent_out_of_reach_is_a_transient_error(tencent, settings):
+    settings.SMS_TENCENT_ENDPOINT = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(sms.TransientError) as raised:
+        TencentBackend().send(a_reminder())
+    assert raised.value.code == "ClientNetworkError"
+
+
+def test_tencent_finds_a_sent_reference_and_not_an_unknown_one(tencent):
+    backend = TencentBackend()
+    first = backend.send(a_reminder(reference="m-41"))
+    for number in range(110):  # more than a page of 100 to the same phone
+        backend.send(a_reminder(reference=f"other-{number}"))
+    last = backend.send(a_reminder(reference="m-42"))
+    since = timezone.now() - datetime.timedelta(hours=1)
+    assert backend.find_sent(reference="m-41", phone=PHONE, since=since) == first
+    assert backend.find_sent(reference="m-42", phone=PHONE, since=since) == last
+    assert backend.find_sent(reference="m-43", phone=PHONE, since=since) is None
+    assert backend.find_sent(reference="m-41", phone="13900000000", since=since) is None
+    assert backend.find_sent(reference="m-41", phone=PHONE, since=timezone.now() + datetime.timedelta(hours=1)) is None
+
+
+def test_tencent_without_keys_or_templates_is_refused_at_start(sms_settings):
+    sms_settings.SMS_TENCENT_SECRET_ID = "AKID"
+    sms_settings.SMS_TENCENT_SECRET_KEY = "key"
+    sms_settings.SMS_TENCENT_SDK_APP_ID = ""
+    with pytest.raises(ImproperlyConfigured, match="SMS_TENCENT_SDK_APP_ID"):
+        TencentBackend()
+    sms_settings.SMS_TENCENT_SDK_APP_ID = "1400000001"
+    sms_settings.SMS_TEMPLATES = TENCENT_TEMPLATES | {"code": ""}
+    with pytest.raises(ImproperlyConfigured, match="SMS_TEMPLATE_CODE"):
+        TencentBackend()
+
+
+TENCENT_REPORTS = [
+    {
+        "user_receive_time": "2026-05-19 10:00:05",
+        "nationcode": "86",
+        "mobile": PHONE,
+        "report_status": "SUCCESS",
+        "errmsg": "DELIVRD",
+        "description": "用户短信送达成功",
+        "sid": "2640:100001",
+    },
+    {
+        "user_receive_time": "2026-05-19 10:01:00",
+        "nationcode": "86",
+        "mobile": "13900000000",
+        "report_status": "FAIL",
+        "errmsg": "MK:0001",
+        "description": "空号",
+        "sid": "2640:100002",
+    },
+]
+TENCENT_REPLY = {
+    "extend": "",
+    "mobile": PHONE,
+    "nationcode": "86",
+    "sign": "梅山镇疫苗接种",
+    "text": "TD",
+    "time": 1779156300,
+}
+
+
+def test_tencent_delivery_reports_are_read(tencent):
+    callback = TencentBackend().parse_callback(callback_request(TENCENT_REPORTS))
+    delivered, failed = callback.reports
+    assert delivered.provider_id == "2640:100001" and delivered.delivered and delivered.phone == PHONE
+    assert delivered.at == datetime.datetime(2026, 5, 19, 2, 0, 5, tzinfo=datetime.UTC)
+    assert not failed.delivered and failed.error_code == "MK:0001" and failed.error_message == "空号"
+
+
+def test_tencent_replies_are_read(tencent):
+    callback = TencentBackend().parse_callback(callback_request(TENCENT_REPLY))
+    [reply] = callback.replies
+    assert reply.phone == PHONE and reply.text == "TD"
+    assert reply.at == datetime.datetime.fromtimestamp(1779156300, datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("body", "token"),
+    [
+        (TENCENT_REPORTS, ""),
+        (TENCENT_REPORTS, "wrong-token"),
+        (b"{not json", TOKEN),
+        ([], TOKEN),
+        ({"mobile": PHONE, "what": "else"}, TOKEN),
+        (ALIBABA_REPORTS, TOKEN),
+    ],
+)
+def test_tencent_callbacks_without_the_token_or_of_an_unknown_shape_are_refused(tencent, body, token):
+    with pytest.raises(sms.CallbackRefused):
+        TencentBackend().parse_callback(callback_request(body, token=token))
