@@ -511,3 +511,19 @@ def test_tencent_replies_are_read(tencent):
 def test_tencent_callbacks_without_the_token_or_of_an_unknown_shape_are_refused(tencent, body, token):
     with pytest.raises(sms.CallbackRefused):
         TencentBackend().parse_callback(callback_request(body, token=token))
+
+
+# The templates to have approved -----------------------------------------------------------
+
+
+def test_the_providers_section_lists_each_kinds_template_as_alibaba_and_tencent_take_it():
+    from pathlib import Path
+
+    from appointments.messaging.kinds import KINDS, PARAM
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "MESSAGES.md").read_text(encoding="utf-8")
+    for kind, spec in KINDS.items():
+        positions = {name: number for number, name in enumerate(spec.params, start=1)}
+        tencent = PARAM.sub(lambda match, positions=positions: f"{{{positions[match.group(1)]}}}", spec.template)
+        assert f"| {spec.template} | {tencent} |" in doc, kind
+        assert f"SMS_TEMPLATE_{kind.upper()}" in doc, kind
