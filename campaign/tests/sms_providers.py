@@ -78,6 +78,7 @@ class FakeProvider:
 
     def __init__(self, *, log: str | None = None):
         self.accepted: list[dict] = []
+        self.by_phone: dict[str, list[dict]] = {}  # the query APIs' index
         self.requests = 0
         self.phone_errors: dict[str, str] = {}
         self.template_errors: dict[str, str] = {}
@@ -170,6 +171,7 @@ class FakeProvider:
         }
         with self._lock:
             self.accepted.append(record)
+            self.by_phone.setdefault(phone, []).append(record)
             if self._log:
                 self._log.write(json.dumps(record, ensure_ascii=False) + "\n")
                 self._log.flush()
@@ -304,9 +306,8 @@ class AlibabaServer(FakeProvider):
         day = params["SendDate"]
         found = [
             record
-            for record in list(self.accepted)
-            if record["phone"] == params["PhoneNumber"]
-            and datetime.datetime.fromtimestamp(record["time"], BEIJING).strftime("%Y%m%d") == day
+            for record in list(self.by_phone.get(params["PhoneNumber"], ()))
+            if datetime.datetime.fromtimestamp(record["time"], BEIJING).strftime("%Y%m%d") == day
         ]
         shown = found[(page - 1) * size : page * size]
 
@@ -477,8 +478,8 @@ class TencentServer(FakeProvider):
         end = int(params.get("EndTime") or time.time() + 1)
         found = [
             record
-            for record in list(self.accepted)
-            if f"+86{record['phone']}" == phone and int(params["BeginTime"]) <= record["time"] <= end
+            for record in list(self.by_phone.get(phone.removeprefix("+86"), ()))
+            if phone.startswith("+86") and int(params["BeginTime"]) <= record["time"] <= end
         ]
         offset = int(params.get("Offset") or 0)
         shown = found[offset : offset + int(params["Limit"])]
