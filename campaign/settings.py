@@ -320,6 +320,28 @@ SMS_BACKEND = env_str("SMS_BACKEND", "campaign.lib.sms.file.FileBackend")
 SMS_FILE_DIR = BASE_DIR / env_str("SMS_FILE_DIR", "var/sms")
 # The sign (签名) the provider approved; shown as 【...】 at the start of every message.
 SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "梅山镇疫苗接种")
+# Each kind's template id as the provider approved it (Alibaba "SMS_123456789", Tencent "1234567"); the
+# approved texts must read as appointments/messaging/kinds.py's (docs/MESSAGES.md, "Providers").
+SMS_TEMPLATES = {
+    kind: env_str(f"SMS_TEMPLATE_{kind.upper()}")
+    for kind in ("confirmation", "reminder", "dose_due", "missed", "plan_published", "adverse_event", "code")
+}
+# Alibaba Cloud SMS (dysmsapi 2017-05-25; campaign.lib.sms.alibaba). The endpoint is a host (https) or a URL.
+SMS_ALIBABA_ACCESS_KEY_ID = env_str("SMS_ALIBABA_ACCESS_KEY_ID")
+SMS_ALIBABA_ACCESS_KEY_SECRET = env_str("SMS_ALIBABA_ACCESS_KEY_SECRET")
+SMS_ALIBABA_ENDPOINT = env_str("SMS_ALIBABA_ENDPOINT", "dysmsapi.aliyuncs.com")
+# Tencent Cloud SMS (2021-01-11; campaign.lib.sms.tencent).
+SMS_TENCENT_SECRET_ID = env_str("SMS_TENCENT_SECRET_ID")
+SMS_TENCENT_SECRET_KEY = env_str("SMS_TENCENT_SECRET_KEY")
+SMS_TENCENT_SDK_APP_ID = env_str("SMS_TENCENT_SDK_APP_ID")
+SMS_TENCENT_REGION = env_str("SMS_TENCENT_REGION", "ap-guangzhou")
+SMS_TENCENT_ENDPOINT = env_str("SMS_TENCENT_ENDPOINT", "sms.tencentcloudapi.com")
+# Seconds to connect to and to wait for a provider; a timeout is a transient error (retried later).
+SMS_CONNECT_TIMEOUT = env_int("SMS_CONNECT_TIMEOUT", 3)
+SMS_READ_TIMEOUT = env_int("SMS_READ_TIMEOUT", 10)
+# Neither provider signs its HTTP callbacks (delivery reports, replies): the URL registered with the
+# provider carries this secret as ?token=... (or the header X-Sms-Callback-Token); empty: callbacks refused.
+SMS_CALLBACK_TOKEN = env_str("SMS_CALLBACK_TOKEN")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
