@@ -180,6 +180,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.weekly_report",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
     },
+    # (And tomorrow's SMS reminders, "queue-tomorrows-reminders": added in the Messages block, after its hour.)
 }
 
 # Accounts
@@ -320,6 +321,16 @@ SMS_BACKEND = env_str("SMS_BACKEND", "campaign.lib.sms.file.FileBackend")
 SMS_FILE_DIR = BASE_DIR / env_str("SMS_FILE_DIR", "var/sms")
 # The sign (签名) the provider approved; shown as 【...】 at the start of every message.
 SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "梅山镇疫苗接种")
+# The hour (0-23, Asia/Shanghai) the nightly job queues tomorrow's reminders: they go out that evening,
+# before quiet hours.
+SMS_REMINDER_HOUR = env_int("SMS_REMINDER_HOUR", 16)
+if not 0 <= SMS_REMINDER_HOUR <= 23:
+    raise ImproperlyConfigured(f"SMS_REMINDER_HOUR must be an hour from 0 to 23, got {SMS_REMINDER_HOUR}")
+# Read here, after the hour: tomorrow's reminders (appointments.tasks.queue_reminders).
+CELERY_BEAT_SCHEDULE["queue-tomorrows-reminders"] = {
+    "task": "appointments.queue_reminders",
+    "schedule": crontab(hour=SMS_REMINDER_HOUR, minute=0),
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
