@@ -183,7 +183,8 @@ KINDS: dict[str, KindSpec] = {
 APPOINTMENT_KINDS = {Kind.CONFIRMATION, Kind.REMINDER, Kind.DOSE_DUE}
 
 
-def _reasons() -> dict[str, str]:
+def skip_reason_texts() -> dict[str, str]:
+    """{reason: its text as stored on a skipped message}, in the UI's language."""
     # Stored on the row in the UI's language: the office reads and counts them as they are.
     with translation.override(settings.LANGUAGE_CODE):
         return {
@@ -237,7 +238,7 @@ def skip_reasons(messages: list) -> dict[int, str]:
         found |= _plan_reasons(by_kind[Kind.PLAN_PUBLISHED])
     if not found:
         return {}
-    text = _reasons()
+    text = skip_reason_texts()
     return {pk: text[reason] for pk, reason in found.items()}
 
 
