@@ -16,7 +16,7 @@ TEST_PROCESSES ?= 2
 # built-in development SECRET_KEY (a production host exports DEBUG=0 and its own SECRET_KEY).
 DEV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test setup lint format migrate demo worker worker-messages beat browser clean
+.PHONY: run test setup lint format migrate demo worker worker-messages beat serve browser clean
 
 run: setup migrate demo
 	@echo "Serving the demo at http://$(HOST)/ (Ctrl-C stops it)."
@@ -65,8 +65,13 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Production processes (with REDIS_URL set). `worker` takes every queue; messages (SMS) have their own
-# queue, so a host can add `worker-messages` and keep a slow provider away from bookings and exports.
+# Production processes (with DATABASE_URL, REDIS_URL, SECRET_KEY set: README.md, "Production").
+# The web server: gunicorn with gunicorn.conf.py (GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_THREADS, ...).
+serve: setup migrate
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py campaign.wsgi
+
+# `worker` takes every queue; messages (SMS) have their own queue, so a host can add `worker-messages`
+# and keep a slow provider away from bookings and exports.
 worker: setup
 	$(VENV)/bin/celery -A campaign worker -Q celery,messages --loglevel=INFO
 
