@@ -299,9 +299,9 @@ def test_the_command_sends_what_is_due_in_process():
 
 
 def test_the_rate_limit_lets_so_many_a_second_through(settings):
-    settings.REDIS_URL = ""  # counted in this process; test_messages_workers counts in Redis
+    # Counted on the shared cache: Redis with REDIS_URL (every worker's count), else this process's memory.
     settings.SMS_RATE_PER_SECOND = 20
     started = time.monotonic()
     for _ in range(41):  # 20 in the first second, 20 in the next, one in the third
         throttle.wait_turn("ratetest")
-    assert time.monotonic() - started > 1.0
+    assert 1.0 < time.monotonic() - started < 3.0
