@@ -365,6 +365,30 @@ SMS_READ_TIMEOUT = env_int("SMS_READ_TIMEOUT", 10)
 # provider carries this secret as ?token=... (or the header X-Sms-Callback-Token); empty: callbacks refused.
 SMS_CALLBACK_TOKEN = env_str("SMS_CALLBACK_TOKEN")
 
+
+# Sending (appointments.messaging.services, docs/MESSAGES.md "Sending").
+def _quiet_hours(raw: str) -> tuple[time, time] | None:
+    if not raw.strip():
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"SMS_QUIET_HOURS must read like 21:00-08:00 (or be empty), got {raw!r}") from None
+    return start, end
+
+
+# No SMS in the quiet hours (Asia/Shanghai; "" for none): what falls due then waits until they end;
+# codes are never held back.
+SMS_QUIET_HOURS = _quiet_hours(env_str("SMS_QUIET_HOURS", "21:00-08:00"))
+# Messages a second to one provider, shared by every worker (counted in Redis: messaging/throttle.py): below
+# the provider's own limit for the account (Alibaba and Tencent both throttle per second; an excess is refused).
+SMS_RATE_PER_SECOND = env_int("SMS_RATE_PER_SECOND", 500)
+# Tries before a message that meets only transient errors (timeouts, throttling) is failed.
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
+# Seconds after which a message still in flight is taken for lost (its worker died). A worker gives back
+# what it has not sent within half of it, so a live worker's messages are never taken from it.
+SMS_IN_FLIGHT_TIMEOUT = env_int("SMS_IN_FLIGHT_TIMEOUT", 300)
+
 # The public booking pages (appointments/public/, docs in README.md "Self-booking").
 # A verified phone manages at most this many people.
 PUBLIC_FAMILY_MAX = env_int("PUBLIC_FAMILY_MAX", 5)
@@ -413,29 +437,6 @@ CAPTCHA_TIMEOUT = 10  # minutes
 CAPTCHA_IMAGE_SIZE = (120, 44)
 CAPTCHA_FONT_SIZE = 30
 
-
-# Sending (appointments.messaging.services, docs/MESSAGES.md "Sending").
-def _quiet_hours(raw: str) -> tuple[time, time] | None:
-    if not raw.strip():
-        return None
-    try:
-        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
-    except ValueError:
-        raise ImproperlyConfigured(f"SMS_QUIET_HOURS must read like 21:00-08:00 (or be empty), got {raw!r}") from None
-    return start, end
-
-
-# No SMS in the quiet hours (Asia/Shanghai; "" for none): what falls due then waits until they end;
-# codes are never held back.
-SMS_QUIET_HOURS = _quiet_hours(env_str("SMS_QUIET_HOURS", "21:00-08:00"))
-# Messages a second to one provider, shared by every worker (a counter in Redis): below the provider's
-# own limit for the account (Alibaba and Tencent both throttle per second; an excess is refused).
-SMS_RATE_PER_SECOND = env_int("SMS_RATE_PER_SECOND", 500)
-# Tries before a message that meets only transient errors (timeouts, throttling) is failed.
-SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
-# Seconds after which a message still in flight is taken for lost (its worker died). A worker gives back
-# what it has not sent within half of it, so a live worker's messages are never taken from it.
-SMS_IN_FLIGHT_TIMEOUT = env_int("SMS_IN_FLIGHT_TIMEOUT", 300)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
