@@ -34,5 +34,6 @@ class MessageFactory(factory.django.DjangoModelFactory):
     day = factory.SelfAttribute("appointment.date")
     kind = Kind.REMINDER
     phone = factory.SelfAttribute("resident.phone")
-    params = factory.LazyAttribute(lambda m: {"date": f"{m.day:%m月%d日}", "site": "卫生服务中心", "dose": "1"})
+    # Each parameter at its longest (the kind's own sample): whatever the template asks for.
+    params = factory.LazyAttribute(lambda m: dict(kinds.KINDS[m.kind].longest))
     text = factory.LazyAttribute(lambda m: kinds.render(m.kind, m.params))

@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from appointments.messaging import kinds
 from appointments.messaging.models import Kind, Message
 from appointments.messaging.services import message_queue, messages_queue_many, messages_send
 from appointments.tests.factories import AppointmentFactory, MessageFactory
@@ -13,7 +14,7 @@ from campaign.tests.concurrency import at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-PARAMS = {"date": "12月8日", "site": "卫生服务中心", "dose": "1"}
+PARAMS = dict(kinds.KINDS[Kind.REMINDER].longest)
 
 
 def reminders(appointments):
