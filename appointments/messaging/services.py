@@ -13,6 +13,7 @@ import datetime
 import logging
 import random
 import time
+from contextlib import contextmanager
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -238,6 +239,27 @@ def _record_failure(message: Message, error: Exception, *, transient: bool, now:
     return "retried" if retry else "failed"
 
 
+@contextmanager
+def _commits_without_waiting():
+    """On PostgreSQL, this connection's commits do not wait for the disk (synchronous_commit off) meanwhile.
+
+    For the writes after the claim only: a crash of the database could lose the last of them, which
+    leaves those rows as the claim left them, in flight, and the sweep settles them (asking the provider
+    whether it took them). The claim itself is a normal commit: losing it could send a message twice.
+    Measured on this machine (busy): a one-row UPDATE took 5-6 ms with the wait, 1-2 ms without.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO DEFAULT")
+
+
 def messages_send(
     *, ids: list[int], now: datetime.datetime | None = None, backend: sms.BaseBackend | None = None
 ) -> dict[str, int]:
@@ -255,63 +277,65 @@ def messages_send(
     counts["claimed"] = len(claimed)
     if not claimed:
         return counts
-    # Half the in-flight timeout: past it the rest goes back to the queue, before the sweep could take it.
-    give_back_at = time.monotonic() + settings.SMS_IN_FLIGHT_TIMEOUT / 2
-    batch = list(Message.objects.filter(pk__in=claimed).select_related("campaign").order_by("pk"))
+    # Every write after the claim may skip waiting for the disk (see _commits_without_waiting).
+    with _commits_without_waiting():
+        # Half the in-flight timeout: past it the rest goes back to the queue, before the sweep could take it.
+        give_back_at = time.monotonic() + settings.SMS_IN_FLIGHT_TIMEOUT / 2
+        batch = list(Message.objects.filter(pk__in=claimed).select_related("campaign").order_by("pk"))
 
-    reasons = _skip_reasons(batch)
-    for reason in set(reasons.values()):
-        skipped = [pk for pk, why in reasons.items() if why == reason]
-        counts["skipped"] += Message.objects.filter(pk__in=skipped, status=Message.Status.IN_FLIGHT).update(
-            status=Message.Status.SKIPPED, skip_reason=reason[:200], updated_at=timezone.now()
-        )
-    batch = [m for m in batch if m.pk not in reasons]
+        reasons = _skip_reasons(batch)
+        for reason in set(reasons.values()):
+            skipped = [pk for pk, why in reasons.items() if why == reason]
+            counts["skipped"] += Message.objects.filter(pk__in=skipped, status=Message.Status.IN_FLIGHT).update(
+                status=Message.Status.SKIPPED, skip_reason=reason[:200], updated_at=timezone.now()
+            )
+        batch = [m for m in batch if m.pk not in reasons]
 
-    morning = quiet_until(now)
-    if morning is not None:
-        held = [m.pk for m in batch if kinds.KINDS[m.kind].respects_quiet_hours]
-        counts["held"] = _release(held, send_after=morning)
-        batch = [m for m in batch if not kinds.KINDS[m.kind].respects_quiet_hours]
+        morning = quiet_until(now)
+        if morning is not None:
+            held = [m.pk for m in batch if kinds.KINDS[m.kind].respects_quiet_hours]
+            counts["held"] = _release(held, send_after=morning)
+            batch = [m for m in batch if not kinds.KINDS[m.kind].respects_quiet_hours]
 
-    backend = backend or sms.get_backend()
-    for position, message in enumerate(batch):
-        if time.monotonic() > give_back_at:
-            counts["returned"] += _release([m.pk for m in batch[position:]])
-            logger.warning("messages %s..%s not sent in time: queued again", message.pk, batch[-1].pk)
-            break
-        throttle.wait_turn(backend.name)
-        try:
-            sent = backend.send(
-                sms.Sms(
-                    phone=message.phone,
-                    template=message.kind,
-                    params=message.params,
-                    text=message.text,
-                    reference=str(message.pk),
+        backend = backend or sms.get_backend()
+        for position, message in enumerate(batch):
+            if time.monotonic() > give_back_at:
+                counts["returned"] += _release([m.pk for m in batch[position:]])
+                logger.warning("messages %s..%s not sent in time: queued again", message.pk, batch[-1].pk)
+                break
+            throttle.wait_turn(backend.name)
+            try:
+                sent = backend.send(
+                    sms.Sms(
+                        phone=message.phone,
+                        template=message.kind,
+                        params=message.params,
+                        text=message.text,
+                        reference=str(message.pk),
+                    )
                 )
-            )
-        except SoftTimeLimitExceeded:
-            # This message may have gone: it stays in flight for the sweep to ask the provider. The rest go back.
-            _release([m.pk for m in batch[position + 1 :]])
-            raise
-        except sms.SmsError as error:
-            outcome = _record_failure(message, error, transient=error.transient, now=now)
-            counts[outcome] += 1
-            logger.info("message %s not sent (%s): %s", message.pk, error.code or type(error).__name__, outcome)
-        except Exception as error:
-            # A backend's bug or an unexpected network error: tried again like a transient error.
-            logger.exception("message %s: the backend %s raised", message.pk, backend.name)
-            counts[_record_failure(message, error, transient=True, now=now)] += 1
-        else:
-            counts["sent"] += Message.objects.filter(pk=message.pk, status=Message.Status.IN_FLIGHT).update(
-                status=Message.Status.SENT,
-                provider=backend.name,
-                provider_id=sent.provider_id[:100],
-                sent_at=given_now or timezone.now(),
-                error_code="",
-                error_message="",
-                updated_at=timezone.now(),
-            )
+            except SoftTimeLimitExceeded:
+                # This message may have gone: it stays in flight for the sweep to ask the provider. The rest go back.
+                _release([m.pk for m in batch[position + 1 :]])
+                raise
+            except sms.SmsError as error:
+                outcome = _record_failure(message, error, transient=error.transient, now=now)
+                counts[outcome] += 1
+                logger.info("message %s not sent (%s): %s", message.pk, error.code or type(error).__name__, outcome)
+            except Exception as error:
+                # A backend's bug or an unexpected network error: tried again like a transient error.
+                logger.exception("message %s: the backend %s raised", message.pk, backend.name)
+                counts[_record_failure(message, error, transient=True, now=now)] += 1
+            else:
+                counts["sent"] += Message.objects.filter(pk=message.pk, status=Message.Status.IN_FLIGHT).update(
+                    status=Message.Status.SENT,
+                    provider=backend.name,
+                    provider_id=sent.provider_id[:100],
+                    sent_at=given_now or timezone.now(),
+                    error_code="",
+                    error_message="",
+                    updated_at=timezone.now(),
+                )
     return counts
 
 
