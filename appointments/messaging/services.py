@@ -31,6 +31,7 @@ from campaign.lib.queue import enqueue
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "appointments.send_messages"
+QUEUE = "messages"  # CELERY_TASK_ROUTES
 # Ids per send task: a task's batch is claimed at once and sent in well under a minute at the rate limit.
 TASK_BATCH = 100
 # A due row is queued again by the sweep when nobody touched it for this long (its task was lost:
@@ -339,6 +340,15 @@ def messages_send(
     return counts
 
 
+def _tasks_waiting() -> int:
+    """How many send tasks wait in the broker's messages queue (0 when it cannot tell)."""
+    try:
+        with celery_app.connection_for_read() as broker:
+            return broker.default_channel.queue_declare(queue=QUEUE, passive=True).message_count
+    except Exception:  # noqa: BLE001 - no broker, or a queue never declared: nothing known to be waiting
+        return 0
+
+
 def messages_sweep(
     *, now: datetime.datetime | None = None, backend: sms.BaseBackend | None = None, enqueue_due: bool = True
 ) -> dict[str, int]:
@@ -390,9 +400,10 @@ def messages_sweep(
     counts["requeued"] = len(requeued)
 
     if enqueue_due:
-        # Pushed back (quiet hours, a back-off) and due since; or left alone for REQUEUE_AFTER (a lost task).
+        # Pushed back (quiet hours, a back-off) and due since; or left alone for REQUEUE_AFTER (a lost task),
+        # unless send tasks are still waiting in the queue: then the workers are behind, not the tasks lost.
         pushed_back_and_due = Q(send_after__gt=F("updated_at"))
-        left_alone = Q(updated_at__lt=now - REQUEUE_AFTER)
+        left_alone = Q(updated_at__lt=now - REQUEUE_AFTER) if not _tasks_waiting() else Q(pk__in=[])
         due = list(
             Message.objects.filter(_due(now) & (pushed_back_and_due | left_alone))
             .order_by("pk")

@@ -307,3 +307,13 @@ def test_the_rate_limit_lets_so_many_a_second_through(settings):
     for _ in range(41):  # 20 in the first second, 20 in the next, one in the third
         throttle.wait_turn("ratetest")
     assert 1.0 < time.monotonic() - started < 3.0
+
+
+def test_the_sweep_does_not_queue_a_backlog_again_while_its_tasks_still_wait(monkeypatch):
+    behind = MessageFactory()
+    Message.objects.filter(pk=behind.pk).update(updated_at=timezone.now() - datetime.timedelta(minutes=3))
+    monkeypatch.setattr(services, "_tasks_waiting", lambda: 12)  # the workers are behind, not the tasks lost
+    assert messages_sweep()["enqueued"] == 0
+    monkeypatch.setattr(services, "_tasks_waiting", lambda: 0)
+    assert messages_sweep()["enqueued"] == 1
+    assert sent_references() == [str(behind.pk)]
