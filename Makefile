@@ -16,7 +16,7 @@ TEST_PROCESSES ?= 2
 # built-in development SECRET_KEY (a production host exports DEBUG=0 and its own SECRET_KEY).
 DEV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test setup lint format migrate demo worker beat serve browser clean
+.PHONY: run test setup lint format migrate demo worker worker-messages beat serve browser clean
 
 run: setup migrate demo
 	@echo "Serving the demo at http://$(HOST)/ (Ctrl-C stops it)."
@@ -70,8 +70,13 @@ format: setup
 serve: setup migrate
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py campaign.wsgi
 
+# `worker` takes every queue; messages (SMS) have their own queue, so a host can add `worker-messages`
+# and keep a slow provider away from bookings and exports.
 worker: setup
-	$(VENV)/bin/celery -A campaign worker --loglevel=INFO
+	$(VENV)/bin/celery -A campaign worker -Q celery,messages --loglevel=INFO
+
+worker-messages: setup
+	$(VENV)/bin/celery -A campaign worker -Q messages --hostname=messages@%h --loglevel=INFO
 
 beat: setup
 	$(VENV)/bin/celery -A campaign beat --loglevel=INFO

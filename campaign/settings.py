@@ -5,7 +5,7 @@ in-process, so `make run` needs no service. Production sets DATABASE_URL,
 REDIS_URL, SECRET_KEY, DEBUG=0, ALLOWED_HOSTS and HTTPS_ONLY (see README.md).
 """
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -161,6 +161,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A request that queues a task while Redis is unreachable gives up quickly (campaign/lib/queue.py).
     "socket_connect_timeout": 2,
 }
+# Messages have their own queue, so a slow SMS provider never delays bookings, progress or exports:
+# `make worker` consumes both queues, `make worker-messages` starts a worker for messages alone.
+CELERY_TASK_ROUTES = {
+    "appointments.send_messages": {"queue": "messages"},
+    "appointments.sweep_messages": {"queue": "messages"},
+}
 # Tests only: seconds the weekly report waits inside its transaction, so a test can kill its worker there.
 WEEKLY_REPORT_TEST_PAUSE = env_int("WEEKLY_REPORT_TEST_PAUSE", 0)
 # Every periodic job is listed here and nowhere else (times are Asia/Shanghai, CELERY_TIMEZONE).
@@ -181,6 +187,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=0, minute=15),
         "kwargs": {"full": True},
     },
+    # Messages left in flight by a dead worker, or queued and never taken (Redis was down, quiet hours over,
+    # a retry's back-off passed): sent on (appointments.messaging.services.messages_sweep).
+    "sweep-messages": {"task": "appointments.sweep_messages", "schedule": 60.0, "options": {"expires": 55}},
     # The weekly supervision report (周调度通报) for the week before, on Monday morning.
     "weekly-supervision-report": {
         "task": "reports.weekly_report",
@@ -366,6 +375,30 @@ CELERY_BEAT_SCHEDULE["queue-tomorrows-reminders"] = {
     "task": "appointments.queue_reminders",
     "schedule": crontab(hour=SMS_REMINDER_HOUR, minute=0),
 }
+
+
+# Sending (appointments.messaging.services, docs/MESSAGES.md "Sending").
+def _quiet_hours(raw: str) -> tuple[time, time] | None:
+    if not raw.strip():
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"SMS_QUIET_HOURS must read like 21:00-08:00 (or be empty), got {raw!r}") from None
+    return start, end
+
+
+# No SMS in the quiet hours (Asia/Shanghai; "" for none): what falls due then waits until they end;
+# codes are never held back.
+SMS_QUIET_HOURS = _quiet_hours(env_str("SMS_QUIET_HOURS", "21:00-08:00"))
+# Messages a second to one provider, shared by every worker (counted in Redis: messaging/throttle.py): below
+# the provider's own limit for the account (Alibaba and Tencent both throttle per second; an excess is refused).
+SMS_RATE_PER_SECOND = env_int("SMS_RATE_PER_SECOND", 500)
+# Tries before a message that meets only transient errors (timeouts, throttling) is failed.
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
+# Seconds after which a message still in flight is taken for lost (its worker died). A worker gives back
+# what it has not sent within half of it, so a live worker's messages are never taken from it.
+SMS_IN_FLIGHT_TIMEOUT = env_int("SMS_IN_FLIGHT_TIMEOUT", 300)
 
 # The public booking pages (appointments/public/, docs in README.md "Self-booking").
 # A verified phone manages at most this many people.
