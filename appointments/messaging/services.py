@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -467,11 +468,16 @@ def replies_apply(*, replies: list) -> int:
 def delivery_reports_apply(*, provider: str, reports: list) -> int:
     """Mark messages delivered or failed from a provider's reports (campaign.lib.sms.DeliveryReport).
 
-    A report for a message not sent by this provider is ignored. Returns how many rows changed.
+    A report names its message by the provider's id, or by our reference (the outbox id the provider
+    echoes: Alibaba's OutId, Tencent's SessionContext), which is all a message recovered by the sweep
+    has (Alibaba's lookup gives no id). A report for a message still in flight (its worker died
+    after the provider took it) settles it as sent too. A report for a message not sent by this
+    provider is ignored. Returns how many rows changed.
     """
     changed = 0
+    now = timezone.now()
     for report in reports:
-        fields = {"delivered_at": report.at or timezone.now()}
+        fields = {"delivered_at": report.at or now, "sent_at": Coalesce("sent_at", Value(now))}
         if report.delivered:
             fields["status"] = Message.Status.DELIVERED
         else:
@@ -480,6 +486,11 @@ def delivery_reports_apply(*, provider: str, reports: list) -> int:
                 "error_code": report.error_code[:100],
                 "error_message": report.error_message[:300],
             }
-        reported = Message.objects.filter(provider=provider, provider_id=report.provider_id)
-        changed += reported.filter(status__in=[Message.Status.SENT, Message.Status.DELIVERED]).update(**fields)
+        which = Q(provider=provider, provider_id=report.provider_id) if report.provider_id else Q(pk__in=[])
+        if str(report.reference).isdigit():
+            which |= Q(pk=int(report.reference), provider__in=[provider, ""])
+        reported = Message.objects.filter(which).filter(
+            status__in=[Message.Status.SENT, Message.Status.DELIVERED, Message.Status.IN_FLIGHT]
+        )
+        changed += reported.update(**fields, provider=provider)
     return changed
