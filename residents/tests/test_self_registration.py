@@ -93,7 +93,11 @@ def test_the_database_holds_a_self_registration_to_its_review_and_consent(qingsh
 
 def test_staff_registrations_and_imports_are_not_reviewed(qingshan, cadre_qingshan):
     staff = resident_register(
-        campaign=qingshan.campaign, village=qingshan, name="王登记", id_number=adult_id(201), registered_by=cadre_qingshan
+        campaign=qingshan.campaign,
+        village=qingshan,
+        name="王登记",
+        id_number=adult_id(201),
+        registered_by=cadre_qingshan,
     )
     imported = residents_register_many(
         campaign=qingshan.campaign, village=qingshan, people=[{"name": "李导入", "id_number": adult_id(301)}]
@@ -161,7 +165,11 @@ def test_a_refusal_cancels_the_booked_appointments_with_its_reason_and_frees_the
     assert SiteDay.objects.get(site=qingshan.site, date=day).booked == 0
     assert SiteDay.objects.get(site=qingshan.site, date=second.date).booked == 0
     resident.refresh_from_db()
-    assert (resident.review, resident.review_reason, resident.reviewed_by) == ("refused", "不是本村居民", cadre_qingshan)
+    assert (resident.review, resident.review_reason, resident.reviewed_by) == (
+        "refused",
+        "不是本村居民",
+        cadre_qingshan,
+    )
     assert self_registration_status(resident) == ("未通过村干部审核", "不是本村居民")
     assert resident.history.first().history_change_reason == "不是本村居民"
     with pytest.raises(ReviewClosed):
