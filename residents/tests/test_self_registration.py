@@ -340,3 +340,12 @@ def test_the_check_in_of_a_confirmed_person_has_no_tag(client, site_team_centre,
     client.force_login(site_team_centre)
     html = client.post(reverse("sites:scan"), {"q": first.token}, HTTP_HX_REQUEST="true").content.decode()
     assert 'data-testid="person-name"' in html and 'data-testid="awaiting-review"' not in html
+
+
+def test_the_village_list_tags_a_self_registration_to_be_confirmed(cadre, qingshan, cadre_qingshan):
+    pending = self_registered(qingshan, name="刘待确认")
+    html = cadre.get(reverse("residents:village_home")).content.decode()
+    assert html.count('data-testid="awaiting-review"') == 1
+    resident_review_confirm(resident=pending, reviewed_by=cadre_qingshan)
+    html = cadre.get(reverse("residents:village_home")).content.decode()
+    assert 'data-testid="awaiting-review"' not in html and "刘待确认" in html
