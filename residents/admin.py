@@ -10,10 +10,33 @@ from residents.models import FullValueView, Resident
 class ResidentAdmin(SimpleHistoryAdmin):
     form = CleanTextModelForm
     list_display = ["name", "masked_id", "sex", "birth_date", "village", "status", "registered_at"]
-    list_filter = ["status", "document_type", "village__site", "village", "basis", "priority_group"]
+    list_filter = [
+        "status",
+        "channel",
+        "review",
+        "document_type",
+        "village__site",
+        "village",
+        "basis",
+        "priority_group",
+    ]
     list_select_related = ["village"]
     search_fields = ["name", "=name_initials"]
-    readonly_fields = ["birth_date", "sex", "nationality", "registered_at", "updated_at"]
+    # How the person registered, the review and the consent change only through residents.services.
+    readonly_fields = [
+        "birth_date",
+        "sex",
+        "nationality",
+        "registered_at",
+        "updated_at",
+        "channel",
+        "review",
+        "review_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "consent_at",
+        "consent_version",
+    ]
     autocomplete_fields = ["village", "responsible_cadre", "registered_by"]
     show_full_result_count = False
     list_per_page = 50

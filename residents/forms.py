@@ -153,5 +153,11 @@ class RefuseForm(CleanTextMixin, forms.Form):
     reason = forms.CharField(label=_("reason for refusing"), max_length=200)
 
 
+class ReviewRefuseForm(CleanTextMixin, forms.Form):
+    """Why a self-registration is refused: the person reads it on their page."""
+
+    reason = forms.CharField(label=_("reason for refusing the registration"), max_length=200)
+
+
 def villages_for(campaign):
     return Village.objects.filter(campaign=campaign).select_related("site")

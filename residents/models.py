@@ -89,6 +89,18 @@ class Resident(ScreeningAnswers):
         OUT_OF_AGE = "out_of_age", _("out of age range")
         REFUSED = "refused", _("refused")
 
+    class Channel(models.TextChoices):
+        CADRE = "cadre", _("registered by staff")
+        IMPORT = "import", _("imported from a sheet")
+        SELF = "self", _("self-registered")
+
+    class Review(models.TextChoices):
+        # Only a self-registration is reviewed: staff registrations and imports have no review ("").
+        NONE = "", _("not reviewed")
+        PENDING = "pending", _("to be confirmed by the cadre")
+        CONFIRMED = "confirmed", _("confirmed by the cadre")
+        REFUSED = "refused", _("refused by the cadre")
+
     campaign = models.ForeignKey(
         "campaign.Campaign", on_delete=models.PROTECT, related_name="residents", verbose_name=_("campaign")
     )
@@ -140,6 +152,24 @@ class Resident(ScreeningAnswers):
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # How the person came onto the list; a self-registration waits for the village cadre's review.
+    channel = models.CharField(_("registered through"), max_length=6, choices=Channel.choices, default=Channel.CADRE)
+    review = models.CharField(_("cadre's review"), max_length=9, choices=Review.choices, default="", blank=True)
+    review_reason = models.CharField(_("reason for refusing the registration"), max_length=200, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="residents_reviewed",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    # The consent to processing personal data (PIPL) a self-registering person gave: when, and
+    # which text (appointments.public.registration.CONSENT_VERSION names the template shown).
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_version = models.CharField(_("consent text version"), max_length=20, blank=True)
+
     history = HistoricalRecords(excluded_fields=["name_initials", "id_number_reversed", "updated_at"])
     objects = ResidentQuerySet.as_manager()
 
@@ -177,11 +207,46 @@ class Resident(ScreeningAnswers):
                 condition=~Q(status="eligible") | Q(**dict.fromkeys(CONTRAINDICATIONS, False)),
                 name="residents_resident_eligible_screened_clean",
             ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["cadre", "import", "self"]), name="residents_resident_channel"
+            ),
+            # A self-registration is always under review (pending, confirmed or refused) and carries
+            # the consent its person gave; nobody else's registration has either.
+            models.CheckConstraint(
+                condition=(
+                    Q(channel="self", review__in=["pending", "confirmed", "refused"], consent_at__isnull=False)
+                    & ~Q(consent_version="")
+                )
+                | (~Q(channel="self") & Q(review="")),
+                name="residents_resident_self_registration_reviewed_with_consent",
+            ),
+            # A decided review says who decided and when; a refusal says why.
+            models.CheckConstraint(
+                condition=Q(review__in=["", "pending"]) | Q(reviewed_by__isnull=False, reviewed_at__isnull=False),
+                name="residents_resident_review_decided_by",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review="refused") | ~Q(review_reason=""),
+                name="residents_resident_review_refusal_has_reason",
+            ),
         ]
-        indexes = [models.Index(fields=["village", "status"], name="residents_village_status")]
+        indexes = [
+            models.Index(fields=["village", "status"], name="residents_village_status"),
+            # The cadre's list of self-registrations to review, and the count in the navigation.
+            models.Index(
+                fields=["village", "registered_at"],
+                condition=Q(review="pending"),
+                name="residents_pending_review",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def awaiting_review(self) -> bool:
+        """A self-registration the village cadre has not confirmed yet (待确认)."""
+        return self.review == self.Review.PENDING
 
 
 class ImportBatch(JobProgress):

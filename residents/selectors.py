@@ -1,4 +1,5 @@
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.documents import nationality_name
@@ -101,3 +102,31 @@ def _display(field, value):
 
         return "、".join(reason_labels(value or [])) or "—"
     return value if value not in (None, "") else "—"
+
+
+def self_registration_status(resident) -> tuple[str, str] | None:
+    """Where a self-registration stands with the village cadre, for the person's public page:
+    (label, reason), e.g. ("待村干部确认", ""), or ("未通过村干部审核", the cadre's reason);
+    None for a registration made by staff or an import (nothing to say)."""
+    if resident.channel != Resident.Channel.SELF:
+        return None
+    if resident.review == Resident.Review.REFUSED:
+        return _("Not approved by the village cadre"), resident.review_reason
+    if resident.review == Resident.Review.CONFIRMED:
+        return _("Confirmed by the village cadre"), ""
+    return _("To be confirmed by the village cadre"), ""
+
+
+def reviews_pending(user, *, campaign):
+    """The self-registrations waiting for review that `user` may see (a cadre: their village's),
+    oldest first: the cadre's list 待确认的自助登记 and the count in the navigation."""
+    return (
+        Resident.objects.for_user(user)
+        .filter(campaign=campaign, review=Resident.Review.PENDING)
+        .order_by("registered_at", "id")
+    )
+
+
+def reviews_pending_count(user) -> int:
+    """How many self-registrations of the current campaign wait for `user`'s review (the navigation's badge)."""
+    return Resident.objects.for_user(user).filter(review=Resident.Review.PENDING, campaign__is_current=True).count()

@@ -262,6 +262,8 @@ def resident_register(
     sex: str | None = None,
     nationality: str = "",
     registered_by=None,
+    channel: str = Resident.Channel.CADRE,
+    consent_version: str = "",
     **fields,
 ) -> Resident:
     """Register a resident in a campaign with their identity document, deciding their eligibility.
@@ -272,7 +274,16 @@ def resident_register(
     Raises ValidationError for a bad name, document, phone or age, and AlreadyRegistered
     when the document (type and number) is already registered in this campaign (caught by the
     database's unique constraint, so two cadres racing for one person cannot both win).
+
+    `channel` says how the person came (a Resident.Channel). A self-registration (the public
+    page: no registering user) records the consent the person gave to the text of
+    `consent_version`, now, and waits for the village cadre's review (resident_review_*);
+    without a consent version it raises ValidationError (code "consent").
     """
+    if channel == Resident.Channel.SELF and not consent_version:
+        raise ValidationError(
+            _("Registering yourself needs your consent to the processing of your personal data."), code="consent"
+        )
     resident = _registration(
         campaign=campaign,
         village=village,
@@ -286,6 +297,11 @@ def resident_register(
     )
     resident.registered_by = registered_by
     resident._history_user = registered_by
+    resident.channel = channel
+    if channel == Resident.Channel.SELF:
+        resident.review = Resident.Review.PENDING
+        resident.consent_at, resident.consent_version = timezone.now(), consent_version
+        resident._change_reason = str(_("self-registration on the public page"))
     try:
         with transaction.atomic():
             resident.save()
@@ -295,17 +311,23 @@ def resident_register(
     return resident
 
 
-def residents_register_many(*, campaign, village, people: list[dict], registered_by=None) -> list[Resident]:
+def residents_register_many(
+    *, campaign, village, people: list[dict], registered_by=None, channel: str = Resident.Channel.IMPORT
+) -> list[Resident]:
     """Register many residents at once (the Excel import): resident_register's checks, batched inserts.
 
     Each item of `people` holds resident_register's keyword arguments but the campaign,
-    village and registering user (document_type, birth_date, sex and nationality included where
-    needed). All or none are inserted; raises ValidationError for a bad person and
-    AlreadyRegistered when a document is registered already.
+    village, registering user and channel (document_type, birth_date, sex and nationality included
+    where needed). All or none are inserted; raises ValidationError for a bad person and
+    AlreadyRegistered when a document is registered already. Never a self-registration (ValueError):
+    those come one by one, each with its person's consent.
     """
+    if channel == Resident.Channel.SELF:
+        raise ValueError("self-registrations are registered one by one (resident_register)")
     residents = [_registration(campaign=campaign, village=village, **person) for person in people]
     for resident in residents:
         resident.registered_by = registered_by
+        resident.channel = channel
     try:
         with transaction.atomic():
             bulk_create_with_history(residents, Resident, batch_size=1000, default_user=registered_by)
@@ -450,3 +472,89 @@ def screening_answers_check(*, sex: str, answers: dict) -> None:
     if answers.get("pregnant") and sex == Resident.Sex.MALE:
         message = _("The document says this is a man: pregnant cannot be yes. Check the document and this answer.")
         raise ValidationError({"pregnant": ValidationError(message, code="pregnant_male")})
+
+
+# --- the cadre's review of self-registrations --------------------------------------------------
+
+
+class ReviewClosed(Exception):
+    """The registration is not (or no longer) in a state this review action applies to."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def _locked_for_review(resident: Resident) -> Resident:
+    # Two cadres (or a cadre and the office) acting at once on one registration: one waits, then
+    # sees what the other decided.
+    locked = Resident.objects.select_for_update(of=("self",)).get(pk=resident.pk)
+    if locked.channel != Resident.Channel.SELF:
+        raise ReviewClosed(_("Only a self-registration is reviewed."))
+    return locked
+
+
+def resident_review_confirm(*, resident: Resident, reviewed_by) -> Resident:
+    """The village cadre confirms a self-registration (pending, or refused before): the person is on
+    the list like anyone the cadre registered. Returns the resident, saved; raises ReviewClosed for a
+    registration that is not a self-registration or is confirmed already."""
+    with transaction.atomic():
+        locked = _locked_for_review(resident)
+        if locked.review == Resident.Review.CONFIRMED:
+            raise ReviewClosed(_("This registration is confirmed already."))
+        locked.review, locked.review_reason = Resident.Review.CONFIRMED, ""
+        locked.reviewed_by, locked.reviewed_at = reviewed_by, timezone.now()
+        locked._history_user = reviewed_by
+        locked._change_reason = str(_("self-registration confirmed"))
+        locked.save()
+    return locked
+
+
+def resident_review_correct(*, resident: Resident, reviewed_by, **changes) -> Resident:
+    """Correct a self-registration's details (resident_update's fields and rules), then confirm it.
+
+    Returns the resident; raises what resident_update and resident_review_confirm raise, and then
+    nothing is changed.
+    """
+    with transaction.atomic():
+        locked = _locked_for_review(resident)
+        if locked.review == Resident.Review.CONFIRMED:
+            raise ReviewClosed(_("This registration is confirmed already."))
+        resident_update(resident=locked, changed_by=reviewed_by, **changes)
+        return resident_review_confirm(resident=locked, reviewed_by=reviewed_by)
+
+
+def resident_review_refuse(*, resident: Resident, reason: str, reviewed_by) -> list:
+    """The village cadre refuses a pending self-registration, with a reason the person is shown
+    ("未通过村干部审核：<reason>"); the record stays, for the history.
+
+    The person's booked appointments are cancelled with that reason (appointment_cancel: their
+    places are freed, a dose 1's held dose 2 goes with it). Someone already checked in at a site
+    is left to the site, whose screening is the final word. Returns the appointments cancelled;
+    raises ValidationError (code "reason") without a reason, ReviewClosed when the registration
+    is not pending.
+    """
+    from appointments.models import Appointment
+    from appointments.services import appointment_cancel
+
+    reason = clean_text(reason).strip()
+    if not reason:
+        raise ValidationError(_("Say why the registration is refused."), code="reason")
+    with transaction.atomic():
+        locked = _locked_for_review(resident)
+        if locked.review != Resident.Review.PENDING:
+            raise ReviewClosed(_("This registration is no longer waiting for review."))
+        locked.review, locked.review_reason = Resident.Review.REFUSED, reason[:200]
+        locked.reviewed_by, locked.reviewed_at = reviewed_by, timezone.now()
+        locked._history_user = reviewed_by
+        locked._change_reason = reason[:100]
+        locked.save()
+        cancel_reason = _("Registration not confirmed by the village cadre: %(reason)s") % {"reason": reason}
+        cancelled = []
+        booked = Appointment.objects.filter(resident=locked, status=Appointment.Status.BOOKED).order_by("dose_number")
+        for appointment_id in list(booked.values_list("pk", flat=True)):
+            appointment = Appointment.objects.get(pk=appointment_id)
+            # Dose 1's cancellation takes its held dose 2 along: that one is no longer open.
+            if appointment.status == Appointment.Status.BOOKED:
+                cancelled += appointment_cancel(appointment=appointment, cancelled_by=reviewed_by, reason=cancel_reason)
+    return cancelled

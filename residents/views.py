@@ -22,17 +22,21 @@ from campaign.lib.masking import mask_document_number, mask_phone, shown_birth_d
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.filters import ResidentFilter, search_problem
-from residents.forms import RefuseForm, ResidentEditForm, ResidentForm, villages_for
+from residents.forms import RefuseForm, ResidentEditForm, ResidentForm, ReviewRefuseForm, villages_for
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
-from residents.selectors import resident_history, village_summary, with_progress
+from residents.selectors import resident_history, reviews_pending, village_summary, with_progress
 from residents.services import (
     AlreadyRegistered,
+    ReviewClosed,
     age_range_text,
     duplicate_message,
     reason_labels,
     record_full_view,
     resident_delete,
     resident_register,
+    resident_review_confirm,
+    resident_review_correct,
+    resident_review_refuse,
     resident_set_refused,
     resident_update,
     sees_full_values,
@@ -216,6 +220,7 @@ def resident_detail(request, pk):
             "can_write": role in WRITERS,
             "can_delete": role == Role.OFFICE,
             "refuse_form": RefuseForm(),
+            "can_review": role in WRITERS and resident.channel == Resident.Channel.SELF,
         },
     )
 
@@ -226,11 +231,17 @@ def resident_edit(request, pk):
     form = ResidentEditForm(request.POST or None, instance=resident)
     if request.method == "POST" and form.is_valid():
         before = resident.status
-        resident_update(
-            resident=Resident.objects.get(pk=resident.pk),
-            changed_by=request.user,
-            **{field: form.cleaned_data[field] for field in form.Meta.fields},
-        )
+        changes = {field: form.cleaned_data[field] for field in form.Meta.fields}
+        if "confirm" in request.POST and resident.channel == Resident.Channel.SELF:
+            # The review's "correct, then confirm" (待确认的自助登记).
+            try:
+                resident_review_correct(resident=resident, reviewed_by=request.user, **changes)
+            except ReviewClosed as closed:
+                messages.error(request, closed.message)
+                return redirect("residents:detail", pk=resident.pk)
+            messages.success(request, _("Corrected and confirmed: %(name)s.") % {"name": form.cleaned_data["name"]})
+            return redirect("residents:reviews")
+        resident_update(resident=Resident.objects.get(pk=resident.pk), changed_by=request.user, **changes)
         resident.refresh_from_db()
         if before != resident.status:
             messages.success(
@@ -301,3 +312,74 @@ def full_value_views(request):
             "query": _query_without_page(request),
         },
     )
+
+
+# --- the review of self-registrations (待确认的自助登记) --------------------------------------------
+
+
+@role_required(*WRITERS)
+def review_list(request):
+    """The self-registrations of the cadre's village (every village for the office) waiting for review."""
+    campaign = Campaign.objects.current()
+    pending = with_progress(reviews_pending(request.user, campaign=campaign).select_related("village"))
+    page = Paginator(pending, 25).get_page(request.GET.get("page"))
+    rows = []
+    for resident in page:
+        row = _row(resident)
+        row["answers"] = "、".join(reason_labels([field for field in CONTRAINDICATIONS if getattr(resident, field)]))
+        rows.append(row)
+    return render(
+        request,
+        "residents/review_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "all_villages": role_of(request.user) != Role.CADRE,
+            "refuse_form": ReviewRefuseForm(),
+        },
+    )
+
+
+def _after_review(request, pk):
+    # Back where the action was taken: the list, or the resident's page. Never a URL from the form.
+    if request.POST.get("back") == "detail":
+        return redirect("residents:detail", pk=pk)
+    return redirect("residents:reviews")
+
+
+@require_POST
+@role_required(*WRITERS)
+def review_confirm(request, pk):
+    resident = _resident_or_404(request, pk)
+    try:
+        resident_review_confirm(resident=resident, reviewed_by=request.user)
+    except ReviewClosed as closed:
+        messages.error(request, closed.message)
+    else:
+        messages.success(request, _("The registration of %(name)s is confirmed.") % {"name": resident.name})
+    return _after_review(request, pk)
+
+
+@require_POST
+@role_required(*WRITERS)
+def review_refuse(request, pk):
+    resident = _resident_or_404(request, pk)
+    form = ReviewRefuseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the registration is refused."))
+        return _after_review(request, pk)
+    try:
+        cancelled = resident_review_refuse(
+            resident=resident, reason=form.cleaned_data["reason"], reviewed_by=request.user
+        )
+    except ReviewClosed as closed:
+        messages.error(request, closed.message)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            _("The registration of %(name)s is refused; %(count)d appointments cancelled.")
+            % {"name": resident.name, "count": len(cancelled)},
+        )
+    return _after_review(request, pk)

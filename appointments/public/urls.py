@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments.public import views
+from appointments.public import registration, views
 
 app_name = "public"
 urlpatterns = [
@@ -11,6 +11,6 @@ urlpatterns = [
     path("me/", views.family, name="family"),
     path("me/add/", views.add, name="add"),
     path("p/<int:member_id>/", views.person, name="person"),
-    path("register/", views.register, name="register"),
+    path("register/", registration.register, name="register"),
     path("signout/", views.signout, name="signout"),
 ]

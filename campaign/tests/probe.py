@@ -196,6 +196,8 @@ PK_OBJECTS = {
     "residents:detail": "resident",
     "residents:edit": "resident",
     "residents:refuse": "resident",
+    "residents:review_confirm": "resident",
+    "residents:review_refuse": "resident",
     "residents:delete": "resident",
     "residents:import_preview": "import_batch",
     "residents:import_confirm": "import_batch",
