@@ -242,6 +242,17 @@ def _admin_object(route: Route, scope: Scope):
     return model.objects.order_by("pk").first()
 
 
+def _family_member(scope: Scope):
+    """The scope's resident as a public booking phone's family member (made the first time it is asked for)."""
+    from appointments.public.models import FamilyMember, PhoneAccount
+
+    account, _ = PhoneAccount.objects.get_or_create(phone=f"1390000{scope.village.pk:04d}")
+    member, _ = FamilyMember.objects.get_or_create(
+        account=account, resident=scope.resident, defaults={"relation": "self"}
+    )
+    return member
+
+
 def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
     """The route's parameters filled with real objects of `scope` (the demo's own data)."""
     values = {}
@@ -274,6 +285,14 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
             values[param] = "residents"
         elif param == "url":
             values[param] = "nowhere/"
+        elif param == "village_id":  # the public booking's QR entry
+            values[param] = scope.village.pk
+        elif param == "member_id":  # a public booking phone's family member
+            values[param] = _family_member(scope).pk
+        elif param == "key":  # the captcha's picture
+            from captcha.models import CaptchaStore
+
+            values[param] = CaptchaStore.generate_key()
         else:
             raise AssertionError(f"the probe cannot fill <{param}> of {route.name} ({route.route})")
     return values
