@@ -253,6 +253,11 @@ def _family_member(scope: Scope):
     return member
 
 
+def is_public(route: Route) -> bool:
+    """The residents' booking pages and their captcha: open to anyone, scoped by the verified phone, not by a role."""
+    return route.name.startswith(("public:", "captcha-"))
+
+
 def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
     """The route's parameters filled with real objects of `scope` (the demo's own data)."""
     values = {}
@@ -327,7 +332,8 @@ def fill(route: Route, values: dict) -> str:
 # Writes ------------------------------------------------------------------------------------------
 
 # Tables a request may write without changing anything the product holds.
-BOOKKEEPING_TABLES = ("django_session", "axes_", "django_admin_log")
+# captcha_: the challenge of a captcha picture shown with a refused form (the public booking's start page).
+BOOKKEEPING_TABLES = ("django_session", "axes_", "django_admin_log", "captcha_")
 _WRITE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
