@@ -247,9 +247,9 @@ def _family_member(scope: Scope):
     from appointments.public.models import FamilyMember, PhoneAccount
 
     account, _ = PhoneAccount.objects.get_or_create(phone=f"1390000{scope.village.pk:04d}")
-    member, _ = FamilyMember.objects.get_or_create(
-        account=account, resident=scope.resident, defaults={"relation": "self"}
-    )
+    # A resident still there: the walk may have deleted scope.resident by now (the office's delete page).
+    resident = Resident.objects.filter(village=scope.village).order_by("pk").first()
+    member, _ = FamilyMember.objects.get_or_create(account=account, resident=resident, defaults={"relation": "self"})
     return member
 
 
