@@ -82,7 +82,9 @@ def start(request):
         captcha = limits.captcha_needed(request, stamp=request.POST.get("shown", ""))
         form = StartForm(request.POST, villages=villages, captcha=captcha)
         if captcha and "captcha_1" not in request.POST:
+            # Asked for the first time: one message, not the field's "required" under a picture not yet seen.
             form.add_error(None, _("Please type the digits in the picture, then send again."))
+            form.errors.pop("captcha", None)
         elif form.is_valid():
             data = form.cleaned_data
             chosen = data.get("village")

@@ -245,6 +245,22 @@ def _admin_object(route: Route, scope: Scope):
     return model.objects.order_by("pk").first()
 
 
+def _family_member(scope: Scope):
+    """The scope's resident as a public booking phone's family member (made the first time it is asked for)."""
+    from appointments.public.models import FamilyMember, PhoneAccount
+
+    account, _ = PhoneAccount.objects.get_or_create(phone=f"1390000{scope.village.pk:04d}")
+    # A resident still there: the walk may have deleted scope.resident by now (the office's delete page).
+    resident = Resident.objects.filter(village=scope.village).order_by("pk").first()
+    member, _ = FamilyMember.objects.get_or_create(account=account, resident=resident, defaults={"relation": "self"})
+    return member
+
+
+def is_public(route: Route) -> bool:
+    """The residents' booking pages and their captcha: open to anyone, scoped by the verified phone, not by a role."""
+    return route.name.startswith(("public:", "captcha-"))
+
+
 def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
     """The route's parameters filled with real objects of `scope` (the demo's own data)."""
     values = {}
@@ -277,6 +293,14 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
             values[param] = "residents"
         elif param == "url":
             values[param] = "nowhere/"
+        elif param == "village_id":  # the public booking's QR entry
+            values[param] = scope.village.pk
+        elif param == "member_id":  # a public booking phone's family member
+            values[param] = _family_member(scope).pk
+        elif param == "key":  # the captcha's picture
+            from captcha.models import CaptchaStore
+
+            values[param] = CaptchaStore.generate_key()
         else:
             raise AssertionError(f"the probe cannot fill <{param}> of {route.name} ({route.route})")
     return values
@@ -311,7 +335,8 @@ def fill(route: Route, values: dict) -> str:
 # Writes ------------------------------------------------------------------------------------------
 
 # Tables a request may write without changing anything the product holds.
-BOOKKEEPING_TABLES = ("django_session", "axes_", "django_admin_log")
+# captcha_: the challenge of a captcha picture shown with a refused form (the public booking's start page).
+BOOKKEEPING_TABLES = ("django_session", "axes_", "django_admin_log", "captcha_")
 _WRITE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
