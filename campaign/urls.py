@@ -22,5 +22,6 @@ urlpatterns = [
     path("plan/", include("appointments.planning.urls")),
     path("daily/", include("appointments.daily.urls")),
     path("reports/", include("reports.urls")),
+    path("messages/", include("appointments.messaging.urls")),
     path("admin/", admin.site.urls),
 ]
