@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.messaging import kinds
-from appointments.messaging.models import Kind, Message
+from appointments.messaging.models import Kind, KindSwitch, Message, OptOut
 from appointments.messaging.services import phone_opted_out
+from appointments.tests.factories import AppointmentFactory
 from campaign.lib import sms
 from residents.tests.factories import ResidentFactory
 
@@ -307,3 +308,168 @@ def test_the_embedded_backend_takes_no_callbacks(client, settings):
 
 def test_a_callback_is_post_only(client, fake_provider):
     assert client.get(reverse("messaging:callback", args=["alibaba"])).status_code == 405
+
+
+# Opt-outs
+
+
+def test_the_office_takes_a_phone_off_and_puts_it_back(client, office):
+    client.force_login(office)
+    response = client.post(reverse("messaging:opt_outs"), {"phone": "139 0000 2222", "note": "本人来电要求"})
+    assert response.status_code == 302
+    opt_out = OptOut.objects.get()
+    assert (opt_out.phone, opt_out.source, opt_out.by, opt_out.note) == (
+        "13900002222",
+        "office",
+        office,
+        "本人来电要求",
+    )
+    html = client.get(reverse("messaging:opt_outs")).content.decode()
+    assert "139****2222" in html and "13900002222" not in html
+    # Back on: the row's id in the address, never the phone.
+    url = reverse("messaging:opt_out_remove", args=[opt_out.pk])
+    assert "2222" not in url
+    assert client.post(url).status_code == 302
+    assert not phone_opted_out("13900002222")
+
+
+def test_a_bad_phone_is_refused_with_a_clear_message(client, office):
+    client.force_login(office)
+    for typed in ["12345678901", "1380000111", "abc"]:
+        response = client.post(reverse("messaging:opt_outs"), {"phone": typed})
+        assert response.status_code == 200
+        assert "不是有效的手机号码" in response.context["form"].errors["phone"][0]
+    response = client.post(reverse("messaging:opt_outs"), {"phone": ""})
+    assert response.context["form"].errors["phone"]
+    assert not OptOut.objects.exists()
+
+
+def test_the_opt_out_list_is_searched_by_the_last_digits_only(client, office):
+    OptOut.objects.create(phone="13900002222", source="reply", note="TD")
+    OptOut.objects.create(phone="13800001111", source="office")
+    client.force_login(office)
+    assert [o.phone for o, _ in client.get(reverse("messaging:opt_outs"), {"phone_end": "2222"}).context["rows"]] == [
+        "13900002222"
+    ]
+    response = client.get(reverse("messaging:opt_outs"), {"phone_end": "13900002222"})
+    assert response.context["search"].errors and len(response.context["rows"]) == 2
+
+
+def test_readers_see_the_opt_outs_and_only_the_office_changes_them(client, supervisor, cadre_qingshan):
+    opt_out = OptOut.objects.create(phone="13900002222", source="reply")
+    client.force_login(supervisor)
+    response = client.get(reverse("messaging:opt_outs"))
+    assert response.status_code == 200 and 'data-testid="opt-out-form"' not in response.content.decode()
+    assert client.post(reverse("messaging:opt_outs"), {"phone": "13800001111"}).status_code == 403
+    assert client.post(reverse("messaging:opt_out_remove", args=[opt_out.pk])).status_code == 403
+    client.force_login(cadre_qingshan)
+    assert client.get(reverse("messaging:opt_outs")).status_code == 403
+    assert list(OptOut.objects.values_list("phone", flat=True)) == ["13900002222"]
+
+
+# Kinds on and off
+
+
+def test_the_kinds_page_shows_each_template_with_sample_values(client, supervisor, campaign):
+    response = get(client, supervisor, reverse("messaging:kinds"))
+    rows = {row["kind"]: row for row in response.context["rows"]}
+    assert set(rows) == set(Kind.values)
+    assert rows["reminder"]["sample"].startswith(kinds.sign()) and "${" not in rows["reminder"]["sample"]
+    assert all(row["enabled"] for row in rows.values())
+    assert 'data-testid="kind-toggle"' not in response.content.decode()  # read-only
+
+
+def test_the_office_turns_a_kind_off_and_on_again(client, office, campaign):
+    client.force_login(office)
+    url = reverse("messaging:kind_switch", args=["reminder"])
+    assert client.post(url, {"enabled": "0"}).status_code == 302
+    assert not kinds.kind_enabled(campaign=campaign, kind="reminder")
+    assert kinds.kind_enabled(campaign=campaign, kind="confirmation")
+    page = client.get(reverse("messaging:kinds"))
+    assert {row["kind"]: row["enabled"] for row in page.context["rows"]}["reminder"] is False
+    assert client.post(url, {"enabled": "1"}).status_code == 302
+    assert kinds.kind_enabled(campaign=campaign, kind="reminder")
+    assert KindSwitch.objects.get(campaign=campaign, kind="reminder").changed_by == office
+
+
+def test_only_the_office_switches_kinds_and_only_known_ones(client, office, supervisor, campaign):
+    client.force_login(supervisor)
+    assert client.post(reverse("messaging:kind_switch", args=["reminder"]), {"enabled": "0"}).status_code == 403
+    client.force_login(office)
+    assert client.post(reverse("messaging:kind_switch", args=["spam"]), {"enabled": "0"}).status_code == 404
+    assert kinds.kind_enabled(campaign=campaign, kind="reminder")
+
+
+# A resident's page
+
+
+def test_the_resident_page_lists_their_messages_newest_first(client, cadre_qingshan, outbox_rows, people):
+    resident = people["qs"]
+    Message.objects.filter(pk=outbox_rows["queued"].pk).update(created_at=timezone.now() - DAY)
+    response = get(client, cadre_qingshan, reverse("residents:detail", args=[resident.pk]))
+    rows = [m for m, _text, _phone in response.context["sms_rows"]]
+    assert [m.kind for m in rows] == ["dose_due", "confirmation", "reminder"]
+    html = response.content.decode()
+    assert html.count('data-testid="sms-row"') == 3
+    assert "已接种" in html  # why the dose-due message was not sent
+    assert "红河" not in html.split('data-testid="resident-sms"')[1].split("</ul>")[0]
+
+
+def test_a_cadre_cannot_see_another_villages_resident_nor_their_messages(client, cadre_qingshan, people):
+    message(resident=people["hh"], phone=people["hh"].phone)
+    assert get(client, cadre_qingshan, reverse("residents:detail", args=[people["hh"].pk])).status_code == 404
+
+
+def test_the_resident_page_says_when_their_phone_opted_out(client, office, people):
+    OptOut.objects.create(phone=people["qs"].phone, source="reply")
+    html = get(client, office, reverse("residents:detail", args=[people["qs"].pk])).content.decode()
+    assert 'data-testid="sms-opted-out"' in html
+
+
+# The follow-up list
+
+
+def missed(village, **resident):
+    person = ResidentFactory(village=village, **resident)
+    AppointmentFactory(resident=person, date=timezone.localdate() - 2 * DAY, status="no_show", site=village.site)
+    return person
+
+
+def test_the_follow_up_list_shows_who_was_reminded_and_who_sms_cannot_reach(client, office, qingshan):
+    reminded = missed(qingshan, name="已提醒", phone="13800000001")
+    failed = missed(qingshan, name="发送失败", phone="13800000002")
+    opted = missed(qingshan, name="已退订", phone="13800000003")
+    missed(qingshan, name="无电话", phone="")
+    message(resident=reminded, phone=reminded.phone, status=Message.Status.DELIVERED)
+    message(resident=failed, phone=failed.phone, status=Message.Status.DELIVERED, created_at=timezone.now() - DAY)
+    message(resident=failed, phone=failed.phone, kind=Kind.MISSED, status=Message.Status.FAILED, error_code="X")
+    OptOut.objects.create(phone=opted.phone, source="reply")
+    client.force_login(office)
+
+    def rows(**params):
+        response = client.get(reverse("appointments:follow_up"), params)
+        return {row.resident.name: row for row in response.context["rows"]}
+
+    listed = rows()
+    assert listed["已提醒"].last_sms.status == "delivered" and listed["已提醒"].sms_problem == ""
+    assert (listed["发送失败"].last_sms.kind, listed["发送失败"].sms_problem) == ("missed", "上次短信发送失败")
+    assert listed["已退订"].sms_problem == "已退订"
+    assert listed["无电话"].sms_problem == "无手机号"
+    assert set(rows(sms="unreachable")) == {"发送失败", "已退订", "无电话"}
+    assert set(rows(sms="reached")) == {"已提醒"}
+
+
+def test_the_follow_up_list_reads_the_sms_of_a_page_in_a_fixed_number_of_queries(client, office, qingshan):
+    def count_queries():
+        client.force_login(office)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("appointments:follow_up")).status_code == 200
+        return len(queries)
+
+    person = missed(qingshan, phone="13800000009")
+    message(resident=person, phone=person.phone)
+    few = count_queries()
+    for n in range(20):
+        other = missed(qingshan, phone=f"138000001{n:02d}")
+        message(resident=other, phone=other.phone, status=Message.Status.SENT)
+    assert count_queries() == few
