@@ -57,7 +57,7 @@ class OptOutForm(CleanTextMixin, forms.Form):
     phone = forms.CharField(
         label=_("phone"),
         max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "13812345678"}),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
     note = forms.CharField(label=_("reason"), max_length=200, required=False)
 

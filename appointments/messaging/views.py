@@ -107,6 +107,9 @@ def outbox(request):
             "rows": [Row(message, user=request.user) for message in page.object_list],
             "query": _query_without(request),
             "query_without_status": without_status,
+            # The reasons go with the messages listed: those that failed, those not sent.
+            "show_failures": bool(figures.failures) and status in (None, Message.Status.FAILED),
+            "show_skips": bool(figures.skips) and status in (None, Message.Status.SKIPPED),
             "is_office": role_of(request.user) == Role.OFFICE,
         },
     )
