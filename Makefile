@@ -16,7 +16,7 @@ TEST_PROCESSES ?= 2
 # built-in development SECRET_KEY (a production host exports DEBUG=0 and its own SECRET_KEY).
 DEV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test setup lint format migrate demo worker beat browser clean
+.PHONY: run test setup lint format migrate demo worker beat serve browser clean
 
 run: setup migrate demo
 	@echo "Serving the demo at http://$(HOST)/ (Ctrl-C stops it)."
@@ -65,7 +65,11 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Production processes (with REDIS_URL set).
+# Production processes (with DATABASE_URL, REDIS_URL, SECRET_KEY set: README.md, "Production").
+# The web server: gunicorn with gunicorn.conf.py (GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_THREADS, ...).
+serve: setup migrate
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py campaign.wsgi
+
 worker: setup
 	$(VENV)/bin/celery -A campaign worker --loglevel=INFO
 

@@ -229,3 +229,6 @@ class CallAttempt(models.Model):
 
 # The outbox's models live with the rest of messaging; imported here so that Django finds them.
 from appointments.messaging.models import KindSwitch, Message, OptOut  # noqa: E402, F401
+
+# The public booking's phones, families and codes (appointments/public/); imported here for the same reason.
+from appointments.public.models import FamilyMember, PhoneAccount, PhoneCode  # noqa: E402, F401

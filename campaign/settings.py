@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    # The public booking's captcha (appointments/public/): images drawn here with Pillow and the font it ships.
+    "captcha",
+    # Only for its system checks of the cache (the limits themselves are decorators on the public views).
+    "django_ratelimit",
     # Country names in Chinese and ISO 3166 alpha-3 / numeric codes for nationalities (campaign.lib.documents).
     "django_countries",
     "campaign",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "campaign.accounts.middleware.PasswordChangeRequiredMiddleware",
     "campaign.middleware.BadParameterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A rate limit hit on a public page (django-ratelimit) becomes RATELIMIT_VIEW's page, status 429.
+    "django_ratelimit.middleware.RatelimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must be last: it turns a lockout into its own response.
     "axes.middleware.AxesMiddleware",
@@ -210,7 +216,14 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 # axes.W006 asks for ip_address against attackers who rotate User-Agents or cookies; a lock on the
 # user name alone cannot be side-stepped that way, and an address lock is what we must not have.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SILENCED_SYSTEM_CHECKS = [
+    "axes.W006",
+    # django-ratelimit knows Django's RedisCache only by name: TolerantRedisCache is one (an atomic INCR).
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # The embedded run is one process: its local-memory cache is the one every request sees.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 AXES_RESET_ON_SUCCESS = True
 # The lock ends at the time the page gives; retrying during it does not push that time back.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -320,6 +333,76 @@ SMS_BACKEND = env_str("SMS_BACKEND", "campaign.lib.sms.file.FileBackend")
 SMS_FILE_DIR = BASE_DIR / env_str("SMS_FILE_DIR", "var/sms")
 # The sign (签名) the provider approved; shown as 【...】 at the start of every message.
 SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "梅山镇疫苗接种")
+# Each kind's template id as the provider approved it (Alibaba "SMS_123456789", Tencent "1234567"); the
+# approved texts must read as appointments/messaging/kinds.py's (docs/MESSAGES.md, "Providers").
+SMS_TEMPLATES = {
+    kind: env_str(f"SMS_TEMPLATE_{kind.upper()}")
+    for kind in ("confirmation", "reminder", "dose_due", "missed", "plan_published", "adverse_event", "code")
+}
+# Alibaba Cloud SMS (dysmsapi 2017-05-25; campaign.lib.sms.alibaba). The endpoint is a host (https) or a URL.
+SMS_ALIBABA_ACCESS_KEY_ID = env_str("SMS_ALIBABA_ACCESS_KEY_ID")
+SMS_ALIBABA_ACCESS_KEY_SECRET = env_str("SMS_ALIBABA_ACCESS_KEY_SECRET")
+SMS_ALIBABA_ENDPOINT = env_str("SMS_ALIBABA_ENDPOINT", "dysmsapi.aliyuncs.com")
+# Tencent Cloud SMS (2021-01-11; campaign.lib.sms.tencent).
+SMS_TENCENT_SECRET_ID = env_str("SMS_TENCENT_SECRET_ID")
+SMS_TENCENT_SECRET_KEY = env_str("SMS_TENCENT_SECRET_KEY")
+SMS_TENCENT_SDK_APP_ID = env_str("SMS_TENCENT_SDK_APP_ID")
+SMS_TENCENT_REGION = env_str("SMS_TENCENT_REGION", "ap-guangzhou")
+SMS_TENCENT_ENDPOINT = env_str("SMS_TENCENT_ENDPOINT", "sms.tencentcloudapi.com")
+# Seconds to connect to and to wait for a provider; a timeout is a transient error (retried later).
+SMS_CONNECT_TIMEOUT = env_int("SMS_CONNECT_TIMEOUT", 3)
+SMS_READ_TIMEOUT = env_int("SMS_READ_TIMEOUT", 10)
+# Neither provider signs its HTTP callbacks (delivery reports, replies): the URL registered with the
+# provider carries this secret as ?token=... (or the header X-Sms-Callback-Token); empty: callbacks refused.
+SMS_CALLBACK_TOKEN = env_str("SMS_CALLBACK_TOKEN")
+
+# The public booking pages (appointments/public/, docs in README.md "Self-booking").
+# A verified phone manages at most this many people.
+PUBLIC_FAMILY_MAX = env_int("PUBLIC_FAMILY_MAX", 5)
+# A phone verified on a device stays signed in there this long (a staff login keeps its own, shorter, age).
+PUBLIC_SESSION_HOURS = env_int("PUBLIC_SESSION_HOURS", 24)
+# Shown at the foot of every public page; empty: "ask your village's cadre".
+PUBLIC_HELP_PHONE = env_str("PUBLIC_HELP_PHONE", "")
+# SMS codes: how long one is good for, how many wrong tries it takes, and how often a phone or a
+# client (an address with a device cookie) may ask for one. The rows of PhoneCode decide these.
+PUBLIC_CODE_MINUTES = env_int("PUBLIC_CODE_MINUTES", 10)
+PUBLIC_CODE_ATTEMPTS = env_int("PUBLIC_CODE_ATTEMPTS", 5)
+PUBLIC_CODE_INTERVAL_SECONDS = env_int("PUBLIC_CODE_INTERVAL_SECONDS", 60)
+PUBLIC_CODE_PER_HOUR = env_int("PUBLIC_CODE_PER_HOUR", 5)
+PUBLIC_CODE_PER_DAY = env_int("PUBLIC_CODE_PER_DAY", 10)
+PUBLIC_CODE_CLIENT_PER_HOUR = env_int("PUBLIC_CODE_CLIENT_PER_HOUR", 10)
+PUBLIC_CODE_CLIENT_PER_DAY = env_int("PUBLIC_CODE_CLIENT_PER_DAY", 30)
+# Request rates of the public views (django-ratelimit, "count/period" with s, m, h or d), counted in
+# the shared cache per address, per device cookie and per phone. Mobile carriers put many phones
+# behind one address, so the address's rates are the loosest.
+PUBLIC_RATE_CODE_ADDRESS = env_str("PUBLIC_RATE_CODE_ADDRESS", "30/m")
+PUBLIC_RATE_CODE_DEVICE = env_str("PUBLIC_RATE_CODE_DEVICE", "6/10m")
+PUBLIC_RATE_CODE_PHONE = env_str("PUBLIC_RATE_CODE_PHONE", "6/h")
+PUBLIC_RATE_VERIFY_ADDRESS = env_str("PUBLIC_RATE_VERIFY_ADDRESS", "120/m")
+PUBLIC_RATE_VERIFY_DEVICE = env_str("PUBLIC_RATE_VERIFY_DEVICE", "20/10m")
+PUBLIC_RATE_VERIFY_PHONE = env_str("PUBLIC_RATE_VERIFY_PHONE", "15/h")
+# Adding a family member looks records up: a verified phone may not try documents one after another.
+PUBLIC_RATE_ADD_PHONE = env_str("PUBLIC_RATE_ADD_PHONE", "20/d")
+# The captcha is asked for once a device, or an address, has asked for this many codes in the period,
+# when the form came back faster than a person fills it, or without the device cookie.
+PUBLIC_CAPTCHA_DEVICE_AFTER = env_str("PUBLIC_CAPTCHA_DEVICE_AFTER", "2/h")
+PUBLIC_CAPTCHA_ADDRESS_AFTER = env_str("PUBLIC_CAPTCHA_ADDRESS_AFTER", "20/h")
+PUBLIC_CAPTCHA_MIN_SECONDS = env_int("PUBLIC_CAPTCHA_MIN_SECONDS", 3)
+
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "appointments.public.views.rate_limited"
+# The client's address as the access log sees it (behind a proxy: its X-Forwarded-For entry).
+RATELIMIT_IP_META_KEY = "campaign.lockout.client_ip"
+# A dead Redis (TolerantRedisCache answers every count with a miss) must not shut the public pages:
+# the code limits that matter most are counted in the database (PhoneCode) and hold without it.
+RATELIMIT_FAIL_OPEN = True
+
+# Digits only: easy on a phone's number pad, for readers of any script.
+CAPTCHA_CHALLENGE_FUNCT = "appointments.public.captcha.digits_challenge"
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 10  # minutes
+CAPTCHA_IMAGE_SIZE = (120, 44)
+CAPTCHA_FONT_SIZE = 30
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

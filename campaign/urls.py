@@ -1,7 +1,8 @@
+from captcha import views as captcha_views
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
 from campaign import views
@@ -24,4 +25,20 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("messages/", include("appointments.messaging.urls")),
     path("admin/", admin.site.urls),
+    # The residents' own booking pages (public, no staff login).
+    path("book/", include("appointments.public.urls")),
+    # django-simple-captcha's picture and refresh (its URL names, unnamespaced), open to the public pages.
+    re_path(
+        r"^captcha/image/(?P<key>\w+)/$",
+        login_not_required(captcha_views.captcha_image),
+        {"scale": 1},
+        name="captcha-image",
+    ),
+    re_path(
+        r"^captcha/image/(?P<key>\w+)@2/$",
+        login_not_required(captcha_views.captcha_image),
+        {"scale": 2},
+        name="captcha-image-2x",
+    ),
+    re_path(r"^captcha/refresh/$", login_not_required(captcha_views.captcha_refresh), name="captcha-refresh"),
 ]

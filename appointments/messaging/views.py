@@ -36,13 +36,6 @@ logger = logging.getLogger(__name__)
 READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
 PER_PAGE = 50
 
-# What each provider expects back from a callback it made (their documentation): anything else, and
-# the provider sends the same reports again. A backend may say it itself with a `callback_ack`.
-CALLBACK_ACKS = {
-    "alibaba": {"code": 0, "msg": "接收成功"},  # SmsReport / SmsUp, HTTP batch push
-    "tencent": {"result": 0, "errmsg": "OK"},  # 短信下发状态通知 / 短信回复
-}
-
 
 def _recipient_name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
@@ -202,12 +195,13 @@ def kind_switch(request, kind):
 def callback(request, provider):
     """A provider's delivery reports and replies (回复TD退订), verified by the configured backend.
 
-    Unknown provider (not the configured backend): 404. Unsigned or wrongly signed: 403, nothing applied.
-    Otherwise the reports update the outbox, the replies record opt-outs, and the provider gets its ack.
+    A provider other than the configured backend: 404. Without the callback token, not the provider's
+    documented body, or a backend that takes no callbacks (the embedded ones): 403, nothing applied.
+    Otherwise the reports update the outbox, the replies record opt-outs, and the provider gets the
+    answer it documents (the backend's `callback_answer`; anything else and it sends the same reports again).
     """
     backend = sms.get_backend()
-    ack = getattr(backend, "callback_ack", None) or CALLBACK_ACKS.get(provider)
-    if provider != backend.name or ack is None:
+    if provider != backend.name:
         raise Http404
     try:
         received = backend.parse_callback(request)
@@ -224,4 +218,4 @@ def callback(request, provider):
         len(received.replies),
         opted_out,
     )
-    return JsonResponse(ack, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(backend.callback_answer, json_dumps_params={"ensure_ascii": False})

@@ -217,6 +217,7 @@ class FakeProvider(sms.BaseBackend):
     """A provider whose callbacks are signed by a header: "good" passes, anything else is refused."""
 
     name = "alibaba"
+    callback_answer = {"code": 0, "msg": "接收成功"}
 
     def parse_callback(self, request):
         if request.headers.get("X-Signature") != "good":
@@ -239,6 +240,7 @@ class FakeProvider(sms.BaseBackend):
 
 class FakeTencent(FakeProvider):
     name = "tencent"
+    callback_answer = {"result": 0, "errmsg": "OK"}
 
 
 @pytest.fixture
@@ -301,9 +303,14 @@ def test_a_callback_for_another_provider_than_the_configured_one_is_not_found(cl
     assert post_callback(client, "whatever", {"reports": []}).status_code == 404
 
 
-def test_the_embedded_backend_takes_no_callbacks(client, settings):
+def test_the_embedded_backend_takes_no_callbacks(client, settings, outbox_rows):
     settings.SMS_BACKEND = "campaign.lib.sms.locmem.LocmemBackend"
-    assert post_callback(client, "locmem", {"reports": []}).status_code == 404
+    sent = outbox_rows["sent"]
+    body = {"reports": [{"biz_id": sent.provider_id, "phone_number": sent.phone, "success": True}]}
+    assert post_callback(client, "locmem", body).status_code == 403
+    assert post_callback(client, "alibaba", body).status_code == 404
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.SENT
 
 
 def test_a_callback_is_post_only(client, fake_provider):
@@ -473,3 +480,46 @@ def test_the_follow_up_list_reads_the_sms_of_a_page_in_a_fixed_number_of_queries
         other = missed(qingshan, phone=f"138000001{n:02d}")
         message(resident=other, phone=other.phone, status=Message.Status.SENT)
     assert count_queries() == few
+
+
+@pytest.fixture
+def alibaba_configured(settings):
+    settings.SMS_BACKEND = "campaign.lib.sms.alibaba.AlibabaBackend"
+    settings.SMS_ALIBABA_ACCESS_KEY_ID = "test-key-id"
+    settings.SMS_ALIBABA_ACCESS_KEY_SECRET = "test-secret"
+    settings.SMS_ALIBABA_ENDPOINT = "http://127.0.0.1:9"  # never called: callbacks only
+    settings.SMS_TEMPLATES = {kind: f"SMS_10000000{n}" for n, kind in enumerate(Kind.values, 1)}
+    settings.SMS_CALLBACK_TOKEN = "a-long-random-callback-token"
+
+
+def test_alibabas_batch_push_through_the_real_backend_with_its_token(client, alibaba_configured, outbox_rows):
+    sent = outbox_rows["sent"]
+    reports = [
+        {
+            "phone_number": sent.phone,
+            "send_time": "2026-05-19 10:00:00",
+            "report_time": "2026-05-19 10:00:05",
+            "success": True,
+            "err_code": "DELIVERED",
+            "err_msg": "用户接收成功",
+            "sms_size": "1",
+            "biz_id": sent.provider_id,
+            "out_id": str(sent.pk),
+        }
+    ]
+    url = reverse("messaging:callback", args=["alibaba"])
+    refused = client.post(f"{url}?token=wrong", json.dumps(reports), content_type="application/json")
+    assert refused.status_code == 403
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.SENT
+    taken = client.post(
+        f"{url}?token=a-long-random-callback-token", json.dumps(reports), content_type="application/json"
+    )
+    assert (taken.status_code, taken.json()) == (200, {"code": 0, "msg": "接收成功"})
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.DELIVERED
+    # Tencent's URL while Alibaba is configured: not found.
+    assert (
+        client.post(reverse("messaging:callback", args=["tencent"]), "[]", content_type="application/json").status_code
+        == 404
+    )

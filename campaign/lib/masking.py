@@ -74,3 +74,14 @@ def shown_phone(phone: str, *, full: bool) -> str:
 def shown_birth_date(birth_date: datetime.date | None, *, full: bool) -> datetime.date | None:
     """The birth date only with the full view; None where the ID number is masked (show the age instead)."""
     return birth_date if full else None
+
+
+def mask_name(name: str) -> str:
+    """张*丰, 李*: the first and last characters of a name with the middle hidden (a two-character
+    name keeps its first only), as a public page shows whose booking it is without giving the name."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * min(len(name) - 2, 3) + name[-1]

@@ -119,6 +119,8 @@ class BaseBackend:
     """What every backend does. `name` is stored on each message it sends."""
 
     name = "base"
+    # The JSON body the provider expects back for a callback taken (the callback view answers with it).
+    callback_answer: dict = {"result": 0}
 
     def send(self, sms: Sms) -> Sent:
         """Send one message; returns Sent or raises SmsError (TransientError, RateLimited, PermanentError)."""

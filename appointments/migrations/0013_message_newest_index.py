@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0011_messages"),
+        ("appointments", "0012_public_identity"),
     ]
 
     operations = [

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from appointments.public import views
+
+app_name = "public"
+urlpatterns = [
+    path("", views.start, name="start"),
+    path("v/<int:village_id>/", views.village, name="village"),
+    path("code/", views.code, name="code"),
+    path("code/again/", views.resend, name="resend"),
+    path("me/", views.family, name="family"),
+    path("me/add/", views.add, name="add"),
+    path("p/<int:member_id>/", views.person, name="person"),
+    path("register/", views.register, name="register"),
+    path("signout/", views.signout, name="signout"),
+]
