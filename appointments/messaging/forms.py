@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.messaging.models import Kind, Message
 from campaign.lib.masking import MASKED_SEARCH_DIGITS
+from campaign.lib.params import in_range
 from campaign.lib.text import CleanTextMixin
 from residents.services import normalize_phone
 
@@ -30,20 +31,31 @@ class PhoneEndField(forms.CharField):
         return value
 
 
+class DayField(forms.DateField):
+    """A day between 1900 and 2100 (campaign.lib.params): the filter computes the day after."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day is not None and not in_range(day):
+            raise ValidationError(
+                _("“%(value)s” is not a date we can show (write it like 2021-04-18)."), params={"value": value}
+            )
+        return day
+
+
 class OutboxFilterForm(CleanTextMixin, forms.Form):
     kind = forms.ChoiceField(choices=[("", _("All kinds")), *Kind.choices], required=False, label=_("kind"))
     status = forms.ChoiceField(
         choices=[("", _("All statuses")), *Message.Status.choices], required=False, label=_("status")
     )
     village = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All villages"), label=_("village"))
-    queued_on = forms.DateField(
-        required=False, label=_("queued on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    for_day = forms.DateField(
-        required=False,
-        label=_("appointment day"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    queued_on = DayField(label=_("queued on"))
+    for_day = DayField(label=_("appointment day"))
     phone_end = PhoneEndField()
 
     def __init__(self, *args, villages, **kwargs):

@@ -77,7 +77,7 @@ def outbox(request):
     villages = Village.objects.filter(campaign=campaign).order_by("site_id", "pk")
     form = OutboxFilterForm(request.GET, villages=villages)
     form.is_valid()  # a filter that cannot be read is left out (and said so); the others still apply
-    filters = {name: form.cleaned_data.get(name) or None for name in form.fields if name not in form.errors}
+    filters = {name: form.cleaned_data.get(name) or None for name in form.fields}
     status = filters.pop("status")
     rows = outbox_messages(campaign=campaign, **filters)
     figures = outbox_figures(rows)

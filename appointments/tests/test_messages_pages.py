@@ -523,3 +523,10 @@ def test_alibabas_batch_push_through_the_real_backend_with_its_token(client, ali
         client.post(reverse("messaging:callback", args=["tencent"]), "[]", content_type="application/json").status_code
         == 404
     )
+
+
+def test_filters_that_cannot_be_read_are_left_out_and_said(client, office, outbox_rows):
+    response = get(client, office, reverse("messaging:outbox"), status="abc", queued_on="9999-12-31", kind="x")
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"status", "queued_on", "kind"}
+    assert len(response.context["rows"]) == 7
