@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
+from appointments.messaging import triggers
 from appointments.models import CODE_UNIQUE, OPEN_STATUSES, Appointment
 from campaign.lib.text import clean_text
 from residents.models import Resident
@@ -229,6 +230,8 @@ def _create_pair(resident, site, day, due, campaign, booked_by, slot):
     # Two statements instead of four: the pair, then its history rows.
     Appointment.objects.bulk_create(pair)
     Appointment.history.bulk_history_create(pair, default_user=booked_by)
+    # Dose 1's confirmation, in the booking's transaction; dose 2's day comes when dose 1 is given (dose_due).
+    triggers.confirmation_queue(appointments=pair[:1])
     return pair[0], pair[1]
 
 
@@ -345,11 +348,12 @@ def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
             if len(rows) != 2:
                 transaction.set_rollback(True)
                 return None
+            for appointment, (pk, date) in zip(pair, rows, strict=True):
+                appointment.pk, appointment.date = pk, date
+                appointment._state.adding, appointment._state.db = False, connection.alias
+            triggers.confirmation_queue(appointments=pair[:1])
     except IntegrityError as error:
         raise _refused_insert(error, resident) from None
-    for appointment, (pk, date) in zip(pair, rows, strict=True):
-        appointment.pk, appointment.date = pk, date
-        appointment._state.adding, appointment._state.db = False, connection.alias
     return pair[0], pair[1]
 
 
@@ -494,6 +498,8 @@ def appointment_reschedule(
                 )
             _move(item, day, changed_by, reason)
             moved.append(item)
+        # The appointment moved gets a confirmation of its new day; a dose 2 dragged along is told by dose_due.
+        triggers.confirmation_queue(appointments=moved[:1])
         return moved
 
 
@@ -604,6 +610,8 @@ def mark_no_shows(*, day: datetime.date) -> int:
         _save_with_history(held, ["status", "cancel_reason"], reason=str(_("dose 1 was missed")))
         for (site_id, date), n in collections.Counter((a.site_id, a.date) for a in held).items():
             SiteDay.objects.filter(site_id=site_id, date=date).update(booked=F("booked") - n)
+        # Each no-show hears whom to call to book again (sent in the morning: quiet hours).
+        triggers.missed_queue(appointments=missed)
     return len(missed)
 
 

@@ -126,6 +126,8 @@ VILLAGE_USERNAMES = {
     "百禄桥村": "bailuqiao",
 }
 
+# The demo staff's phones: 13905560001, 13905560002, ... in the order load_users makes them.
+STAFF_PHONE_PREFIX = "1390556"
 OTHER_AREAS = ["340104", "340302", "341502", "341503", "341522", "420117", "320106", "440305", "330106", "110105"]
 STAFF_NAMES = [
     "方志刚",
@@ -210,7 +212,11 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
         account.first_name = full_name
         account.is_staff = staff
         account.save()
-        user_assign_role(user=account, role=role, village=village, site=site)
+        profile = user_assign_role(user=account, role=role, village=village, site=site)
+        # A phone each, so that the messages to staff (a plan's places, a serious adverse event, the
+        # cadre's number in a missed-appointment message) have somewhere to go on the demo.
+        profile.phone = STAFF_PHONE_PREFIX + f"{len(rows) + 1:04d}"
+        profile.save(update_fields=["phone"])
         label = str(Role(role).label)
         if doctor:
             account.groups.add(Group.objects.get(name=SITE_DOCTOR_GROUP))
@@ -905,3 +911,107 @@ def load_plans(*, campaign: Campaign, today: datetime.date) -> list:
             continue
         published.append(plan)
     return published
+
+
+# Failures a provider reports, as the outbox shows them (Alibaba Cloud's codes).
+MESSAGE_FAILURES = [
+    ("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号"),
+    ("isv.BUSINESS_LIMIT_CONTROL", "业务限流"),
+    ("UNDELIV", "用户停机或空号"),
+]
+
+
+def load_messages(*, campaign: Campaign, today: datetime.date, days: int = 3, seed: int = 2021) -> int:
+    """The outbox of the last `days` days, as the messaging would have left it: each appointment of those
+    days and today still open the evening before had its day-before reminder (delivered; a few failed with
+    the provider's code, a few only sent; a few cancelled meanwhile skipped with the reason), and each
+    no-show of those days a missed message with the cadre's number. Written in bulk; returns how many
+    rows. Tomorrow's reminders are the nightly job's (appointments.tasks.queue_reminders).
+    """
+    from appointments.messaging import kinds
+    from appointments.messaging.models import Kind, Message
+    from campaign.lib import sms
+    from campaign.models import Profile
+
+    rng = random.Random(seed)
+    sites = {site.pk: site for site in campaign.sites.all()}
+    cadres = {}
+    for profile in Profile.objects.filter(village__campaign=campaign).exclude(phone="").select_related("user"):
+        cadres.setdefault(profile.village_id, (kinds.person_text(profile.user), profile.phone))
+    first = today - datetime.timedelta(days=days)
+    rows = (
+        Appointment.objects.filter(site__campaign=campaign, date__gte=first, date__lte=today, walk_in=False)
+        .exclude(resident__phone="")
+        .order_by("pk")
+        .values_list(
+            "pk", "resident_id", "dose_number", "date", "site_id", "status", "resident__phone", "resident__village_id"
+        )
+    )
+    reasons = kinds.skip_reason_texts()
+    messages = []
+
+    rendered = {}
+
+    def message(kind, params, at, **fields):
+        # Many messages read the same (a site's day and dose): rendered once each.
+        key = (kind, *params.values())
+        if key not in rendered:
+            rendered[key] = kinds.render(kind, params)
+        text = rendered[key]
+        roll = rng.random()
+        outcome = {
+            "status": Message.Status.DELIVERED,
+            "sent_at": at,
+            "delivered_at": at + datetime.timedelta(seconds=rng.randint(2, 40)),
+        }
+        if fields.pop("cancelled", False):
+            outcome = {"status": Message.Status.SKIPPED, "skip_reason": reasons["cancelled"]}
+        elif roll < 0.015:
+            code, error = rng.choice(MESSAGE_FAILURES)
+            outcome = {"status": Message.Status.FAILED, "sent_at": at, "error_code": code, "error_message": error}
+        elif roll < 0.03:
+            outcome = {"status": Message.Status.SENT, "sent_at": at}
+        if outcome["status"] != Message.Status.SKIPPED:
+            outcome |= {"provider": "alibaba", "provider_id": f"demo{len(messages) + 1:07d}", "attempts": 1}
+        messages.append(
+            {
+                "kind": str(kind),
+                "campaign_id": campaign.pk,
+                "params": params,
+                "text": text,
+                "segments": sms.segments(text),
+                "created_at": at,
+                **fields,
+                **outcome,
+            }
+        )
+
+    for pk, resident_id, dose, day, site_id, status, phone, village_id in rows:
+        site = sites[site_id]
+        evening = _at(day - datetime.timedelta(days=1), 16 * 60 + rng.randint(0, 20))
+        params = {
+            "date": kinds.day_text(day),
+            "place": kinds.site_text(site),
+            "dose": str(dose),
+            "address": kinds.address_text(site),
+        }
+        common = {"resident_id": resident_id, "appointment_id": pk, "day": day, "phone": phone}
+        if status != Appointment.Status.CANCELLED:
+            message(Kind.REMINDER, params, evening, **common)
+        elif rng.random() < 0.1:  # cancelled after the reminder was queued, before it went out
+            message(Kind.REMINDER, params, evening, cancelled=True, **common)
+        contact = cadres.get(village_id)
+        if status == Appointment.Status.NO_SHOW and day < today and contact:
+            missed = {
+                "date": params["date"],
+                "place": params["place"],
+                "dose": str(dose),
+                "cadre": contact[0],
+                "cadre_phone": contact[1],
+            }
+            message(Kind.MISSED, missed, _at(day + datetime.timedelta(days=1), 8 * 60 + rng.randint(0, 10)), **common)
+    # Into a campaign loaded just now (load_residents): nothing of these kinds is there yet.
+    with transaction.atomic():
+        for _written in insert_rows(Message, messages):
+            pass
+    return len(messages)

@@ -186,6 +186,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.weekly_report",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
     },
+    # (And tomorrow's SMS reminders, "queue-tomorrows-reminders": added in the Messages block, after its hour.)
 }
 
 # Accounts
@@ -355,6 +356,16 @@ SMS_READ_TIMEOUT = env_int("SMS_READ_TIMEOUT", 10)
 # Neither provider signs its HTTP callbacks (delivery reports, replies): the URL registered with the
 # provider carries this secret as ?token=... (or the header X-Sms-Callback-Token); empty: callbacks refused.
 SMS_CALLBACK_TOKEN = env_str("SMS_CALLBACK_TOKEN")
+# The hour (0-23, Asia/Shanghai) the nightly job queues tomorrow's reminders: they go out that evening,
+# before quiet hours.
+SMS_REMINDER_HOUR = env_int("SMS_REMINDER_HOUR", 16)
+if not 0 <= SMS_REMINDER_HOUR <= 23:
+    raise ImproperlyConfigured(f"SMS_REMINDER_HOUR must be an hour from 0 to 23, got {SMS_REMINDER_HOUR}")
+# Read here, after the hour: tomorrow's reminders (appointments.tasks.queue_reminders).
+CELERY_BEAT_SCHEDULE["queue-tomorrows-reminders"] = {
+    "task": "appointments.queue_reminders",
+    "schedule": crontab(hour=SMS_REMINDER_HOUR, minute=0),
+}
 
 # The public booking pages (appointments/public/, docs in README.md "Self-booking").
 # A verified phone manages at most this many people.
@@ -403,6 +414,14 @@ CAPTCHA_LENGTH = 4
 CAPTCHA_TIMEOUT = 10  # minutes
 CAPTCHA_IMAGE_SIZE = (120, 44)
 CAPTCHA_FONT_SIZE = 30
+
+# The public booking page (/book/, appointments.posters prints its QR codes). PUBLIC_BASE_URL is the address
+# residents' phones reach (e.g. https://ym.example.cn), which may differ from the intranet address the office
+# uses; the posters' QR codes encode it. Unset, they encode the address of the office's own request.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").strip().rstrip("/")
+if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"PUBLIC_BASE_URL must start with https:// or http://, got {PUBLIC_BASE_URL!r}")
+# PUBLIC_HELP_PHONE (above) is also the phone a poster gives when its village's cadres have none (empty: no line).
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("plan/", include("appointments.planning.urls")),
     path("daily/", include("appointments.daily.urls")),
+    path("posters/", include("appointments.posters.urls")),
     path("reports/", include("reports.urls")),
     path("messages/", include("appointments.messaging.urls")),
     path("admin/", admin.site.urls),

@@ -120,6 +120,10 @@ def paths_for(username):
             f"/admin/residents/resident/{qingshan.pk}/change/",
             "/admin/sites/site/",
             "/admin/campaign/village/",
+            "/posters/",
+            f"/posters/village/{qingshan.village_id}/",
+            "/posters/campaign/",
+            "/posters/villages/",
             MISSING,  # the error page, in the layout
         ],
         "supervisor": common_readers,

@@ -15,6 +15,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appointments.messaging import triggers
 from appointments.models import OPEN_STATUSES, Appointment
 from appointments.services import (
     AlreadyBooked,
@@ -474,6 +475,9 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
                     changed_by=vaccinator,
                     **({"held": next_held} if locked.dose_number == 1 else {}),
                 )
+                if held is not None:
+                    # The next dose's day and site, to the resident's phone, with the shot.
+                    triggers.dose_due_queue(vaccination=vaccination, appointment=held)
     except BookingRefused as refused:
         return ShotResult(locked, refused=refused)
     except IntegrityError:
@@ -507,7 +511,8 @@ def adverse_event_report(
     referred: bool,
     reported_by,
 ):
-    """Record an adverse reaction (不良反应); the office sees it at once on its pages.
+    """Record an adverse reaction (不良反应); the office sees it at once on its pages, and a severe one is
+    also texted to the office and the site's doctors (appointments.messaging.triggers.adverse_event_queue).
 
     Raises BookingRefused without symptoms, or when the onset is before the dose or in the future.
     """
@@ -530,7 +535,10 @@ def adverse_event_report(
         event.clean()  # the onset lies between the dose and now
     except ValidationError as error:
         raise BookingRefused(" ".join(error.messages)) from None
-    event.save()
+    with transaction.atomic():
+        event.save()
+        # A serious one is also texted to the office and the site's doctors, at any hour.
+        triggers.adverse_event_queue(event=event)
     return event
 
 

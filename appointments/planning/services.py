@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments.messaging import triggers
 from appointments.models import PlanAllocation, WeeklyPlan
 from appointments.planning.proposal import Proposal, propose_first_doses
 from appointments.planning.selectors import plan_inputs, plan_version, site_day_loads, week_days
@@ -210,4 +211,6 @@ def plan_publish(*, plan: WeeklyPlan, published_by, version: str) -> WeeklyPlan:
         plan.published_at = timezone.now()
         plan.published_by = published_by
         plan.save(update_fields=["status", "published_at", "published_by"])
+        # Each village's cadres hear their places, in the publish's transaction.
+        triggers.plan_published_queue(plan=plan)
     return plan

@@ -1,9 +1,10 @@
 """Reading back a slip's QR code in tests, without a camera library.
 
 `svg_matrix` turns the inline SVG segno writes into a grid of modules; `decode` reads a
-QR code of one error-correction block (versions 1 to 3: a slip code needs version 1, an old
-slip's 22-character token version 2) in byte, alphanumeric (a slip code's digits and capitals)
-or numeric mode the way a scanner does: format bits, unmasking, the zigzag of codewords.
+QR code of versions 1 to 6 (a slip code needs version 1, an old slip's 22-character token
+version 2, a poster's address of 30-60 characters versions 3 to 5) in byte, alphanumeric (a slip
+code's digits and capitals) or numeric mode the way a scanner does: format bits, unmasking, the
+zigzag of codewords, the blocks' data codewords taken back out of their interleaving.
 Error correction is not applied: a freshly drawn code has no errors to correct.
 """
 
@@ -11,7 +12,16 @@ import re
 
 ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 FORMAT_BITS = {"L": 1, "M": 0, "Q": 3, "H": 2}
-SINGLE_BLOCK = {(1, "L"), (1, "M"), (1, "Q"), (1, "H"), (2, "L"), (2, "M"), (2, "Q"), (2, "H"), (3, "L"), (3, "M")}
+# The data codewords of each block, per version and level (ISO/IEC 18004 table 9), versions 1 to 6:
+# from version 7 on a code carries version information and more alignment patterns, not read here.
+BLOCKS = {
+    1: {"L": [19], "M": [16], "Q": [13], "H": [9]},
+    2: {"L": [34], "M": [28], "Q": [22], "H": [16]},
+    3: {"L": [55], "M": [44], "Q": [17] * 2, "H": [13] * 2},
+    4: {"L": [80], "M": [32] * 2, "Q": [24] * 2, "H": [9] * 4},
+    5: {"L": [108], "M": [43] * 2, "Q": [15] * 2 + [16] * 2, "H": [11] * 2 + [12] * 2},
+    6: {"L": [68] * 2, "M": [27] * 4, "Q": [19] * 4, "H": [15] * 4},
+}
 MASKS = [
     lambda x, y: (x + y) % 2 == 0,
     lambda x, y: y % 2 == 0,
@@ -75,12 +85,12 @@ def _is_function(row: int, column: int, size: int, version: int) -> bool:
 
 
 def decode(matrix: list[list[bool]]) -> bytes:
-    """The byte-mode payload of a single-block QR code."""
+    """The payload of a QR code of versions 1 to 6."""
     size = len(matrix)
     version = (size - 17) // 4
     level, mask = _read_format(matrix)
-    if (version, level) not in SINGLE_BLOCK:
-        raise ValueError(f"version {version}-{level} has several blocks; not supported here")
+    if version not in BLOCKS:
+        raise ValueError(f"version {version} is not read here")
     bits = []
     right = size - 1
     while right >= 1:
@@ -93,6 +103,17 @@ def decode(matrix: list[list[bool]]) -> bytes:
                 if not _is_function(row, column, size, version):
                     bits.append(matrix[row][column] ^ MASKS[mask](column, row))
         right -= 2
+    # The codewords interleave the blocks: the first of each block, then the second of each...
+    codewords = [int("".join(str(int(bit)) for bit in bits[i : i + 8]), 2) for i in range(0, len(bits) - 7, 8)]
+    sizes = BLOCKS[version][level]
+    blocks = [[] for _size in sizes]
+    position = 0
+    for index in range(max(sizes)):
+        for block, block_size in zip(blocks, sizes, strict=True):
+            if index < block_size:
+                block.append(codewords[position])
+                position += 1
+    bits = [bool(byte >> (7 - i) & 1) for block in blocks for byte in block for i in range(8)]
 
     def take(count: int) -> int:
         value = 0

@@ -221,6 +221,7 @@ PK_OBJECTS = {
     "appointments:cancel": "appointment",
     "appointments:reschedule": "appointment",
     "daily:slip": "appointment",
+    "posters:village": "village",
     "plan:save": "plan",
     "plan:publish": "plan",
     "accounts:detail": "cadre",

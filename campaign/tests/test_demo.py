@@ -295,3 +295,23 @@ def test_the_demo_publishes_this_weeks_and_next_weeks_plans_for_the_cadres(loade
     # Every village has places in them from today on: its cadre's 本村名额 page is not empty.
     for village in loaded.villages.all():
         assert sum(row["places"] for row in village_places(village=village, since=today)) > 0, village.name
+
+
+def test_the_demo_staff_have_phones_and_the_outbox_has_the_last_days(loaded):
+    from appointments.messaging import kinds
+    from appointments.messaging.models import Kind, Message
+    from campaign.models import Profile
+
+    today = timezone.localdate()
+    staff = Profile.objects.filter(user__username__in=["office", "doctor_centre", "cadre_qingshan", "site_centre"])
+    phones = [profile.phone for profile in staff]
+    assert len(phones) == 4 and all(kinds.MOBILE.match(phone) for phone in phones) and len(set(phones)) == 4
+    # The published plans told each village's cadre their places.
+    assert Message.objects.filter(kind=Kind.PLAN_PUBLISHED).values("recipient").distinct().count() == 22
+    reminders = Message.objects.filter(kind=Kind.REMINDER)
+    assert reminders.exists() and all(today - datetime.timedelta(days=3) <= m.day <= today for m in reminders)
+    assert all(m.text == kinds.render(m.kind, m.params) and m.segments == 1 for m in Message.objects.all())
+    # Every missed message names a cadre of the resident's village and their phone.
+    for message in Message.objects.filter(kind=Kind.MISSED).select_related("resident"):
+        assert Profile.objects.filter(village=message.resident.village_id, phone=message.params["cadre_phone"]).exists()
+    assert {m.status for m in reminders} >= {Message.Status.DELIVERED}

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from appointments.models import Appointment
+from appointments.models import Appointment, Message
 from sites.models import AdverseEvent, PreScreening, Vaccination
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -110,6 +110,8 @@ def load_demo_with_every_kind_of_row():
     LogEntry.objects.log_actions(
         user_id=office.pk, queryset=[vaccination], action_flag=ADDITION, change_message="[]", single_object=True
     )
+    # The outbox (appointments 0011) came after the move: a database of the old main has no messages.
+    Message.objects.all().delete()
 
 
 def test_an_old_database_migrates_across_the_move_with_every_row_kept():

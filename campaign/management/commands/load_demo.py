@@ -82,6 +82,7 @@ class Command(BaseCommand):
         )
         for plan in demo.load_plans(campaign=campaign, today=today):
             self.stdout.write(f"Published the weekly plan of the week of {plan.week_start}.")
+        self.stdout.write(f"Wrote {demo.load_messages(campaign=campaign, today=today)} messages of the last days.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Added {result.residents_created} residents, {result.appointments_created} appointments, "
