@@ -150,6 +150,29 @@ def opt_outs(*, phone_end: str | None = None) -> QuerySet:
     return rows
 
 
+def sample_params(*, campaign) -> dict[str, str]:
+    """Values every kind's template can be shown with: the campaign's first site and village, tomorrow."""
+    from campaign.models import Village
+    from sites.models import Site
+
+    site = Site.objects.filter(campaign=campaign).order_by("pk").first()
+    village = Village.objects.filter(campaign=campaign).order_by("pk").first()
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    return {
+        "date": kinds.day_text(tomorrow),
+        "week": kinds.day_text(tomorrow),
+        "time": "10:35",
+        "place": kinds.site_text(site) if site else "卫生服务中心",
+        "address": (kinds.address_text(site) if site and site.address else "梅山镇梅山路1号"),
+        "dose": "1",
+        "cadre": "王芳",
+        "cadre_phone": "13912345678",
+        "village": village.name if village else "青山社区",
+        "places": "600",
+        "code": "123456",
+    }
+
+
 def kind_switches(*, campaign) -> list[dict]:
     """Each kind with its template (rendered with sample values), whether it is on, and who changed it."""
     from appointments.messaging.models import KindSwitch
@@ -162,14 +185,15 @@ def kind_switches(*, campaign) -> list[dict]:
         .annotate(count=Count("pk"))
         .values_list("kind", "count")
     )
+    sample = sample_params(campaign=campaign)
     rows = []
-    for kind, spec in kinds.KINDS.items():
+    for kind in kinds.KINDS:
         switch = switches.get(kind)
         rows.append(
             {
                 "kind": str(kind),
                 "label": Kind(kind).label,
-                "sample": kinds.render(kind, spec.longest),
+                "sample": kinds.render(kind, sample),
                 "enabled": switch is None or switch.enabled,
                 "switch": switch,
                 "messages": counted.get(str(kind), 0),

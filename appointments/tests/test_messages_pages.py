@@ -377,11 +377,14 @@ def test_readers_see_the_opt_outs_and_only_the_office_changes_them(client, super
 # Kinds on and off
 
 
-def test_the_kinds_page_shows_each_template_with_sample_values(client, supervisor, campaign):
+def test_the_kinds_page_shows_each_template_with_sample_values(client, supervisor, qingshan):
     response = get(client, supervisor, reverse("messaging:kinds"))
     rows = {row["kind"]: row for row in response.context["rows"]}
     assert set(rows) == set(Kind.values)
-    assert rows["reminder"]["sample"].startswith(kinds.sign()) and "${" not in rows["reminder"]["sample"]
+    assert all("${" not in row["sample"] and row["sample"].startswith(kinds.sign()) for row in rows.values())
+    # The campaign's own site and village, as the messages will read.
+    assert "在卫生服务中心接种第1剂" in rows["reminder"]["sample"]
+    assert "青山社区首剂名额" in rows["plan_published"]["sample"]
     assert all(row["enabled"] for row in rows.values())
     assert 'data-testid="kind-toggle"' not in response.content.decode()  # read-only
 
