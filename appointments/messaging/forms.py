@@ -80,5 +80,5 @@ class OptOutForm(CleanTextMixin, forms.Form):
         return phone
 
 
-class PhoneSearchForm(forms.Form):
+class PhoneSearchForm(CleanTextMixin, forms.Form):
     phone_end = PhoneEndField()
