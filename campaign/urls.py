@@ -24,6 +24,7 @@ urlpatterns = [
     path("daily/", include("appointments.daily.urls")),
     path("posters/", include("appointments.posters.urls")),
     path("reports/", include("reports.urls")),
+    path("messages/", include("appointments.messaging.urls")),
     path("admin/", admin.site.urls),
     # The residents' own booking pages (public, no staff login).
     path("book/", include("appointments.public.urls")),

@@ -221,8 +221,29 @@ def resident_detail(request, pk):
             "can_delete": role == Role.OFFICE,
             "refuse_form": RefuseForm(),
             "can_review": role in WRITERS and resident.channel == Resident.Channel.SELF,
+            **_sms_of(request, resident),
         },
     )
+
+
+def _sms_of(request, resident) -> dict:
+    """The messages that went to the resident (newest first), and whether their phone opted out."""
+    from appointments.messaging.selectors import resident_messages, shown_text
+    from appointments.messaging.services import phone_opted_out
+
+    sent = resident_messages(resident=resident)
+    return {
+        # The phone is shown only where the message went to another number than the one on record now.
+        "sms_rows": [
+            (
+                message,
+                shown_text(message, user=request.user),
+                "" if message.phone == resident.phone else mask_phone(message.phone),
+            )
+            for message in sent
+        ],
+        "sms_opted_out": bool(resident.phone) and phone_opted_out(resident.phone),
+    }
 
 
 @role_required(*WRITERS)

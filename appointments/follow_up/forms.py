@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from appointments.follow_up.selectors import NEVER_CALLED
+from appointments.follow_up.selectors import NEVER_CALLED, SMS_REACHED, SMS_UNREACHABLE
 from appointments.follow_up.services import NOTE_MAX_LENGTH
 from appointments.models import CallAttempt
 from campaign.lib.text import CleanTextMixin
@@ -27,6 +27,15 @@ class FollowUpFilterForm(CleanTextMixin, forms.Form):
         choices=[("", _("Any last result")), (NEVER_CALLED, _("Never called")), *CallAttempt.Result.choices],
         required=False,
         label=_("last result"),
+    )
+    sms = forms.ChoiceField(
+        choices=[
+            ("", _("Any SMS")),
+            (SMS_REACHED, _("Last SMS sent or delivered")),
+            (SMS_UNREACHABLE, _("Cannot be reached by SMS")),
+        ],
+        required=False,
+        label=_("SMS"),
     )
     due = forms.BooleanField(required=False, label=_("Due today (never called or next try today or earlier)"))
     ordering = forms.ChoiceField(choices=list(ORDERING_LABELS.items()), required=False, label=_("sort"))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.follow_up.forms import CallForm, FollowUpFilterForm
-from appointments.follow_up.selectors import follow_up_cadres, follow_up_list, last_calls
+from appointments.follow_up.selectors import follow_up_cadres, follow_up_list, last_calls, last_messages
 from appointments.follow_up.services import CALLERS, call_log_record, come_on_window
 from campaign.lib.access import role_required
 from campaign.lib.masking import shown_phone
@@ -25,8 +25,18 @@ PER_PAGE = 50
 class Row:
     """One person on the list as the page shows them: the phone as the user's role sees it, the last call."""
 
-    def __init__(self, resident, *, full: bool, last_call=None):
+    def __init__(self, resident, *, full: bool, last_call=None, last_sms=None):
         self.resident = resident
+        self.last_sms = last_sms
+        # Why SMS cannot reach the person, if it cannot ("" when it can, as far as we know).
+        if not resident.phone:
+            self.sms_problem = _("no phone")
+        elif getattr(resident, "sms_opted_out", False):
+            self.sms_problem = _("opted out")
+        elif last_sms is not None and last_sms.status == last_sms.Status.FAILED:
+            self.sms_problem = _("last SMS failed")
+        else:
+            self.sms_problem = ""
         self.phone = shown_phone(resident.phone, full=full)
         self.tel = resident.phone if full else ""  # a tel: link only where the number is shown whole
         self.last_call = last_call
@@ -57,12 +67,17 @@ def follow_up(request):
         reason=filters.get("reason") or None,
         last_result=filters.get("last_result") or None,
         due_by=today if filters.get("due") else None,
+        sms=filters.get("sms") or None,
         ordering=filters.get("ordering") or "due",
     )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     full = sees_full_values(request.user)
     calls = last_calls(page.object_list)
-    shown = [Row(resident, full=full, last_call=calls.get(resident.pk)) for resident in page.object_list]
+    texts = last_messages(page.object_list)
+    shown = [
+        Row(resident, full=full, last_call=calls.get(resident.pk), last_sms=texts.get(resident.pk))
+        for resident in page.object_list
+    ]
     with_phone = sum(1 for row in shown if row.tel)
     if with_phone:
         # The phones of the people to call are shown whole: a view of full values, recorded.

@@ -20,8 +20,10 @@ from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from appointments.messaging.models import OptOut
 from appointments.models import Appointment, WeeklyPlan
 from appointments.planning.services import plan_propose
+from campaign.lib import sms
 from campaign.models import Campaign, Village
 from reports.models import Export, WeeklyReport
 from reports.services import export_request
@@ -229,6 +231,7 @@ PK_OBJECTS = {
     "accounts:reset_password": "cadre",
     "accounts:deactivate": "cadre",
     "accounts:reactivate": "cadre",
+    "messaging:opt_out_remove": "opt_out",
 }
 
 
@@ -261,6 +264,10 @@ def is_public(route: Route) -> bool:
     return route.name.startswith(("public:", "captcha-"))
 
 
+def _opt_out():
+    return OptOut.objects.get_or_create(phone="13900009999", defaults={"source": OptOut.Source.REPLY})[0]
+
+
 def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
     """The route's parameters filled with real objects of `scope` (the demo's own data)."""
     values = {}
@@ -269,8 +276,14 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
             kind = PK_OBJECTS[route.name]  # a KeyError here: a new route the probe does not know yet
             if kind == "adverse_event":
                 values[param] = scope.vaccination.adverse_events.order_by("pk").first().pk
+            elif kind == "opt_out":  # town-wide, the office's: one phone that replied TD
+                values[param] = _opt_out().pk
             else:
                 values[param] = (demo.plan if kind == "plan" else getattr(scope, kind)).pk
+        elif param == "kind":  # a kind of message
+            values[param] = "reminder"
+        elif param == "provider":  # an SMS provider's callback: the configured backend's
+            values[param] = sms.get_backend().name
         elif param == "site_pk":
             values[param] = scope.site.pk
         elif param == "week":
