@@ -179,7 +179,12 @@ def kind_switch(request, kind):
     """Turn one kind of message on or off for the current campaign."""
     if kind not in Kind.values:
         raise Http404
-    enabled = request.POST.get("enabled") == "1"
+    choice = request.POST.get("enabled")
+    if choice not in ("0", "1"):
+        # A form that says neither on nor off changes nothing (no switch is turned off by a stray POST).
+        notices.error(request, _("Choose on or off."))
+        return redirect("messaging:kinds")
+    enabled = choice == "1"
     kinds.kind_switch_set(campaign=Campaign.objects.current(), kind=kind, enabled=enabled, changed_by=request.user)
     label = Kind(kind).label
     if enabled:

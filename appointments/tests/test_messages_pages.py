@@ -410,6 +410,15 @@ def test_only_the_office_switches_kinds_and_only_known_ones(client, office, supe
     assert kinds.kind_enabled(campaign=campaign, kind="reminder")
 
 
+def test_a_switch_form_that_says_neither_on_nor_off_changes_nothing(client, office, campaign):
+    client.force_login(office)
+    url = reverse("messaging:kind_switch", args=["reminder"])
+    for data in ({}, {"enabled": ""}, {"enabled": "abc"}):
+        assert client.post(url, data).status_code == 302
+    assert not KindSwitch.objects.exists()
+    assert kinds.kind_enabled(campaign=campaign, kind="reminder")
+
+
 # A resident's page
 
 
