@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments.public import person, views
+from appointments.public import office, person, views
 
 app_name = "public"
 urlpatterns = [
@@ -15,5 +15,6 @@ urlpatterns = [
     path("p/<int:member_id>/a/<int:appointment_id>/move/", person.move, name="move"),
     path("p/<int:member_id>/a/<int:appointment_id>/cancel/", person.cancel, name="cancel"),
     path("register/", views.register, name="register"),
+    path("office/rules/", office.rules, name="office_rules"),
     path("signout/", views.signout, name="signout"),
 ]

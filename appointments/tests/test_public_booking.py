@@ -2,6 +2,7 @@
 the office's opening times, cutoff and change limit, cancelling, and the channel of each booking."""
 
 import datetime
+import random
 import re
 import time
 
@@ -27,6 +28,12 @@ OTHER_PHONE = "13787654321"
 
 def days_ahead(n: int) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=n)
+
+
+@pytest.fixture(autouse=True)
+def _loose_rates(settings):
+    # The request rates are counted in the shared cache across tests: each test here books a few times.
+    settings.PUBLIC_RATE_BOOK_PHONE = settings.PUBLIC_RATE_BOOK_DEVICE = settings.PUBLIC_RATE_BOOK_ADDRESS = "1000/m"
 
 
 @pytest.fixture(autouse=True)
@@ -348,3 +355,69 @@ def test_the_rules_default_when_the_office_set_none(campaign):
     rules = booking.rules_for(campaign)
     assert rules.pk is None and rules.enabled and rules.share_percent == 50
     assert booking.self_share(rules, 15) == 7
+
+
+# The office's page.
+
+
+def test_the_office_sets_the_rules_and_the_days_shown_follow_at_once(client, qingshan, office, campaign):
+    day = days_ahead(3)
+    published(qingshan, day, places=10)
+    assert [d.share for d in booking.self_days(village=qingshan, campaign=campaign)] == [5]  # the default 50%
+    client.force_login(office)
+    url = reverse("public:office_rules")
+    assert 'data-testid="defaults"' in client.get(url).content.decode()
+    data = {
+        "enabled": "on",
+        "share_percent": "30",
+        "open_days_before": "2",
+        "open_time": "09:30",
+        "changes_allowed": "1",
+        "cutoff_hours": "12",
+    }
+    assert client.post(url, data).status_code == 302
+    rules = SelfBookingRules.objects.get(campaign=campaign)
+    assert (rules.share_percent, rules.open_days_before, rules.open_time, rules.cutoff_hours) == (
+        30,
+        2,
+        datetime.time(9, 30),
+        12,
+    )
+    assert rules.updated_by == office
+    assert [d.share for d in booking.self_days(village=qingshan, campaign=campaign)] == [3]
+
+
+def test_the_rules_page_refuses_a_share_above_100_percent_in_chinese(client, office, campaign):
+    client.force_login(office)
+    data = {
+        "share_percent": "120",
+        "open_days_before": "3",
+        "open_time": "8:00",
+        "changes_allowed": "2",
+        "cutoff_hours": "0",
+    }
+    html = client.post(reverse("public:office_rules"), data).content.decode()
+    assert "比例为 0 到 100" in html
+    assert not SelfBookingRules.objects.exists()
+
+
+def test_only_the_office_changes_the_rules(client, cadre_qingshan, supervisor):
+    for user in (cadre_qingshan, supervisor):
+        client.force_login(user)
+        assert client.get(reverse("public:office_rules")).status_code == 403
+        assert client.post(reverse("public:office_rules"), {"share_percent": "100"}).status_code == 403
+    assert not SelfBookingRules.objects.exists()
+
+
+def test_a_phone_tapping_book_over_and_over_is_refused_by_its_rate(client, qingshan, rules, settings):
+    settings.PUBLIC_RATE_BOOK_PHONE = "3/m"
+    day = days_ahead(3)
+    published(qingshan, day, places=20)
+    phone = f"139{random.randrange(10**8):08d}"  # counted in the shared cache: a phone no other run used
+    member = member_of(signed_in(client, phone), ResidentFactory(village=qingshan))
+    statuses = [
+        client.post(reverse("public:book", args=[member.pk]), {"day": day.isoformat()}).status_code for _ in range(5)
+    ]
+    assert statuses[:3] == [302, 302, 302]  # booked, then "already booked"
+    assert statuses[3:] == [429, 429]
+    assert Appointment.objects.filter(resident=member.resident).count() == 2
