@@ -70,10 +70,13 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
     soon = [row for row in offered if row["state"] == "soon"]
     used = SelfChange.objects.filter(resident=resident, kind__in=SelfChange.COUNTED).count()
     changeable = dose1 is not None and dose1.status == Appointment.Status.BOOKED
+    # Dose 2 alone is cancelled only once dose 1 is given: while dose 1 is booked, cancelling it takes both.
     cancellable = [
         item
         for item in open_ones
-        if item.status == Appointment.Status.BOOKED and now < booking.changes_close_at(rules, item.date)
+        if item.status == Appointment.Status.BOOKED
+        and now < booking.changes_close_at(rules, item.date)
+        and not (item.dose_number > 1 and dose1 is not None)
     ]
     return render(
         request,

@@ -421,3 +421,11 @@ def test_a_phone_tapping_book_over_and_over_is_refused_by_its_rate(client, qings
     assert statuses[:3] == [302, 302, 302]  # booked, then "already booked"
     assert statuses[3:] == [429, 429]
     assert Appointment.objects.filter(resident=member.resident).count() == 2
+
+
+def test_while_dose_1_is_booked_only_the_pair_is_cancelled_not_dose_2_alone(client, qingshan, rules):
+    first, second = appointment_book_pair(resident=ResidentFactory(village=qingshan), day=days_ahead(3))
+    member = member_of(signed_in(client), first.resident)
+    html = page(client, member).content.decode()
+    assert reverse("public:cancel", args=[member.pk, first.pk]) in html
+    assert reverse("public:cancel", args=[member.pk, second.pk]) not in html
