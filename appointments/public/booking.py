@@ -188,9 +188,30 @@ def _offered_days(*, village, campaign) -> list[OfferedDay]:
     return days
 
 
-def self_days_forget(*, villages) -> None:
-    """Drop the cached days of these villages (the office changed the rules: show the new ones at once)."""
-    cache.delete_many([_days_key(village.pk) for village in villages])
+def _rules_key(campaign_id: int) -> str:
+    return f"public:self-rules:{campaign_id}"
+
+
+def rules_shown(campaign) -> SelfBookingRules:
+    """The campaign's rules as the pages show them: from the display cache (PUBLIC_DAYS_CACHE_SECONDS).
+
+    For display only: the booking services read rules_for, from the database.
+    """
+    key = _rules_key(campaign.pk)
+    rules = cache.get(key)
+    if rules is None:
+        rules = rules_for(campaign)
+        cache.set(key, rules, settings.PUBLIC_DAYS_CACHE_SECONDS)
+    return rules
+
+
+def self_days_forget(*, villages, campaign=None) -> None:
+    """Drop the cached days of these villages, and the campaign's cached rules when given (the office
+    changed the rules: the pages show the new ones at once)."""
+    keys = [_days_key(village.pk) for village in villages]
+    if campaign is not None:
+        keys.append(_rules_key(campaign.pk))
+    cache.delete_many(keys)
 
 
 def self_days(*, village, campaign) -> list[OfferedDay]:

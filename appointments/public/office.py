@@ -99,7 +99,7 @@ def rules(request):
         saved.updated_by = request.user
         saved.save()
         # The days shown to residents follow at once, not after their cache expires.
-        booking.self_days_forget(villages=campaign.villages.all())
+        booking.self_days_forget(villages=campaign.villages.all(), campaign=campaign)
         messages.success(request, _("The self-booking rules were saved."))
         return redirect("public:office_rules")
     return render(

@@ -53,7 +53,7 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
     resident = member.resident
     campaign = resident.campaign
     now = timezone.now()
-    rules = booking.rules_for(campaign)
+    rules = booking.rules_shown(campaign)
     appointments = list(
         Appointment.objects.filter(resident=resident).select_related("site").order_by("dose_number", "-booked_at")
     )
@@ -68,8 +68,9 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
     days = booking.self_days(village=resident.village, campaign=campaign) if (can_book or dose1) else []
     offered = [{"day": day, "state": day.state(now)} for day in days]
     soon = [row for row in offered if row["state"] == "soon"]
-    used = SelfChange.objects.filter(resident=resident, kind__in=SelfChange.COUNTED).count()
     changeable = dose1 is not None and dose1.status == Appointment.Status.BOOKED
+    # Counted only where a change can be offered (the move itself counts again, under its lock).
+    used = SelfChange.objects.filter(resident=resident, kind__in=SelfChange.COUNTED).count() if changeable else 0
     # Dose 2 alone is cancelled only once dose 1 is given: while dose 1 is booked, cancelling it takes both.
     cancellable = [
         item

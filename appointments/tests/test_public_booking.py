@@ -39,9 +39,9 @@ def _loose_rates(settings):
 @pytest.fixture(autouse=True)
 def _fresh_days(qingshan):
     # The days shown are cached by village: no test sees another's.
-    booking.self_days_forget(villages=[qingshan])
+    booking.self_days_forget(villages=[qingshan], campaign=qingshan.campaign)
     yield
-    booking.self_days_forget(villages=[qingshan])
+    booking.self_days_forget(villages=[qingshan], campaign=qingshan.campaign)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def booking_path(request, monkeypatch):
 @pytest.fixture
 def day(qingshan):
     site_days_ensure(campaign=qingshan.campaign)
-    booking.self_days_forget(villages=[qingshan])
+    booking.self_days_forget(villages=[qingshan], campaign=qingshan.campaign)
     SelfBookingRules.objects.create(campaign=qingshan.campaign, open_days_before=28, share_percent=50)
     return timezone.localdate() + datetime.timedelta(days=3)
 
