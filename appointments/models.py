@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -10,6 +10,18 @@ from simple_history.models import HistoricalRecords
 from appointments import slipcode
 
 OPEN_STATUSES = ["booked", "arrived"]
+
+
+class Channel(models.TextChoices):
+    """Who made a booking or a cancellation: the resident on the public pages, a cadre, the site, or a job."""
+
+    SELF = "self", _("self-booking")
+    CADRE = "cadre", _("cadre")
+    SITE = "site", _("site")
+    SYSTEM = "system", _("automatic")
+
+
+CHANNELS = [value for value, _label in Channel.choices]
 
 
 def new_token() -> str:
@@ -84,6 +96,18 @@ class Appointment(models.Model):
     )
     booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
+    channel = models.CharField(_("booked through"), max_length=6, choices=Channel.choices, default=Channel.CADRE)
+    cancelled_via = models.CharField(_("cancelled through"), max_length=6, choices=Channel.choices, blank=True)
+    # The village's plan place a self-booking took from its self-booking share (PlanAllocation.self_booked):
+    # given back when the appointment is cancelled or moved by anyone (appointments.services).
+    self_place = models.ForeignKey(
+        "PlanAllocation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("self-booking place"),
+    )
 
     history = HistoricalRecords(excluded_fields=["token", "code"])
     objects = AppointmentQuerySet.as_manager()
@@ -103,6 +127,10 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["booked", "arrived", "vaccinated", "no_show", "cancelled"]),
                 name="appointments_appointment_status",
+            ),
+            models.CheckConstraint(condition=Q(channel__in=CHANNELS), name="appointments_appointment_channel"),
+            models.CheckConstraint(
+                condition=Q(cancelled_via__in=["", *CHANNELS]), name="appointments_appointment_cancelled_via"
             ),
         ]
         indexes = [models.Index(fields=["site", "date", "status"], name="appointments_site_day_status")]
@@ -167,6 +195,9 @@ class PlanAllocation(models.Model):
     )
     date = models.DateField(_("date"))
     places = models.PositiveIntegerField(_("places"))
+    # Of these places, how many residents booked themselves (appointments.public.booking): taken by a
+    # guarded UPDATE ... WHERE self_booked < the office's share, given back on cancel.
+    self_booked = models.PositiveIntegerField(_("self-booked"), default=0)
 
     class Meta:
         verbose_name = _("plan allocation")
@@ -174,6 +205,9 @@ class PlanAllocation(models.Model):
         ordering = ["date", "site_id", "village_id"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "village", "date"], name="appointments_planallocation_unique"),
+            models.CheckConstraint(
+                condition=Q(self_booked__lte=F("places")), name="appointments_planallocation_self_within_places"
+            ),
         ]
 
     def __str__(self):
@@ -231,4 +265,10 @@ class CallAttempt(models.Model):
 from appointments.messaging.models import KindSwitch, Message, OptOut  # noqa: E402, F401
 
 # The public booking's phones, families and codes (appointments/public/); imported here for the same reason.
-from appointments.public.models import FamilyMember, PhoneAccount, PhoneCode  # noqa: E402, F401
+from appointments.public.models import (  # noqa: E402, F401
+    FamilyMember,
+    PhoneAccount,
+    PhoneCode,
+    SelfBookingRules,
+    SelfChange,
+)

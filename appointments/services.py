@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from appointments.messaging import triggers
-from appointments.models import CODE_UNIQUE, OPEN_STATUSES, Appointment
+from appointments.models import CODE_UNIQUE, OPEN_STATUSES, Appointment, Channel, PlanAllocation
 from campaign.lib.text import clean_text
 from residents.models import Resident
 from sites.capacity import release_place, site_days_ensure, take_first_place, take_place
@@ -124,9 +124,19 @@ def _dose1_date(resident) -> datetime.date | None:
 
 
 def appointment_book_pair(
-    *, resident: Resident, day: datetime.date, booked_by=None, slot: str = ""
+    *,
+    resident: Resident,
+    day: datetime.date,
+    booked_by=None,
+    slot: str = "",
+    channel: str = Channel.CADRE,
+    self_place: PlanAllocation | None = None,
 ) -> tuple[Appointment, Appointment]:
     """Book dose 1 on `day` and hold dose 2 on the first day with room at least the interval later.
+
+    `channel` says who booked (Channel: a cadre unless told); `self_place` is the village's plan place a
+    self-booking already took from its share in this transaction (appointments.public.booking), kept on
+    dose 1 so that cancelling or moving it gives the place back.
 
     Both places are taken in one transaction or neither is; on PostgreSQL in one
     statement, elsewhere (and whenever that statement finds something in the way)
@@ -148,20 +158,24 @@ def appointment_book_pair(
         )
     site = resident.village.site
     due = day + datetime.timedelta(days=campaign.min_interval_days)
+    how = {"channel": channel, "self_place": self_place}
     for attempt in range(SLIP_CODE_DRAWS):
         try:
             if _one_statement_possible(campaign):
-                pair = _book_pair_in_one_statement(resident, site, day, due, campaign.end_date, booked_by, slot)
+                pair = _book_pair_in_one_statement(resident, site, day, due, campaign.end_date, booked_by, slot, how)
                 if pair is not None:
                     return pair
                 # Something stood in the way (already booked, a day full, a missing site-day, a place
                 # taken by a racing booking): nothing was changed, and the step-by-step path decides and explains.
-            return _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
+            return _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot, how)
         except _SlipCodeTaken:
             # Nothing was written: book again with newly drawn codes.
             if attempt == SLIP_CODE_DRAWS - 1:
                 raise
 
+
+# Who booked, when the caller does not say: a cadre, without a self-booking place.
+DEFAULT_HOW = {"channel": Channel.CADRE, "self_place": None}
 
 # A new slip code is taken already about once in 10^10 bookings: three draws are plenty.
 SLIP_CODE_DRAWS = 3
@@ -178,7 +192,7 @@ def _refused_insert(error: IntegrityError, resident) -> Exception:
     return AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name)
 
 
-def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot):
+def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot, how=None):
     # One query for both: dose 1 given already, or booked already.
     given, booked = (
         Resident.objects.filter(pk=resident.pk)
@@ -201,19 +215,20 @@ def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot)
                 if not SiteDay.objects.filter(site=site, date=day).exists():
                     site_days_ensure(campaign=campaign, sites=[site])
                     if take_place(site.id, day):
-                        return _create_pair(resident, site, day, due, campaign, booked_by, slot)
+                        return _create_pair(resident, site, day, due, campaign, booked_by, slot, how)
                 raise DayFull(
                     _("%(day)s is full at %(site)s."),
                     suggestions=next_pair_days(campaign=campaign, site=site, after=day),
                     day=day.isoformat(),
                     site=site.name,
                 )
-            return _create_pair(resident, site, day, due, campaign, booked_by, slot)
+            return _create_pair(resident, site, day, due, campaign, booked_by, slot, how)
     except IntegrityError as error:
         raise _refused_insert(error, resident) from None
 
 
-def _create_pair(resident, site, day, due, campaign, booked_by, slot):
+def _create_pair(resident, site, day, due, campaign, booked_by, slot, how=None):
+    how = how or DEFAULT_HOW
     second = take_first_place(site.id, due, campaign.end_date)
     if second is None:
         raise DayFull(
@@ -224,8 +239,10 @@ def _create_pair(resident, site, day, due, campaign, booked_by, slot):
             site=site.name,
         )
     pair = [
-        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by),
-        Appointment(resident=resident, dose_number=2, site=site, date=second, booked_by=booked_by),
+        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by, **how),
+        Appointment(
+            resident=resident, dose_number=2, site=site, date=second, booked_by=booked_by, channel=how["channel"]
+        ),
     ]
     # Two statements instead of four: the pair, then its history rows.
     Appointment.objects.bulk_create(pair)
@@ -313,7 +330,7 @@ def _pair_statement() -> tuple[str, list]:
     return sql, given
 
 
-def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
+def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot, how=None):
     """Book the pair in one round trip; returns the two appointments, or None with nothing changed.
 
     The rule it enforces is the capacity rule of a pair: a dose-1 place on the day and a
@@ -330,10 +347,11 @@ def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot):
     the database's check constraint (booked <= capacity) and partial unique index (one open
     appointment per resident and dose) hold under both.
     """
+    how = how or DEFAULT_HOW
     sql, given = _pair_statement()
     pair = [
-        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by),
-        Appointment(resident=resident, dose_number=2, site=site, booked_by=booked_by),
+        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by, **how),
+        Appointment(resident=resident, dose_number=2, site=site, booked_by=booked_by, channel=how["channel"]),
     ]
     history_user = booked_by or Appointment.history.model.get_default_history_user(pair[0])
     params = [resident.pk, resident.pk, OPEN_STATUSES, site.id, day, site.id, due, end]
@@ -391,10 +409,24 @@ def _locked(appointment_ids):
     return list(Appointment.objects.filter(pk__in=appointment_ids).order_by("pk").select_for_update(of=("self",)))
 
 
-def appointment_cancel(*, appointment: Appointment, cancelled_by=None, reason: str) -> list[Appointment]:
+def _self_place_release(item: Appointment) -> None:
+    """Give back the self-booking share's place an appointment took (PlanAllocation.self_booked), if any.
+
+    Called before the site-day is touched: a plan place is always locked before a site-day, as in booking.
+    """
+    if item.self_place_id is not None:
+        PlanAllocation.objects.filter(pk=item.self_place_id, self_booked__gt=0).update(self_booked=F("self_booked") - 1)
+        item.self_place = None
+
+
+def appointment_cancel(
+    *, appointment: Appointment, cancelled_by=None, reason: str, channel: str = Channel.CADRE
+) -> list[Appointment]:
     """Cancel an open appointment with a reason; cancelling dose 1 also gives up its held dose 2.
 
-    Returns the appointments cancelled. Raises BookingRefused without a reason or when not open.
+    `channel` says who cancelled (kept in cancelled_via). A self-booking's plan place goes back to the
+    village's self-booking share, and the site's place to the site. Returns the appointments cancelled.
+    Raises BookingRefused without a reason or when not open.
     """
     reason = clean_text(reason)
     if not reason.strip():
@@ -415,15 +447,22 @@ def appointment_cancel(*, appointment: Appointment, cancelled_by=None, reason: s
                 continue
             item.status = Appointment.Status.CANCELLED
             item.cancel_reason = reason.strip()[:200]
+            item.cancelled_via = channel
             item._change_reason = item.cancel_reason[:100]
             item._history_user = cancelled_by
-            item.save(update_fields=["status", "cancel_reason"])
+            _self_place_release(item)
+            item.save(update_fields=["status", "cancel_reason", "cancelled_via", "self_place"])
             release_place(item.site_id, item.date)
             cancelled.append(item)
         return cancelled
 
 
-def _move(item: Appointment, day: datetime.date, changed_by, reason: str) -> None:
+def _move(item: Appointment, day: datetime.date, changed_by, reason: str, channel: str) -> None:
+    fields = ["date"]
+    if channel != Channel.SELF and item.self_place_id is not None:
+        # Moved by a cadre or the site: the person no longer holds the self-booking place of that day.
+        _self_place_release(item)
+        fields.append("self_place")
     # Touch the two site-day rows in date order, like every other booking does.
     if item.date < day:
         release_place(item.site_id, item.date)
@@ -434,13 +473,17 @@ def _move(item: Appointment, day: datetime.date, changed_by, reason: str) -> Non
     item.date = day
     item._change_reason = reason[:100]
     item._history_user = changed_by
-    item.save(update_fields=["date"])
+    item.save(update_fields=fields)
 
 
 def appointment_reschedule(
-    *, appointment: Appointment, day: datetime.date, changed_by=None, reason: str
+    *, appointment: Appointment, day: datetime.date, changed_by=None, reason: str, channel: str = Channel.CADRE
 ) -> list[Appointment]:
     """Move an open appointment to another day at the same site, with a reason.
+
+    `channel` says who moves it. A move by a cadre or the site gives a self-booking's plan place back
+    to the village's self-booking share; a self-booking's own move (channel "self") leaves the plan
+    places to its caller, appointments.public.booking, which takes the new day's place first.
 
     Dose 1 stays within the window and the deadline, and drags its dose 2 along
     when the interval would break. Dose 2 goes no earlier than the interval after
@@ -470,7 +513,7 @@ def appointment_reschedule(
                 )
             second = next((a for a in locked.values() if a.dose_number == 2), None)
             # Take the later place first only when moving forward, so rows are always taken in date order.
-            _move(item, day, changed_by, reason)
+            _move(item, day, changed_by, reason, channel)
             moved.append(item)
             if second is not None and second.date < day + interval:
                 new_day = take_first_place(second.site_id, day + interval, campaign.end_date)
@@ -496,7 +539,7 @@ def appointment_reschedule(
                     earliest=max(earliest, today).isoformat(),
                     end=campaign.end_date.isoformat(),
                 )
-            _move(item, day, changed_by, reason)
+            _move(item, day, changed_by, reason, channel)
             moved.append(item)
         # The appointment moved gets a confirmation of its new day; a dose 2 dragged along is told by dose_due.
         triggers.confirmation_queue(appointments=moved[:1])
@@ -507,7 +550,7 @@ _UNREAD = object()
 
 
 def dose2_follow_dose1(
-    *, resident: Resident, given_on: datetime.date, changed_by=None, held=_UNREAD
+    *, resident: Resident, given_on: datetime.date, changed_by=None, held=_UNREAD, channel: str = Channel.CADRE
 ) -> Appointment | None:
     """After dose 1 is given, make sure dose 2 is held at the same site at least the interval later.
 
@@ -541,8 +584,9 @@ def dose2_follow_dose1(
             if held is not None:
                 held.status = Appointment.Status.CANCELLED
                 held.cancel_reason = str(_("no room for dose 2 after the interval"))
+                held.cancelled_via = Channel.SYSTEM
                 held._history_user = changed_by
-                held.save(update_fields=["status", "cancel_reason"])
+                held.save(update_fields=["status", "cancel_reason", "cancelled_via"])
                 release_place(held.site_id, held.date)
             return None
         if held is not None:
@@ -553,7 +597,7 @@ def dose2_follow_dose1(
             held.save(update_fields=["date"])
             return held
         return Appointment.objects.create(
-            resident=resident, dose_number=2, site_id=site_id, date=day, booked_by=changed_by
+            resident=resident, dose_number=2, site_id=site_id, date=day, booked_by=changed_by, channel=channel
         )
 
 
@@ -583,6 +627,7 @@ def mark_no_shows(*, day: datetime.date) -> int:
         with contextlib.suppress(BookingRefused):  # closed meanwhile
             appointment_cancel(
                 appointment=appointment,
+                channel=Channel.SITE,
                 reason=str(_("pre-screening: %(outcome)s"))
                 % {"outcome": PreScreening.Outcome(appointment.outcome).label},
             )
@@ -607,7 +652,8 @@ def mark_no_shows(*, day: datetime.date) -> int:
         for appointment in held:
             appointment.status = Appointment.Status.CANCELLED
             appointment.cancel_reason = str(_("dose 1 was missed"))
-        _save_with_history(held, ["status", "cancel_reason"], reason=str(_("dose 1 was missed")))
+            appointment.cancelled_via = Channel.SYSTEM
+        _save_with_history(held, ["status", "cancel_reason", "cancelled_via"], reason=str(_("dose 1 was missed")))
         for (site_id, date), n in collections.Counter((a.site_id, a.date) for a in held).items():
             SiteDay.objects.filter(site_id=site_id, date=date).update(booked=F("booked") - n)
         # Each no-show hears whom to call to book again (sent in the morning: quiet hours).

@@ -432,6 +432,14 @@ PUBLIC_RATE_ADD_PHONE = env_str("PUBLIC_RATE_ADD_PHONE", "20/d")
 PUBLIC_CAPTCHA_DEVICE_AFTER = env_str("PUBLIC_CAPTCHA_DEVICE_AFTER", "2/h")
 PUBLIC_CAPTCHA_ADDRESS_AFTER = env_str("PUBLIC_CAPTCHA_ADDRESS_AFTER", "20/h")
 PUBLIC_CAPTCHA_MIN_SECONDS = env_int("PUBLIC_CAPTCHA_MIN_SECONDS", 3)
+# Self-booking (appointments/public/booking.py): how long a booking waits for a lock before the phone is
+# told "人多，请稍后再试" (PostgreSQL's lock_timeout, milliseconds), how many seconds the days and places
+# shown are cached (the booking itself always checks the database), and the rates of the booking actions.
+PUBLIC_LOCK_TIMEOUT_MS = env_int("PUBLIC_LOCK_TIMEOUT_MS", 2000)
+PUBLIC_DAYS_CACHE_SECONDS = env_int("PUBLIC_DAYS_CACHE_SECONDS", 5)
+PUBLIC_RATE_BOOK_PHONE = env_str("PUBLIC_RATE_BOOK_PHONE", "10/m")
+PUBLIC_RATE_BOOK_DEVICE = env_str("PUBLIC_RATE_BOOK_DEVICE", "10/m")
+PUBLIC_RATE_BOOK_ADDRESS = env_str("PUBLIC_RATE_BOOK_ADDRESS", "600/m")
 
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "appointments.public.views.rate_limited"

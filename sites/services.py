@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments.messaging import triggers
-from appointments.models import OPEN_STATUSES, Appointment
+from appointments.models import OPEN_STATUSES, Appointment, Channel
 from appointments.services import (
     AlreadyBooked,
     BookingRefused,
@@ -245,7 +245,13 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None)
                 if not take_place(site.id, today):
                     raise DayFull(_("%(day)s is full at %(site)s."), day=today.isoformat(), site=site.name)
             held = Appointment(
-                resident=resident, dose_number=dose, site=site, date=today, walk_in=True, booked_by=checked_in_by
+                resident=resident,
+                dose_number=dose,
+                site=site,
+                date=today,
+                walk_in=True,
+                booked_by=checked_in_by,
+                channel=Channel.SITE,
             )
         # Saved when it changes: an arrival, or someone who arrived on an earlier day and left unvaccinated.
         if held.status != Appointment.Status.ARRIVED or moved:
@@ -337,6 +343,7 @@ def site_prescreen(
                 appointment_cancel(
                     appointment=appointment,
                     cancelled_by=screened_by,
+                    channel=Channel.SITE,
                     reason=str(_("pre-screening: %(outcome)s")) % {"outcome": screening.get_outcome_display()},
                 )
             elif outcome == PreScreening.Outcome.CLEARED:
@@ -473,6 +480,7 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
                     resident=resident,
                     given_on=timezone.localdate(at),
                     changed_by=vaccinator,
+                    channel=Channel.SITE,
                     **({"held": next_held} if locked.dose_number == 1 else {}),
                 )
                 if held is not None:

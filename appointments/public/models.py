@@ -3,6 +3,9 @@
 Imported by appointments.models so that Django finds these models in the appointments app.
 """
 
+import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -105,3 +108,93 @@ class PhoneCode(models.Model):
 
     def __str__(self):
         return f"{self.phone[:3]}****{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- self-booking: the office's rules and the changes counted (appointments.public.booking) ---------
+
+
+class SelfBookingRules(models.Model):
+    """The office's self-booking settings for one campaign; a campaign without a row uses the defaults.
+
+    Read through appointments.public.booking.rules_for; changed on the office's page
+    (appointments.public.office).
+    """
+
+    campaign = models.OneToOneField(
+        "campaign.Campaign", on_delete=models.CASCADE, related_name="self_booking_rules", verbose_name=_("campaign")
+    )
+    enabled = models.BooleanField(_("self-booking open"), default=True)
+    share_percent = models.PositiveSmallIntegerField(
+        _("share of each village's plan places for self-booking (%)"), default=50
+    )
+    open_days_before = models.PositiveSmallIntegerField(_("days before the week's Monday"), default=3)
+    open_time = models.TimeField(_("at"), default=datetime.time(8, 0))
+    changes_allowed = models.PositiveSmallIntegerField(_("changes allowed per person"), default=2)
+    cutoff_hours = models.PositiveSmallIntegerField(_("changes close this many hours before the day"), default=0)
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+
+    class Meta:
+        verbose_name = _("self-booking rules")
+        verbose_name_plural = _("self-booking rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(share_percent__lte=100), name="appointments_selfbookingrules_share_percent"
+            ),
+            models.CheckConstraint(
+                condition=Q(open_days_before__lte=28), name="appointments_selfbookingrules_open_days_before"
+            ),
+            models.CheckConstraint(
+                condition=Q(changes_allowed__lte=20), name="appointments_selfbookingrules_changes_allowed"
+            ),
+            models.CheckConstraint(condition=Q(cutoff_hours__lte=168), name="appointments_selfbookingrules_cutoff"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} {self.share_percent}%"
+
+
+class SelfChange(models.Model):
+    """One change a person made to their own booking on the public pages: a move, a cancellation, or a
+    new booking after cancelling one. Moves and new bookings after a cancellation count towards the
+    office's limit (SelfBookingRules.changes_allowed); cancelling is always allowed before the cutoff."""
+
+    class Kind(models.TextChoices):
+        MOVE = "move", _("moved")
+        CANCEL = "cancel", _("cancelled")
+        REBOOK = "rebook", _("booked again")
+
+    COUNTED = ["move", "rebook"]
+
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.CASCADE, related_name="self_changes", verbose_name=_("resident")
+    )
+    appointment = models.ForeignKey(
+        "appointments.Appointment", on_delete=models.CASCADE, related_name="+", verbose_name=_("appointment")
+    )
+    account = models.ForeignKey(
+        PhoneAccount, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("booking phone")
+    )
+    kind = models.CharField(_("change"), max_length=6, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("self-booking change")
+        verbose_name_plural = _("self-booking changes")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["move", "cancel", "rebook"]), name="appointments_selfchange_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["resident", "kind"], name="appointments_selfchange_person")]
+
+    def __str__(self):
+        return f"#{self.resident_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

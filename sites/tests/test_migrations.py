@@ -30,8 +30,13 @@ BEFORE_THE_MOVE = [
 MOVED = {"prescreening", "vaccination", "adverseevent"}
 # The move's last migration; later ones (adverse events' seen_at, 0006) change the tables themselves.
 JUST_AFTER_THE_MOVE = ("sites", "0005_site_work_content_types")
-# Columns that later migrations add, with values drawn afresh (appointments 0009: the slip code).
-ADDED_AFTER_THE_MOVE = {"appointments_appointment": "{code}"}
+# Columns that later migrations add, with values drawn afresh (appointments 0009: the slip code;
+# 0013: the booking's channel, derived again from walk_in, and the self-booking places).
+ADDED_AFTER_THE_MOVE = {
+    "appointments_appointment": "{code,channel,cancelled_via,self_place_id}",
+    "appointments_historicalappointment": "{channel,cancelled_via,self_place_id}",
+    "appointments_planallocation": "{self_booked}",
+}
 
 
 def migrate(targets=None):
