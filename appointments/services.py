@@ -123,6 +123,24 @@ def _dose1_date(resident) -> datetime.date | None:
 # Booking ------------------------------------------------------------------
 
 
+def booking_refusal(resident: Resident) -> NotEligible | None:
+    """Why `resident` cannot be booked at all (not eligible; a self-registration the cadre refused), or None.
+
+    The booking services raise it; the public page asks it before offering days.
+    """
+    if resident.status != Resident.Status.ELIGIBLE:
+        return NotEligible(
+            _("%(name)s is not eligible (%(status)s)."), name=resident.name, status=resident.get_status_display()
+        )
+    if resident.review == Resident.Review.REFUSED:
+        return NotEligible(
+            _("%(name)s's registration was not approved by the village cadre: %(reason)s"),
+            name=resident.name,
+            reason=resident.review_reason,
+        )
+    return None
+
+
 def appointment_book_pair(
     *,
     resident: Resident,
@@ -146,10 +164,9 @@ def appointment_book_pair(
     """
     campaign = resident.campaign
     today = timezone.localdate()
-    if resident.status != Resident.Status.ELIGIBLE:
-        raise NotEligible(
-            _("%(name)s is not eligible (%(status)s)."), name=resident.name, status=resident.get_status_display()
-        )
+    refusal = booking_refusal(resident)
+    if refusal is not None:
+        raise refusal
     if day < max(campaign.start_date, today) or day > campaign.first_dose_deadline:
         raise OutsideWindow(
             _("A first dose can be booked from %(first)s to %(deadline)s."),

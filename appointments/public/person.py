@@ -20,9 +20,9 @@ from appointments.models import OPEN_STATUSES, Appointment
 from appointments.public import booking, identity, limits
 from appointments.public.models import SelfChange
 from appointments.public.selectors import resident_status_line
-from appointments.services import BookingRefused
+from appointments.services import BookingRefused, booking_refusal
 from campaign.lib.masking import mask_document_number
-from residents.models import Resident
+from residents.selectors import self_registration_status
 
 
 def _rate(name):
@@ -64,7 +64,7 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
     upcoming = sorted(open_ones, key=lambda item: (item.date, item.dose_number))
     slip = slips_for([upcoming[0]])[0] if upcoming else None
     dose1 = next((item for item in open_ones if item.dose_number == 1), None)
-    can_book = resident.status == Resident.Status.ELIGIBLE and 1 not in given and dose1 is None
+    can_book = booking_refusal(resident) is None and 1 not in given and dose1 is None
     days = booking.self_days(village=resident.village, campaign=campaign) if (can_book or dose1) else []
     offered = [{"day": day, "state": day.state(now)} for day in days]
     soon = [row for row in offered if row["state"] == "soon"]
@@ -87,6 +87,8 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
             "resident": resident,
             "masked_document": mask_document_number(resident.document_type, resident.id_number),
             "status_line": resident_status_line(resident, doses=campaign.doses),
+            # A self-registration's standing with the cadre (待村干部确认, or refused with the reason).
+            "review": self_registration_status(resident),
             "appointments": [item for item in appointments if item.status != Appointment.Status.VACCINATED],
             "vaccinations": vaccinations,
             "slip": slip,

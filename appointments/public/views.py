@@ -17,7 +17,7 @@ from django_ratelimit.decorators import ratelimit
 from appointments.public import identity, limits
 from appointments.public.forms import AddForm, CodeForm, StartForm, form_stamp
 from appointments.public.models import FamilyMember
-from appointments.public.selectors import family_rows, resident_status_line
+from appointments.public.selectors import family_rows
 from campaign.lib.masking import mask_name, mask_phone
 from campaign.models import Campaign, Village
 
@@ -254,28 +254,6 @@ def add(request):
     return render(
         request, "public/add.html", {"form": form, "not_found": not_found, "family_max": settings.PUBLIC_FAMILY_MAX}
     )
-
-
-@identity.phone_required
-def person(request, member_id: int):
-    """A placeholder for one person's page (status, booking, slip, record: the booking pages replace it)."""
-    member = identity.member_for(request, member_id)
-    campaign = _campaign()
-    return render(
-        request,
-        "public/person.html",
-        {
-            "member": member,
-            "masked_name": mask_name(member.resident.name),
-            "status": resident_status_line(member.resident, doses=campaign.doses),
-        },
-    )
-
-
-@login_not_required
-def register(request):
-    """A placeholder for self-registration (the registration pages replace it)."""
-    return render(request, "public/register.html")
 
 
 @login_not_required

@@ -13,7 +13,7 @@ from django.utils import timezone
 from appointments.models import Appointment, Channel, PlanAllocation, WeeklyPlan
 from appointments.public import booking, identity
 from appointments.public.models import FamilyMember, PhoneAccount, SelfBookingRules, SelfChange
-from appointments.services import appointment_book_pair, appointment_cancel, appointment_reschedule
+from appointments.services import NotEligible, appointment_book_pair, appointment_cancel, appointment_reschedule
 from appointments.tests.qr import decode, svg_matrix
 from campaign.tests.factories import UserFactory
 from residents.tests.factories import ResidentFactory
@@ -429,3 +429,40 @@ def test_while_dose_1_is_booked_only_the_pair_is_cancelled_not_dose_2_alone(clie
     html = page(client, member).content.decode()
     assert reverse("public:cancel", args=[member.pk, first.pk]) in html
     assert reverse("public:cancel", args=[member.pk, second.pk]) not in html
+
+
+def test_a_self_registration_the_cadre_refused_is_not_offered_days_and_cannot_be_booked(client, qingshan, rules):
+    day = days_ahead(3)
+    published(qingshan, day, places=20)
+    resident = ResidentFactory(
+        village=qingshan,
+        channel="self",
+        review="refused",
+        review_reason="不住本村",
+        reviewed_by=UserFactory(),
+        reviewed_at=timezone.now(),
+        consent_at=timezone.now(),
+        consent_version="2021-03-v1",
+    )
+    member = member_of(signed_in(client), resident)
+
+    html = page(client, member).content.decode()
+    assert 'data-testid="book-day"' not in html
+    assert "不住本村" in re.search(r'data-testid="person-review">(.*?)</div>', html, re.S).group(1)
+    book(client, member, day)
+    assert not Appointment.objects.filter(resident=resident).exists()
+    with pytest.raises(NotEligible):
+        appointment_book_pair(resident=resident, day=day)
+
+
+def test_a_self_registration_waiting_for_the_cadre_books_and_says_it_is_to_be_confirmed(client, qingshan, rules):
+    day = days_ahead(3)
+    published(qingshan, day, places=20)
+    resident = ResidentFactory(
+        village=qingshan, channel="self", review="pending", consent_at=timezone.now(), consent_version="2021-03-v1"
+    )
+    member = member_of(signed_in(client), resident)
+
+    assert 'data-testid="person-review"' in page(client, member).content.decode()
+    book(client, member, day)
+    assert Appointment.objects.filter(resident=resident, dose_number=1, date=day).exists()
