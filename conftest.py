@@ -8,6 +8,7 @@ CI never passes by skipping.
 import os
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.conf import settings
 from django.db import connection
 
@@ -79,6 +80,10 @@ def _fast_and_in_process(settings, request):
     app.conf.task_always_eager = eager or previous
     yield
     app.conf.task_always_eager = previous
+    # Celery keeps "a task is running here, joining would block" in one global that apply_async in eager
+    # mode sets and restores around the call: tasks queued from several threads at once (the concurrency
+    # tests' bookings queue their confirmations) can leave it set, and the next test's result.get() fails.
+    _set_task_join_will_block(False)
 
 
 # Personas, named for their access.

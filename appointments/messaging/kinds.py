@@ -119,8 +119,9 @@ LONGEST_PLACES = "999999"  # a village's first-dose places in one week: 7 days o
 LONGEST_VILLAGE = "村" * (SITE_CHARS - 1) + "…"
 LONGEST_MOBILE = "13912345678"
 
-# How long a verification code holds (the next issue's public booking); written into its template.
-CODE_MINUTES = 10
+# How long a verification code holds (the public booking, PUBLIC_CODE_MINUTES), written into its template:
+# Alibaba's code templates take one variable, so the approved text carries the minutes.
+CODE_MINUTES = settings.PUBLIC_CODE_MINUTES
 
 KINDS: dict[str, KindSpec] = {
     # To a resident, when booked (or moved): the day, the site and its address.

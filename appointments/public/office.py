@@ -12,11 +12,12 @@ from django.utils.translation import gettext_lazy
 from appointments.public import booking
 from appointments.public.models import SelfBookingRules
 from campaign.lib.access import role_required
+from campaign.lib.text import CleanTextMixin
 from campaign.models import Campaign
 from campaign.roles import Role
 
 
-class RulesForm(forms.ModelForm):
+class RulesForm(CleanTextMixin, forms.ModelForm):
     """The rules with their bounds; every message in the user's language (Chinese by default)."""
 
     share_percent = forms.IntegerField(

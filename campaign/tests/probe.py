@@ -310,6 +310,13 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
             values[param] = scope.village.pk
         elif param == "member_id":  # a public booking phone's family member
             values[param] = _family_member(scope).pk
+        elif param == "appointment_id":  # an appointment on a public booking person's page (move, cancel)
+            from appointments.models import Appointment
+
+            resident = _family_member(scope).resident
+            found = Appointment.objects.filter(resident=resident).order_by("pk").first()
+            found = found or Appointment.objects.filter(resident__village=scope.village).order_by("pk").first()
+            values[param] = found.pk if found is not None else 1
         elif param == "key":  # the captcha's picture
             from captcha.models import CaptchaStore
 
