@@ -1,6 +1,8 @@
 import datetime
 import re
 
+from playwright.sync_api import expect
+
 from campaign.demo import DEMO_PASSWORD
 from e2e.conftest import log_in, screenshot
 from residents.models import Resident
@@ -19,14 +21,15 @@ def test_a_cadre_registers_a_passport_holder(browser, live_server, demo):
     assert not holder.is_visible()
     # An old 15-digit number is converted as it is typed, and the cadre is told.
     page.fill("#id_id_number", "341524850615123")
-    assert "已转换为18位号码" in page.get_by_test_id("id-preview-note").inner_text()
+    # The preview comes from the server (htmx): wait for it rather than read it at once.
+    expect(page.get_by_test_id("id-preview-note")).to_contain_text("已转换为18位号码")
     screenshot(page, "documents-15-digit-note")
 
     page.select_option("#id_document_type", "passport")
     assert holder.is_visible() and page.locator("#id_nationality").is_visible()
     page.fill("#id_name", "约翰·史密斯")
     page.fill("#id_id_number", "e 1234 5678")
-    assert "请在下方填写出生日期和性别" in page.get_by_test_id("id-preview").inner_text()
+    expect(page.get_by_test_id("id-preview")).to_contain_text("请在下方填写出生日期和性别")
     page.fill("#id_birth_date", "1980-05-01")
     page.check("input[name=sex][value=M]")
     page.select_option("#id_nationality", "USA")
