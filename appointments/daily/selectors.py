@@ -6,6 +6,7 @@ the appointment's slip code (appointments.slipcode) and nothing else.
 """
 
 import datetime
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -196,10 +197,13 @@ def village_slips(*, village: Village, day: datetime.date, user) -> list[Appoint
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def slip_qr_svg(code: str) -> str:
     """The slip's QR code as inline SVG. It encodes the slip's code (appointments.slipcode) and nothing else.
 
     Sized by its viewBox (one unit per module, quiet zone included), so CSS sets the size on paper and screen.
+    Drawn once per code in each server process (a page shown again, a slip printed again): the drawing
+    depends on the code only.
     """
     return segno.make(code, error="m", micro=False).svg_inline(omitsize=True, svgclass="slip-qr", dark="#000")
 

@@ -49,7 +49,7 @@ def _day(raw: str) -> datetime.date | None:
         return None
 
 
-def _page(request, member, *, busy: bool = False, status: int = 200):
+def _page(request, member, *, busy: bool = False, done: str = "", status: int = 200):
     resident = member.resident
     campaign = resident.campaign
     now = timezone.now()
@@ -86,7 +86,10 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
             "member": member,
             "resident": resident,
             "masked_document": mask_document_number(resident.document_type, resident.id_number),
-            "status_line": resident_status_line(resident, doses=campaign.doses),
+            # From the appointments and doses read above: the line adds no query.
+            "status_line": resident_status_line(
+                resident, doses=campaign.doses, appointments=appointments, vaccinations=vaccinations
+            ),
             # A self-registration's standing with the cadre (待村干部确认, or refused with the reason).
             "review": self_registration_status(resident),
             "appointments": [item for item in appointments if item.status != Appointment.Status.VACCINATED],
@@ -107,6 +110,8 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
             "cancellable": {item.pk for item in cancellable},
             "rules": rules,
             "busy": busy,
+            "done": done,
+            "footer_campaign": campaign,
         },
         status=status,
     )
@@ -142,8 +147,10 @@ def book(request, member_id: int):
         first, second = booking.self_book(resident=member.resident, day=day, account=member.account)
     except BookingRefused as refused:
         return _refused(request, member, refused)
-    messages.success(request, _("Booked. Show the code below when you come."))
-    return redirect("public:person", member.pk)
+    # The page itself answers the POST (status 200), not a redirect to it: one request less per person
+    # at the rush. A reload posts again, and harmlessly: self_book refuses a second booking (AlreadyBooked)
+    # and that refusal redirects to the page, which shows the slip of the first.
+    return _page(request, member, done=_("Booked. Show the code below when you come."))
 
 
 @identity.phone_required
