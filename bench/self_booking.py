@@ -192,7 +192,7 @@ def setup(phones: int, members: int, bots: int):
         )
     residents = Resident.objects.bulk_create(residents, batch_size=2000)
     accounts = PhoneAccount.objects.bulk_create(
-        PhoneAccount(phone=f"13{int(stamp) % 10}{n:08d}") for n in range(phones + bots)
+        PhoneAccount(phone=f"13{int(stamp) % 100:02d}{n:07d}") for n in range(phones + bots)
     )
     links = []
     for n, account in enumerate(accounts):

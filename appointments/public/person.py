@@ -62,7 +62,7 @@ def _page(request, member, *, busy: bool = False, done: str = "", status: int = 
     given = {item.dose_number for item in vaccinations}
     # The slip to show: the next open appointment (dose 1 carries its held dose 2).
     upcoming = sorted(open_ones, key=lambda item: (item.date, item.dose_number))
-    slip = slips_for([upcoming[0]])[0] if upcoming else None
+    slip = slips_for([upcoming[0]], open_appointments=open_ones)[0] if upcoming else None
     dose1 = next((item for item in open_ones if item.dose_number == 1), None)
     can_book = booking_refusal(resident) is None and 1 not in given and dose1 is None
     days = booking.self_days(village=resident.village, campaign=campaign) if (can_book or dose1) else []
