@@ -11,19 +11,25 @@ pages book in the current campaign) and leaves it so.
 Set-up: a campaign with 2 sites and 10 villages; published weekly plans giving each village 200
 places on each of 5 days, half of them open to self-booking (the office's share, 50%): 5,000
 self-booking places. One site-day has less capacity than its villages' self-booking places (300
-for 500), so the site's own limit is hit too. --phones verified phones (sessions created directly,
-as identity.public_sign_in leaves them: no SMS), each managing --members residents of one village
-(3 x 2,000 = 6,000 people for the 5,000 places), each phone with its own device cookie.
+for 500), so the site's own limit is hit too. --phones phones, each managing --members residents of
+one village (3 x 2,000 = 6,000 people for the 5,000 places; the family links written directly), each
+with its own device cookie and its own address (X-Forwarded-For: the server runs with BEHIND_PROXY=1,
+as behind nginx, so the per-address limits are the shipped ones).
 
 Then gunicorn is started with gunicorn.conf.py (as `make serve` does; DEBUG off, persistent
 connections) on --port, serving the project plus a bare view that inserts one row, and:
+  0. sign-in: every phone (the bots too), --clients at a time, opens the start page, takes --think
+     seconds to type, posts name, document and phone, reads its SMS code from the outbox (the newest
+     appointments.messaging Message of kind "code" for that phone, read from the database), opens the
+     code page, posts the code and follows the redirect to its family page: one code per phone;
   1. bare: the client threads POST /bench/bare/ for --bare-seconds (the anchor);
   2. the release: --clients threads take the phones from a queue, all released at once; for each
-     of its people a phone opens the person's page, picks one of the open days shown, books it
-     (POST), and opens the page again (as the browser follows the redirect) to see the slip; a day
-     refused as full is replaced by another open day (at most 3 tries); a busy answer is tried again.
+     of its people a phone opens the person's page, picks one of the open days shown and books it
+     (POST: the answer is the page with the slip); a day refused as full (a redirect to the page)
+     is replaced by another open day (at most 3 tries); a busy answer is tried again.
      Meanwhile --bots phones hammer the booking POST without pause (each with one person, already
-     booked after its first try): the rate limits should refuse them;
+     booked after its first try), and one bot on one address asks for codes for made-up phones
+     without pause: the rate limits and the captcha should refuse them;
   3. bare again, so a drift of the machine shows.
 Prints bookings a second (people booked / the release's wall time) and the share of the bare
 view's requests a second, latency percentiles of the real phones' requests (and of the booking
