@@ -20,7 +20,7 @@ from appointments.models import OPEN_STATUSES, Appointment
 from appointments.public import booking, identity, limits
 from appointments.public.models import SelfChange
 from appointments.public.selectors import resident_status_line
-from appointments.services import BookingRefused, booking_refusal
+from appointments.services import AlreadyBooked, BookingRefused, booking_refusal
 from campaign.lib.masking import mask_document_number
 from residents.selectors import self_registration_status
 
@@ -145,6 +145,11 @@ def book(request, member_id: int):
         return redirect("public:person", member.pk)
     try:
         first, second = booking.self_book(resident=member.resident, day=day, account=member.account)
+    except AlreadyBooked as refused:
+        # A reload of the page that answered the booking posts again: nothing is booked twice, and the
+        # page with the first booking's slip is shown with a note, not an error.
+        messages.info(request, refused.message)
+        return redirect("public:person", member.pk)
     except BookingRefused as refused:
         return _refused(request, member, refused)
     # The page itself answers the POST (status 200), not a redirect to it: one request less per person
