@@ -11,19 +11,25 @@ pages book in the current campaign) and leaves it so.
 Set-up: a campaign with 2 sites and 10 villages; published weekly plans giving each village 200
 places on each of 5 days, half of them open to self-booking (the office's share, 50%): 5,000
 self-booking places. One site-day has less capacity than its villages' self-booking places (300
-for 500), so the site's own limit is hit too. --phones verified phones (sessions created directly,
-as identity.public_sign_in leaves them: no SMS), each managing --members residents of one village
-(3 x 2,000 = 6,000 people for the 5,000 places), each phone with its own device cookie.
+for 500), so the site's own limit is hit too. --phones phones, each managing --members residents of
+one village (3 x 2,000 = 6,000 people for the 5,000 places; the family links written directly), each
+with its own device cookie and its own address (X-Forwarded-For: the server runs with BEHIND_PROXY=1,
+as behind nginx, so the per-address limits are the shipped ones).
 
 Then gunicorn is started with gunicorn.conf.py (as `make serve` does; DEBUG off, persistent
 connections) on --port, serving the project plus a bare view that inserts one row, and:
+  0. sign-in: every phone (the bots too), --clients at a time, opens the start page, takes --think
+     seconds to type, posts name, document and phone, reads its SMS code from the outbox (the newest
+     appointments.messaging Message of kind "code" for that phone, read from the database), opens the
+     code page, posts the code and follows the redirect to its family page: one code per phone;
   1. bare: the client threads POST /bench/bare/ for --bare-seconds (the anchor);
   2. the release: --clients threads take the phones from a queue, all released at once; for each
-     of its people a phone opens the person's page, picks one of the open days shown, books it
-     (POST), and opens the page again (as the browser follows the redirect) to see the slip; a day
-     refused as full is replaced by another open day (at most 3 tries); a busy answer is tried again.
+     of its people a phone opens the person's page, picks one of the open days shown and books it
+     (POST: the answer is the page with the slip); a day refused as full (a redirect to the page)
+     is replaced by another open day (at most 3 tries); a busy answer is tried again.
      Meanwhile --bots phones hammer the booking POST without pause (each with one person, already
-     booked after its first try): the rate limits should refuse them;
+     booked after its first try), and one bot on one address asks for codes for made-up phones
+     without pause: the rate limits and the captcha should refuse them;
   3. bare again, so a drift of the machine shows.
 Prints bookings a second (people booked / the release's wall time) and the share of the bare
 view's requests a second, latency percentiles of the real phones' requests (and of the booking
@@ -94,15 +100,11 @@ def _server_app():
 
 
 def setup(phones: int, members: int, bots: int):
-    from importlib import import_module
-
-    from django.conf import settings
     from django.contrib.auth.models import User
     from django.utils import timezone
 
     from appointments.models import PlanAllocation, WeeklyPlan
     from appointments.public.booking import self_days_forget
-    from appointments.public.identity import SESSION_PHONE, SESSION_VERIFIED_AT
     from appointments.public.models import FamilyMember, PhoneAccount, SelfBookingRules
     from campaign.lib.idnumber import make_id_number
     from campaign.lib.pinyin import name_initials
@@ -196,7 +198,7 @@ def setup(phones: int, members: int, bots: int):
         )
     residents = Resident.objects.bulk_create(residents, batch_size=2000)
     accounts = PhoneAccount.objects.bulk_create(
-        PhoneAccount(phone=f"13{int(stamp) % 10}{n:08d}") for n in range(phones + bots)
+        PhoneAccount(phone=f"13{int(stamp) % 100:02d}{n:07d}") for n in range(phones + bots)
     )
     links = []
     for n, account in enumerate(accounts):
@@ -212,19 +214,26 @@ def setup(phones: int, members: int, bots: int):
     for link in links:
         by_account[link.account_id].append(link.pk)
 
-    engine = import_module(settings.SESSION_ENGINE)
     clients = []
-    now = int(time.time())
-    for account in accounts:
-        session = engine.SessionStore()  # the engine the server uses (sessions in Redis and the database)
-        session[SESSION_PHONE] = account.phone
-        session[SESSION_VERIFIED_AT] = now
-        session.set_expiry(settings.PUBLIC_SESSION_HOURS * 3600)
-        session.create()
+    firsts = {link.account_id: link.resident_id for link in links if link.relation == "self"}
+    by_pk = {person.pk: person for person in residents}
+    for n, account in enumerate(accounts):
+        person = by_pk[firsts[account.pk]]
         csrf = secrets.token_hex(16)  # 32 characters: Django accepts it unmasked, cookie and header alike
         device = secrets.token_urlsafe(24)  # each phone its own device cookie (limits.DEVICE_COOKIE)
-        cookie = f"sessionid={session.session_key}; csrftoken={csrf}; bk_device={device}"
-        clients.append({"account": account.pk, "members": by_account[account.pk], "cookie": cookie, "csrf": csrf})
+        clients.append(
+            {
+                "account": account.pk,
+                "phone": account.phone,
+                "name": person.name,
+                "id_number": person.id_number,
+                "members": by_account[account.pk],
+                "cookies": {"csrftoken": csrf, "bk_device": device},
+                "csrf": csrf,
+                # Each phone its own address, as the reverse proxy appends it (BEHIND_PROXY=1).
+                "address": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
+            }
+        )
 
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {BARE_TABLE}")
@@ -248,9 +257,10 @@ class Client:
     def __init__(self, port, phone):
         self.port = port
         self.connection = None
+        self.cookies = phone["cookies"]  # shared with the phone: its session outlives this connection
         self.headers = {
-            "Cookie": phone["cookie"],
             "X-CSRFToken": phone["csrf"],
+            "X-Forwarded-For": phone["address"],
             "Content-Type": "application/x-www-form-urlencoded",
         }
 
@@ -266,9 +276,13 @@ class Client:
                 self._connect()
             started = time.perf_counter()
             try:
-                self.connection.request(method, url, body=urlencode(data) if data else None, headers=self.headers)
+                headers = dict(self.headers, Cookie="; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+                self.connection.request(method, url, body=urlencode(data) if data else None, headers=headers)
                 response = self.connection.getresponse()
                 body = response.read()
+                for header in response.headers.get_all("Set-Cookie") or []:
+                    name, _sep, rest = header.partition("=")
+                    self.cookies[name.strip()] = rest.split(";", 1)[0]
             except (http.client.HTTPException, OSError):
                 self.connection.close()
                 self.connection = None
@@ -305,6 +319,72 @@ class Stats:
                 self.last_booking = time.perf_counter()
 
 
+SHOWN = re.compile(r'name="shown" value="([^"]+)"')
+
+
+class Outbox:
+    """The SMS a phone receives: the newest message of kind "code" for it in the outbox, read from the
+    database (one connection of the bench's own, shared under a lock)."""
+
+    def __init__(self):
+        import psycopg2
+        from django.conf import settings
+
+        from appointments.messaging.models import Message
+
+        self.table = Message._meta.db_table
+        self.lock = threading.Lock()
+        db = settings.DATABASES["default"]
+        self.db = psycopg2.connect(
+            dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"] or 5432
+        )
+        self.db.autocommit = True
+
+    def code(self, phone):
+        with self.lock, self.db.cursor() as cursor:
+            cursor.execute(
+                f"SELECT params->>'code' FROM {self.table} WHERE phone = %s AND kind = 'code' ORDER BY id DESC LIMIT 1",  # noqa: S608
+                [phone],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+
+def phone_signs_in(port, phone, stats, outbox, think):
+    """The start page, name/document/phone posted after `think` seconds of typing, the SMS code read
+    from the outbox and posted, then the family page the redirect leads to. True when signed in."""
+    client = Client(port, phone)
+    status, html, seconds = client.request("GET", "/book/")
+    stats.add("sign-in", status, seconds)
+    shown = SHOWN.search(html)
+    typed_at = time.perf_counter() + think
+    time.sleep(max(0.0, typed_at - time.perf_counter()))
+    form = {
+        "name": phone["name"],
+        "document_type": "id_card",
+        "id_number": phone["id_number"],
+        "phone": phone["phone"],
+        "shown": shown.group(1) if shown else "",
+    }
+    status, html, seconds = client.request("POST", "/book/", form)
+    stats.add("sign-in", status, seconds)
+    if status != 302:
+        stats.outcome(f"start answered {status}" + (" (captcha)" if "captcha" in html else ""))
+        return False
+    code = outbox.code(phone["phone"])
+    status, html, seconds = client.request("GET", "/book/code/")
+    stats.add("sign-in", status, seconds)
+    status, html, seconds = client.request("POST", "/book/code/", {"code": code or ""})
+    stats.add("sign-in", status, seconds)
+    if status != 302:
+        stats.outcome(f"code answered {status}")
+        return False
+    status, html, seconds = client.request("GET", "/book/me/")
+    stats.add("sign-in", status, seconds)
+    stats.outcome("signed in")
+    return status == 200
+
+
 def phone_books(port, phone, stats):
     client = Client(port, phone)
     for member in phone["members"]:
@@ -323,11 +403,12 @@ def phone_books(port, phone, stats):
                 stats.outcome("busy (tried again)")
                 time.sleep(random.uniform(0.2, 1.0))  # as a person taps again after a moment
                 continue
-            if status != 302:
+            if status == 302:  # refused (the day full, say): the page says why
+                status, html, seconds = client.request("GET", page_url)
+                stats.add("page", status, seconds)
+            elif status != 200:
                 stats.outcome(f"book answered {status}")
                 break
-            status, html, seconds = client.request("GET", page_url)
-            stats.add("page", status, seconds)
             if 'data-testid="slip"' in html:
                 stats.outcome("booked")
                 break
@@ -350,6 +431,48 @@ def bot_hammers(port, phone, stats, stop):
         with stats.lock:
             stats.status[f"bot {status}"] += 1
             stats.latency["bot"].append(seconds)
+
+
+def bot_asks_codes(stats, port, stop):
+    """A bot on one address asking for codes for one made-up phone after another, without pause."""
+    phone = {
+        "cookies": {"csrftoken": "b" * 32, "bk_device": secrets.token_urlsafe(24)},
+        "csrf": "b" * 32,
+        "address": "10.255.255.1",
+    }
+    client = Client(port, phone)
+    while not stop.is_set():
+        form = {"name": "压测", "document_type": "id_card", "id_number": "110101199003077777"}
+        form["phone"] = f"137{random.randrange(10**8):08d}"
+        status, _html, seconds = client.request("POST", "/book/", form)
+        with stats.lock:
+            stats.status[f"code bot {'sent' if status == 302 else 'refused'}"] += 1
+
+
+def sign_in(port, phones, threads, think):
+    """Every phone (the bots too) signs in through the start page and its SMS code, --clients at a time."""
+    stats, outbox, work = Stats(), Outbox(), queue.Queue()
+    for phone in phones:
+        work.put(phone)
+
+    def run():
+        while True:
+            try:
+                phone = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                phone["signed_in"] = phone_signs_in(port, phone, stats, outbox, think)
+            except Exception as error:  # noqa: BLE001 - counted, the run goes on
+                stats.outcome(f"client error {type(error).__name__}")
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return stats, time.perf_counter() - started
 
 
 def bare(port, phones, threads, seconds):
@@ -403,6 +526,7 @@ def release(port, phones, bots, threads):
 
     stop = threading.Event()
     bot_threads = [threading.Thread(target=bot_hammers, args=(port, bot, stats, stop)) for bot in bots]
+    bot_threads += [threading.Thread(target=bot_asks_codes, args=(stats, port, stop)) for _ in bots[:1]]
     workers = [threading.Thread(target=run) for _ in range(threads)]
     for worker in workers:
         worker.start()
@@ -481,7 +605,8 @@ def start_server(port):
             "DEBUG": "0",
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_ACCESS_LOG": "/dev/null",
-            "PUBLIC_RATE_BOOK_ADDRESS": env.get("PUBLIC_RATE_BOOK_ADDRESS", "100000/m"),
+            # Behind nginx as in production: each phone's address comes in X-Forwarded-For.
+            "BEHIND_PROXY": "1",
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -519,6 +644,7 @@ def main():
     parser.add_argument("--bots", type=int, default=5)
     parser.add_argument("--bare-seconds", type=float, default=8)
     parser.add_argument("--port", type=int, default=18171)
+    parser.add_argument("--think", type=float, default=3.5, help="seconds a person takes to fill the start page")
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL to PostgreSQL and REDIS_URL to Redis")
@@ -535,6 +661,14 @@ def main():
             f"server: gunicorn -c gunicorn.conf.py, workers {os.environ.get('WEB_CONCURRENCY', 'default')},"
             f" threads {os.environ.get('GUNICORN_THREADS', '4')}; lock timeout {settings.PUBLIC_LOCK_TIMEOUT_MS} ms,"
             f" display cache {settings.PUBLIC_DAYS_CACHE_SECONDS} s",
+            flush=True,
+        )
+        signed, sign_wall = sign_in(args.port, phones + bots, args.clients, args.think)
+        p = percentiles(signed.latency["sign-in"])
+        print(
+            f"sign-in: {signed.outcomes['signed in']} of {len(phones) + len(bots)} phones in {sign_wall:.0f} s"
+            f" ({dict(signed.outcomes)}); statuses {dict(signed.status)};"
+            f" latency p50 {p[50]:.0f} ms, p95 {p[95]:.0f} ms, p99 {p[99]:.0f} ms",
             flush=True,
         )
         load_before = os.getloadavg()[0]
@@ -563,8 +697,11 @@ def main():
         print(f"latency of {name} ({len(values)}): p50 {p[50]:.0f} ms, p95 {p[95]:.0f} ms, p99 {p[99]:.0f} ms")
     print(f"latency of the bare view: p50 {bare_lat_before[50]:.0f} ms, p95 {bare_lat_before[95]:.0f} ms")
     bot_total = sum(n for status, n in stats.status.items() if str(status).startswith("bot"))
-    print(f"bots: {bot_total} requests, {stats.status['bot 429']} refused by the rate limits (429)")
+    print(f"bots: {bot_total} booking requests, {stats.status['bot 429']} refused by the rate limits (429)")
+    asked = stats.status["code bot sent"] + stats.status["code bot refused"]
+    print(f"code bot (one address): {asked} code requests, {stats.status['code bot refused']} refused")
     errors = sum(n for status, n in stats.status.items() if str(status)[-3:].startswith("5"))
+    errors += sum(n for status, n in signed.status.items() if str(status).startswith("5"))
     print(f"5xx answers: {errors}")
     for name, value in found.items():
         print(f"check: {name}: {value}")

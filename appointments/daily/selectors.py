@@ -6,6 +6,7 @@ the appointment's slip code (appointments.slipcode) and nothing else.
 """
 
 import datetime
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from appointments import slipcode
-from appointments.models import Appointment
+from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.masking import mask_document_number, mask_phone
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
@@ -196,10 +197,13 @@ def village_slips(*, village: Village, day: datetime.date, user) -> list[Appoint
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def slip_qr_svg(code: str) -> str:
     """The slip's QR code as inline SVG. It encodes the slip's code (appointments.slipcode) and nothing else.
 
     Sized by its viewBox (one unit per module, quiet zone included), so CSS sets the size on paper and screen.
+    Drawn once per code in each server process (a page shown again, a slip printed again): the drawing
+    depends on the code only.
     """
     return segno.make(code, error="m", micro=False).svg_inline(omitsize=True, svgclass="slip-qr", dark="#000")
 
@@ -236,12 +240,22 @@ class Slip:
         return mask_phone(self.appointment.resident.phone)
 
 
-def slips_for(appointments: list[Appointment]) -> list[Slip]:
-    """The slips of these appointments, each dose-1 slip with its held dose-2 place (one query for all)."""
+def slips_for(appointments: list[Appointment], *, open_appointments: list[Appointment] | None = None) -> list[Slip]:
+    """The slips of these appointments, each dose-1 slip with its held dose-2 place (one query for all).
+
+    A caller that has read these people's open appointments (with their sites) passes them as
+    `open_appointments`: the held places are taken from them, with no query."""
     firsts = [item.resident_id for item in appointments if item.dose_number == 1]
     held = {}
     if firsts:
-        seconds = Appointment.objects.open().filter(resident_id__in=firsts, dose_number=2).select_related("site")
+        if open_appointments is None:
+            seconds = Appointment.objects.open().filter(resident_id__in=firsts, dose_number=2).select_related("site")
+        else:
+            seconds = [
+                item
+                for item in open_appointments
+                if item.dose_number == 2 and item.resident_id in firsts and item.status in OPEN_STATUSES
+            ]
         held = {item.resident_id: item for item in seconds}
     return [Slip(item, held.get(item.resident_id) if item.dose_number == 1 else None) for item in appointments]
 

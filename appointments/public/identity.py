@@ -277,7 +277,7 @@ def member_for(request, member_id: int) -> FamilyMember:
     """The verified phone's family member `member_id`, with its resident; Http404 for anyone else's."""
     phone = verified_phone(request)
     member = (
-        FamilyMember.objects.select_related("resident", "resident__village", "account")
+        FamilyMember.objects.select_related("resident", "resident__village", "resident__campaign", "account")
         .filter(pk=member_id, account__phone=phone)
         .first()
         if phone

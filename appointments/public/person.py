@@ -20,7 +20,7 @@ from appointments.models import OPEN_STATUSES, Appointment
 from appointments.public import booking, identity, limits
 from appointments.public.models import SelfChange
 from appointments.public.selectors import resident_status_line
-from appointments.services import BookingRefused, booking_refusal
+from appointments.services import AlreadyBooked, BookingRefused, booking_refusal
 from campaign.lib.masking import mask_document_number
 from residents.selectors import self_registration_status
 
@@ -49,7 +49,7 @@ def _day(raw: str) -> datetime.date | None:
         return None
 
 
-def _page(request, member, *, busy: bool = False, status: int = 200):
+def _page(request, member, *, busy: bool = False, done: str = "", status: int = 200):
     resident = member.resident
     campaign = resident.campaign
     now = timezone.now()
@@ -62,7 +62,7 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
     given = {item.dose_number for item in vaccinations}
     # The slip to show: the next open appointment (dose 1 carries its held dose 2).
     upcoming = sorted(open_ones, key=lambda item: (item.date, item.dose_number))
-    slip = slips_for([upcoming[0]])[0] if upcoming else None
+    slip = slips_for([upcoming[0]], open_appointments=open_ones)[0] if upcoming else None
     dose1 = next((item for item in open_ones if item.dose_number == 1), None)
     can_book = booking_refusal(resident) is None and 1 not in given and dose1 is None
     days = booking.self_days(village=resident.village, campaign=campaign) if (can_book or dose1) else []
@@ -86,7 +86,10 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
             "member": member,
             "resident": resident,
             "masked_document": mask_document_number(resident.document_type, resident.id_number),
-            "status_line": resident_status_line(resident, doses=campaign.doses),
+            # From the appointments and doses read above: the line adds no query.
+            "status_line": resident_status_line(
+                resident, doses=campaign.doses, appointments=appointments, vaccinations=vaccinations
+            ),
             # A self-registration's standing with the cadre (待村干部确认, or refused with the reason).
             "review": self_registration_status(resident),
             "appointments": [item for item in appointments if item.status != Appointment.Status.VACCINATED],
@@ -107,6 +110,8 @@ def _page(request, member, *, busy: bool = False, status: int = 200):
             "cancellable": {item.pk for item in cancellable},
             "rules": rules,
             "busy": busy,
+            "done": done,
+            "footer_campaign": campaign,
         },
         status=status,
     )
@@ -140,10 +145,17 @@ def book(request, member_id: int):
         return redirect("public:person", member.pk)
     try:
         first, second = booking.self_book(resident=member.resident, day=day, account=member.account)
+    except AlreadyBooked as refused:
+        # A reload of the page that answered the booking posts again: nothing is booked twice, and the
+        # page with the first booking's slip is shown with a note, not an error.
+        messages.info(request, refused.message)
+        return redirect("public:person", member.pk)
     except BookingRefused as refused:
         return _refused(request, member, refused)
-    messages.success(request, _("Booked. Show the code below when you come."))
-    return redirect("public:person", member.pk)
+    # The page itself answers the POST (status 200), not a redirect to it: one request less per person
+    # at the rush. A reload posts again, and harmlessly: self_book refuses a second booking (AlreadyBooked)
+    # and that refusal redirects to the page, which shows the slip of the first.
+    return _page(request, member, done=_("Booked. Show the code below when you come."))
 
 
 @identity.phone_required

@@ -22,17 +22,31 @@ def _day(day) -> str:
     return formats.date_format(day, "MONTH_DAY_FORMAT")
 
 
-def resident_status_line(resident: Resident, *, doses: int) -> str:
-    """One line for a person: not eligible (why), vaccinated doses, the next booked day, or registered."""
+def resident_status_line(resident: Resident, *, doses: int, appointments=None, vaccinations=None) -> str:
+    """One line for a person: not eligible (why), vaccinated doses, the next booked day, or registered.
+
+    A page that has read the person's appointments (with their sites) and vaccinations already passes
+    them (`appointments`, `vaccinations`), so the line costs no query of its own.
+    """
     if resident.status != Resident.Status.ELIGIBLE:
         return str(resident.get_status_display())
-    given = sorted(resident.vaccinations.values_list("dose_number", flat=True))
-    open_appointment = (
-        Appointment.objects.filter(resident=resident, status__in=OPEN_STATUSES)
-        .select_related("site")
-        .order_by("date", "dose_number")
-        .first()
-    )
+    if vaccinations is None:
+        given = sorted(resident.vaccinations.values_list("dose_number", flat=True))
+    else:
+        given = sorted(item.dose_number for item in vaccinations)
+    if appointments is None:
+        open_appointment = (
+            Appointment.objects.filter(resident=resident, status__in=OPEN_STATUSES)
+            .select_related("site")
+            .order_by("date", "dose_number")
+            .first()
+        )
+    else:
+        open_ones = sorted(
+            (item for item in appointments if item.status in OPEN_STATUSES),
+            key=lambda item: (item.date, item.dose_number, item.pk),
+        )
+        open_appointment = open_ones[0] if open_ones else None
     parts = []
     if given and len(given) >= doses:
         return _("Fully vaccinated (%(count)d doses)") % {"count": len(given)}

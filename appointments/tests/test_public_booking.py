@@ -136,6 +136,23 @@ def test_a_person_not_booked_sees_the_open_days_and_books_both_doses_on_the_self
     assert 'data-testid="slip"' in response.content.decode()
 
 
+def test_the_booking_is_answered_with_the_slip_and_a_reload_posting_again_books_nothing_more(client, qingshan, rules):
+    day = days_ahead(3)
+    allocation = published(qingshan, day, places=20)
+    member = member_of(signed_in(client), ResidentFactory(village=qingshan))
+    url = reverse("public:book", args=[member.pk])
+    answer = client.post(url, {"day": day.isoformat()})
+    assert answer.status_code == 200  # the page itself, no redirect to follow
+    assert 'data-testid="slip"' in answer.content.decode()
+    again = client.post(url, {"day": day.isoformat()})  # the browser's reload of that answer
+    assert again.status_code == 302 and again.url == reverse("public:person", args=[member.pk])
+    shown = client.get(again.url).content.decode()
+    assert 'data-testid="slip"' in shown and "alert-danger" not in shown  # a note, not an error
+    assert Appointment.objects.filter(resident=member.resident).count() == 2
+    allocation.refresh_from_db()
+    assert allocation.self_booked == 1
+
+
 def test_another_phones_family_member_is_not_found(client, qingshan, rules):
     day = days_ahead(3)
     published(qingshan, day, places=20)
@@ -418,7 +435,8 @@ def test_a_phone_tapping_book_over_and_over_is_refused_by_its_rate(client, qings
     statuses = [
         client.post(reverse("public:book", args=[member.pk]), {"day": day.isoformat()}).status_code for _ in range(5)
     ]
-    assert statuses[:3] == [302, 302, 302]  # booked, then "already booked"
+    # Booked (the page answers the POST), then "already booked" (sent back to the page)
+    assert statuses[:3] == [200, 302, 302]
     assert statuses[3:] == [429, 429]
     assert Appointment.objects.filter(resident=member.resident).count() == 2
 
