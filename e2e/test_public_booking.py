@@ -9,6 +9,7 @@ site team checks them in by scanning the slip's code.
 import datetime
 import re
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -34,7 +35,11 @@ def publish(village, day, places):
     plan, _ = WeeklyPlan.objects.get_or_create(
         campaign=village.campaign,
         week_start=day - datetime.timedelta(days=day.weekday()),
-        defaults={"status": "published", "published_at": timezone.now(), "created_by_id": 1},
+        defaults={
+            "status": "published",
+            "published_at": timezone.now(),
+            "created_by": get_user_model().objects.get(username="office"),
+        },
     )
     PlanAllocation.objects.create(plan=plan, site=village.site, village=village, date=day, places=places)
 
