@@ -293,6 +293,17 @@ def _check_cutoff(rules, day: datetime.date, now: datetime.datetime) -> None:
         )
 
 
+def check_cancel(*, rules, appointment: Appointment, now: datetime.datetime, dose1_open: bool) -> None:
+    """Refuse cancelling `appointment` online: not booked, past the cutoff, or a later dose while dose 1
+    is still booked (cancelling dose 1 takes its held dose with it; the held dose alone would leave
+    dose 1 without it). The person's page asks it before offering the button; self_cancel raises it."""
+    if appointment.status != Appointment.Status.BOOKED:
+        raise BookingRefused(_("This appointment can no longer be changed."))
+    _check_cutoff(rules, appointment.date, now)
+    if appointment.dose_number > 1 and dose1_open:
+        raise BookingRefused(_("While dose 1 is booked, dose 2 is cancelled together with it: cancel dose 1."))
+
+
 def _check_changes(rules, resident) -> None:
     """Refuse when the person has used up the changes the office allows (counted in the database)."""
     used = SelfChange.objects.filter(resident=resident, kind__in=SelfChange.COUNTED).count()
@@ -418,9 +429,8 @@ def self_cancel(*, appointment: Appointment, account=None, now: datetime.datetim
     """
     now = now or timezone.now()
     rules = rules_for(appointment.resident.campaign)
-    _check_cutoff(rules, appointment.date, now)
-    if appointment.status != Appointment.Status.BOOKED:
-        raise BookingRefused(_("This appointment can no longer be changed."))
+    dose1_open = Appointment.objects.open().filter(resident_id=appointment.resident_id, dose_number=1).exists()
+    check_cancel(rules=rules, appointment=appointment, now=now, dose1_open=dose1_open)
     with _short_locks():
         cancelled = appointment_cancel(
             appointment=appointment, reason=_("cancelled by the person online"), channel=Channel.SELF

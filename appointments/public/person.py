@@ -49,6 +49,14 @@ def _day(raw: str) -> datetime.date | None:
         return None
 
 
+def _can_cancel(rules, appointment, now, *, dose1_open: bool) -> bool:
+    try:
+        booking.check_cancel(rules=rules, appointment=appointment, now=now, dose1_open=dose1_open)
+    except BookingRefused:
+        return False
+    return True
+
+
 def _page(request, member, *, busy: bool = False, done: str = "", status: int = 200):
     resident = member.resident
     campaign = resident.campaign
@@ -71,14 +79,7 @@ def _page(request, member, *, busy: bool = False, done: str = "", status: int = 
     changeable = dose1 is not None and dose1.status == Appointment.Status.BOOKED
     # Counted only where a change can be offered (the move itself counts again, under its lock).
     used = SelfChange.objects.filter(resident=resident, kind__in=SelfChange.COUNTED).count() if changeable else 0
-    # Dose 2 alone is cancelled only once dose 1 is given: while dose 1 is booked, cancelling it takes both.
-    cancellable = [
-        item
-        for item in open_ones
-        if item.status == Appointment.Status.BOOKED
-        and now < booking.changes_close_at(rules, item.date)
-        and not (item.dose_number > 1 and dose1 is not None)
-    ]
+    cancellable = [item for item in open_ones if _can_cancel(rules, item, now, dose1_open=dose1 is not None)]
     return render(
         request,
         "public/person_page.html",

@@ -13,7 +13,13 @@ from django.utils import timezone
 from appointments.models import Appointment, Channel, PlanAllocation, WeeklyPlan
 from appointments.public import booking, identity
 from appointments.public.models import FamilyMember, PhoneAccount, SelfBookingRules, SelfChange
-from appointments.services import NotEligible, appointment_book_pair, appointment_cancel, appointment_reschedule
+from appointments.services import (
+    BookingRefused,
+    NotEligible,
+    appointment_book_pair,
+    appointment_cancel,
+    appointment_reschedule,
+)
 from appointments.tests.qr import decode, svg_matrix
 from campaign.tests.factories import UserFactory
 from residents.tests.factories import ResidentFactory
@@ -484,3 +490,14 @@ def test_a_self_registration_waiting_for_the_cadre_books_and_says_it_is_to_be_co
     assert 'data-testid="person-review"' in page(client, member).content.decode()
     book(client, member, day)
     assert Appointment.objects.filter(resident=resident, dose_number=1, date=day).exists()
+
+
+def test_dose_2_alone_cannot_be_cancelled_online_while_dose_1_is_booked(client, qingshan, rules):
+    # The page offers no such button; a POST made by hand is refused by the service itself.
+    first, second = appointment_book_pair(resident=ResidentFactory(village=qingshan), day=days_ahead(3))
+    member = member_of(signed_in(client), first.resident)
+    client.post(reverse("public:cancel", args=[member.pk, second.pk]))
+    assert Appointment.objects.get(pk=second.pk).status == Appointment.Status.BOOKED
+    with pytest.raises(BookingRefused):
+        booking.self_cancel(appointment=second)
+    assert Appointment.objects.get(pk=second.pk).status == Appointment.Status.BOOKED
