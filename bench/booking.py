@@ -58,13 +58,13 @@ def setup(capacity: int, days: int, residents: int) -> tuple[Campaign, list[Resi
         min_age=18,
         max_age=59,
         doses=2,
-        min_interval_days=14,
+        dose_intervals=[14],
         start_date=today,
         end_date=today + datetime.timedelta(days=days - 1),
         first_dose_deadline=today + datetime.timedelta(days=days - 16),
         target_people=residents,
         daily_floor_per_site=0,
-        is_current=False,
+        is_open=False,
     )
     site = Site.objects.create(
         campaign=campaign, name=f"压测接种点-{stamp}", short_name="压测", address="-", daily_capacity=capacity

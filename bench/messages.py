@@ -115,13 +115,13 @@ def setup(people: int) -> datetime.date:
         min_age=18,
         max_age=59,
         doses=2,
-        min_interval_days=14,
+        dose_intervals=[14],
         start_date=today - datetime.timedelta(days=7),
         end_date=today + datetime.timedelta(days=60),
         first_dose_deadline=today + datetime.timedelta(days=40),
         target_people=people,
         daily_floor_per_site=0,
-        is_current=True,
+        is_open=True,
     )
     villages = []
     for n in range(10):

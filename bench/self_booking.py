@@ -115,20 +115,20 @@ def setup(phones: int, members: int, bots: int):
 
     today = timezone.localdate()
     stamp = f"{time.time():.0f}"
-    Campaign.objects.filter(is_current=True).update(is_current=False)
+    Campaign.objects.filter(is_open=True).update(is_open=False)
     campaign = Campaign.objects.create(
         name=f"自助预约压测-{stamp}",
         vaccine="压测疫苗",
         min_age=18,
         max_age=59,
         doses=2,
-        min_interval_days=14,
+        dose_intervals=[14],
         start_date=today - datetime.timedelta(days=1),
         end_date=today + datetime.timedelta(days=60),
         first_dose_deadline=today + datetime.timedelta(days=40),
         target_people=phones * members,
         daily_floor_per_site=0,
-        is_current=True,
+        is_open=True,
     )
     SelfBookingRules.objects.create(campaign=campaign, share_percent=SHARE, open_days_before=28)
     sites = [

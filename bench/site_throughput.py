@@ -152,13 +152,13 @@ def setup(people: int, clients: int):
         min_age=18,
         max_age=59,
         doses=2,
-        min_interval_days=14,
+        dose_intervals=[14],
         start_date=today - datetime.timedelta(days=1),
         end_date=today + datetime.timedelta(days=60),
         first_dose_deadline=today + datetime.timedelta(days=40),
         target_people=people,
         daily_floor_per_site=600,
-        is_current=False,
+        is_open=False,
     )
     site = Site.objects.create(
         campaign=campaign,

@@ -14,8 +14,8 @@ admin.site.index_title = _("Campaign configuration and records")
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CleanTextModelForm
-    list_display = ["name", "vaccine", "start_date", "end_date", "first_dose_deadline", "target_people", "is_current"]
-    list_filter = ["is_current"]
+    list_display = ["name", "vaccine", "start_date", "end_date", "first_dose_deadline", "target_people", "is_open"]
+    list_filter = ["is_open"]
     search_fields = ["name", "vaccine"]
 
 

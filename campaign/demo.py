@@ -155,7 +155,7 @@ def demo_calendar(today: datetime.date, seed_dates: bool = False) -> tuple[datet
 def load_campaign(*, today: datetime.date, seed_dates: bool = False) -> Campaign:
     """The campaign, its 3 sites and 22 villages, and one user per role and binding."""
     start, end, deadline = demo_calendar(today, seed_dates)
-    Campaign.objects.exclude(name=CAMPAIGN_NAME).filter(is_current=True).update(is_current=False)
+    Campaign.objects.exclude(name=CAMPAIGN_NAME).filter(is_open=True).update(is_open=False)
     campaign, _created = Campaign.objects.update_or_create(
         name=CAMPAIGN_NAME,
         defaults={
@@ -165,13 +165,13 @@ def load_campaign(*, today: datetime.date, seed_dates: bool = False) -> Campaign
             "max_age": 59,
             "admit_healthy_over_max_age": True,
             "doses": 2,
-            "min_interval_days": 14,
+            "dose_intervals": [14],
             "start_date": start,
             "end_date": end,
             "first_dose_deadline": deadline,
             "target_people": TARGET_PEOPLE,
             "daily_floor_per_site": 600,
-            "is_current": True,
+            "is_open": True,
         },
     )
     for site_name, short, address, capacity, _user, villages in SITES:

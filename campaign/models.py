@@ -7,13 +7,24 @@ from django.utils.translation import pgettext_lazy
 
 
 class CampaignQuerySet(models.QuerySet):
+    def open(self):
+        """Campaigns that run: shown in the top bar's choice, their periodic jobs run."""
+        return self.filter(is_open=True)
+
+    def default(self):
+        """The open campaign a user without a choice works in: the one that started last, or None."""
+        return self.open().order_by("-start_date", "-id").first()
+
+    # Transitional (several campaigns run at once): pages use request.campaign (campaign.scope),
+    # jobs loop over Campaign.objects.open(). These two answer the default campaign.
     def current(self):
-        """The campaign the product works on now; raises Campaign.DoesNotExist when none is."""
-        return self.get(is_current=True)
+        found = self.default()
+        if found is None:
+            raise self.model.DoesNotExist("No campaign is open.")
+        return found
 
     def current_or_none(self):
-        """The current campaign, or None (a periodic job with nothing to do)."""
-        return self.filter(is_current=True).first()
+        return self.default()
 
 
 class Campaign(models.Model):
@@ -30,13 +41,21 @@ class Campaign(models.Model):
     max_age = models.PositiveSmallIntegerField(_("maximum age"))
     admit_healthy_over_max_age = models.BooleanField(_("admit healthy people above the maximum age"), default=False)
     doses = models.PositiveSmallIntegerField(_("number of doses"), default=1)
-    min_interval_days = models.PositiveSmallIntegerField(_("minimum days between doses"), default=0)
+    # The minimum days between dose n and dose n+1, one entry per gap: [14] for two doses 14
+    # days apart, [28, 150] for three; [] for one dose. campaign.services checks the length.
+    dose_intervals = models.JSONField(_("days between doses"), default=list, blank=True)
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
     first_dose_deadline = models.DateField(_("first-dose deadline"))
     target_people = models.PositiveIntegerField(_("coverage target (people)"))
     daily_floor_per_site = models.PositiveIntegerField(_("daily floor per site (people a day)"), default=0)
-    is_current = models.BooleanField(_("current"), default=False)
+    # Registrations of people younger than this (in years) carry a guardian (监护人).
+    guardian_under_age = models.PositiveSmallIntegerField(_("guardian needed under this age (years)"), default=18)
+    # An open campaign runs: it is offered in the top bar and its periodic jobs run. Several may be.
+    is_open = models.BooleanField(_("open"), default=True)
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("copied from")
+    )
 
     objects = CampaignQuerySet.as_manager()
 
@@ -45,9 +64,6 @@ class Campaign(models.Model):
         verbose_name_plural = _("campaigns")
         ordering = ["-start_date"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["is_current"], condition=Q(is_current=True), name="campaign_campaign_one_current"
-            ),
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")), name="campaign_campaign_end_after_start"
             ),
@@ -57,15 +73,73 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(condition=Q(max_age__gte=F("min_age")), name="campaign_campaign_age_range"),
             models.CheckConstraint(condition=Q(doses__gte=1, doses__lte=5), name="campaign_campaign_doses_range"),
-            models.CheckConstraint(
-                condition=Q(doses=1) | Q(min_interval_days__gte=1), name="campaign_campaign_interval_for_multi_dose"
-            ),
             models.CheckConstraint(condition=Q(target_people__gte=1), name="campaign_campaign_target_positive"),
             models.CheckConstraint(condition=Q(age_unit__in=["years", "months"]), name="campaign_campaign_age_unit"),
         ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def dose_numbers(self) -> range:
+        """1 .. doses."""
+        return range(1, self.doses + 1)
+
+    def interval_before(self, dose_number: int) -> int:
+        """The minimum days between dose `dose_number - 1` and dose `dose_number` (0 for dose 1)."""
+        if dose_number <= 1:
+            return 0
+        gaps = list(self.dose_intervals or [])
+        return int(gaps[dose_number - 2]) if dose_number - 2 < len(gaps) else int(gaps[-1] if gaps else 0)
+
+    def offset(self, dose_number: int) -> int:
+        """Days from dose 1 to dose `dose_number` when every gap is the minimum."""
+        return sum(self.interval_before(n) for n in range(2, dose_number + 1))
+
+    @property
+    def min_interval_days(self) -> int:
+        """Transitional: the gap before dose 2 (0 for a one-dose campaign). Use interval_before(n)."""
+        return self.interval_before(2)
+
+    @property
+    def age_in_months(self) -> bool:
+        return self.age_unit == self.AgeUnit.MONTHS
+
+
+class ScreeningQuestion(models.Model):
+    """One screening question a campaign asks at registration and again before the shot.
+
+    The seed's six (campaign.screening.BUILTIN) are answered in the resident's own fields; any
+    other question's answer is kept in Resident.extra_answers under its code. A campaign with no
+    rows asks the seed's six (campaign.screening.questions_for).
+    """
+
+    class Outcome(models.TextChoices):
+        DEFERRED = "deferred", _("deferred")
+        EXCLUDED = "excluded", _("excluded")
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="screening_questions", verbose_name=_("campaign")
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    text = models.CharField(_("question"), max_length=200)
+    outcome = models.CharField(_("a yes leads to"), max_length=10, choices=Outcome.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("screening question")
+        verbose_name_plural = _("screening questions")
+        ordering = ["campaign_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "code"], name="campaign_screeningquestion_unique_code"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["deferred", "excluded"]), name="campaign_screeningquestion_outcome"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="campaign_screeningquestion_text"),
+        ]
+
+    def __str__(self):
+        return self.text
 
 
 class Village(models.Model):
@@ -116,6 +190,10 @@ class Profile(models.Model):
         "sites.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="team", verbose_name=_("site")
     )
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+    # The campaign the user last worked in (the top bar's choice, campaign.scope).
+    last_campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("last campaign")
+    )
     # Set when the office gives a temporary password; the user changes it at the next login.
     must_change_password = models.BooleanField(_("must change the password at next login"), default=False)
 

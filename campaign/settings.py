@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.campaign: the campaign the page works in (campaign.scope).
+    "campaign.scope.CampaignMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "campaign.accounts.middleware.PasswordChangeRequiredMiddleware",
     "campaign.middleware.BadParameterMiddleware",

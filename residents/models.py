@@ -57,6 +57,9 @@ class ScreeningAnswers(models.Model):
     fever = models.BooleanField(_("fever"), default=False)
     acute_illness = models.BooleanField(_("acute illness or acute attack of a chronic disease"), default=False)
     severe_chronic = models.BooleanField(_("severe chronic disease"), default=False)
+    # Answers to the campaign's screening questions beyond the seed's six, {code: bool}
+    # (campaign.screening); a "yes" to any keeps the person from being eligible (residents.services).
+    extra_answers = models.JSONField(_("other screening answers"), default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -94,6 +97,12 @@ class Resident(ScreeningAnswers):
         IMPORT = "import", _("imported from a sheet")
         SELF = "self", _("self-registered")
 
+    class GuardianRelation(models.TextChoices):
+        MOTHER = "mother", _("mother")
+        FATHER = "father", _("father")
+        GRANDPARENT = "grandparent", _("grandparent")
+        OTHER = "other", _("other guardian")
+
     class Review(models.TextChoices):
         # Only a self-registration is reviewed: staff registrations and imports have no review ("").
         NONE = "", _("not reviewed")
@@ -123,7 +132,21 @@ class Resident(ScreeningAnswers):
     # Read from the number where the document encodes them, entered where it does not.
     birth_date = models.DateField(_("birth date"), editable=False)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
+    # The phone that reaches this registration: for a child, the guardian's (messages and the
+    # public booking pages find the child by it).
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+    # A guardian (监护人), for a person under the campaign's guardian_under_age: name, relation and
+    # document; the guardian's phone is `phone` above.
+    guardian_name = models.CharField(_("guardian's name"), max_length=50, blank=True)
+    guardian_relation = models.CharField(
+        _("guardian's relation"), max_length=12, choices=GuardianRelation.choices, blank=True
+    )
+    guardian_document_type = models.CharField(
+        _("guardian's document type"), max_length=30, choices=DocumentType.choices, blank=True
+    )
+    guardian_id_number = models.CharField(
+        _("guardian's document number"), max_length=DOCUMENT_NUMBER_MAX_LENGTH, blank=True
+    )
     basis = models.CharField(_("eligibility basis"), max_length=10, choices=Basis.choices, default=Basis.HOUSEHOLD)
     priority_group = models.CharField(
         _("priority group"), max_length=20, choices=PriorityGroup.choices, default=PriorityGroup.GENERAL
@@ -194,6 +217,16 @@ class Resident(ScreeningAnswers):
                 condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="residents_resident_phone_shape"
             ),
             models.CheckConstraint(condition=~Q(name=""), name="residents_resident_name_given"),
+            # A guardian is named with a relation and reached by phone; no relation without a name.
+            models.CheckConstraint(
+                condition=Q(guardian_name="", guardian_relation="", guardian_id_number="")
+                | (~Q(guardian_name="") & ~Q(guardian_relation="") & ~Q(phone="")),
+                name="residents_resident_guardian_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(guardian_relation__in=["", "mother", "father", "grandparent", "other"]),
+                name="residents_resident_guardian_relation",
+            ),
             models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="residents_resident_sex"),
             models.CheckConstraint(
                 condition=Q(status__in=["eligible", "deferred", "excluded", "out_of_age", "refused"]),

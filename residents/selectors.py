@@ -129,4 +129,4 @@ def reviews_pending(user, *, campaign):
 
 def reviews_pending_count(user) -> int:
     """How many self-registrations of the current campaign wait for `user`'s review (the navigation's badge)."""
-    return Resident.objects.for_user(user).filter(review=Resident.Review.PENDING, campaign__is_current=True).count()
+    return Resident.objects.for_user(user).filter(review=Resident.Review.PENDING, campaign__is_open=True).count()

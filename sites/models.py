@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from residents.models import ScreeningAnswers
 
@@ -30,6 +31,98 @@ class Site(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "name"], name="sites_site_unique_name"),
             models.CheckConstraint(condition=Q(daily_capacity__gte=1), name="sites_site_capacity_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Lot(models.Model):
+    """A vaccine lot (批号) of one manufacturer, as it arrives: expiry and doses per vial.
+
+    Its stock at each site is computed from the records (sites.supply): deliveries and
+    transfers in, doses given, vials discarded.
+    """
+
+    campaign = models.ForeignKey(
+        "campaign.Campaign", on_delete=models.PROTECT, related_name="lots", verbose_name=_("campaign")
+    )
+    manufacturer = models.CharField(_("manufacturer"), max_length=100)
+    number = models.CharField(_("lot number"), max_length=40)
+    expiry_date = models.DateField(_("expiry date"))
+    doses_per_vial = models.PositiveSmallIntegerField(_("doses per vial"), default=1)
+
+    class Meta:
+        verbose_name = _("vaccine lot")
+        verbose_name_plural = _("vaccine lots")
+        ordering = ["expiry_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "manufacturer", "number"], name="sites_lot_unique_number"),
+            models.CheckConstraint(condition=~Q(number=""), name="sites_lot_number_given"),
+            models.CheckConstraint(condition=~Q(manufacturer=""), name="sites_lot_manufacturer_given"),
+            models.CheckConstraint(
+                condition=Q(doses_per_vial__gte=1, doses_per_vial__lte=20), name="sites_lot_doses_per_vial"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} ({self.manufacturer})"
+
+
+class Vial(models.Model):
+    """A multi-dose vial opened at a site: doses are drawn from it until it is discarded.
+
+    Doses drawn are the vaccinations that name it; at discarding (end of day, or empty) the rest
+    of its doses are wastage (`wasted_doses`, set by sites.supply when it is closed).
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="vials", verbose_name=_("site"))
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="vials", verbose_name=_("lot"))
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    discarded_at = models.DateTimeField(_("discarded at"), null=True, blank=True)
+    wasted_doses = models.PositiveSmallIntegerField(_("doses wasted"), default=0)
+
+    class Meta:
+        verbose_name = _("opened vial")
+        verbose_name_plural = _("opened vials")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discarded_at__isnull=True, wasted_doses=0) | Q(discarded_at__gte=F("opened_at")),
+                name="sites_vial_discarded_after_opening",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "discarded_at"], name="sites_vial_site_open")]
+
+    def __str__(self):
+        return f"{self.lot} @ {self.site}"
+
+
+class Vaccinator(models.Model):
+    """A person who gives shots at a site (接种人员); the nurse picks her name once per shift."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="vaccinators", verbose_name=_("site"))
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("vaccinator")
+        verbose_name_plural = _("vaccinators")
+        ordering = ["site_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="sites_vaccinator_unique_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="sites_vaccinator_name_given"),
         ]
 
     def __str__(self):
@@ -137,7 +230,16 @@ class PreScreening(ScreeningAnswers):
 
 
 class Vaccination(models.Model):
-    """A dose given: one per resident and dose number, ever."""
+    """A dose given: one per resident and dose number, ever.
+
+    A dose recorded on the wrong person is voided (sites.services): the row is deleted, its
+    history (simple_history) and a VaccinationVoid keep what it was; corrections (lot,
+    vaccinator, time) change the row and are kept in its history.
+    """
+
+    class InjectionSite(models.TextChoices):
+        LEFT_ARM = "left_arm", _("left upper arm")
+        RIGHT_ARM = "right_arm", _("right upper arm")
 
     resident = models.ForeignKey(
         "residents.Resident", on_delete=models.PROTECT, related_name="vaccinations", verbose_name=_("resident")
@@ -156,10 +258,29 @@ class Vaccination(models.Model):
     )
     vaccinated_at = models.DateTimeField(_("time of vaccination"), default=timezone.now)
     lot_number = models.CharField(_("vaccine lot number"), max_length=40)
+    # The lot and vial the dose came from (sites.supply); null on doses recorded before lots.
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="vaccinations", verbose_name=_("lot")
+    )
+    vial = models.ForeignKey(
+        Vial, on_delete=models.PROTECT, null=True, blank=True, related_name="vaccinations", verbose_name=_("vial")
+    )
+    manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True)
+    injection_site = models.CharField(_("injection site"), max_length=10, choices=InjectionSite.choices, blank=True)
+    # The account that recorded the dose (the site's shared team account or a nurse's own) ...
     vaccinator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="vaccinations_given",
+        verbose_name=_("recorded by"),
+    )
+    # ... and the person who gave it (picked once per shift); null on doses recorded before.
+    given_by = models.ForeignKey(
+        Vaccinator,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vaccinations",
         verbose_name=_("vaccinator"),
     )
     consent_recorded = models.BooleanField(_("informed consent recorded"), default=False)

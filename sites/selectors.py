@@ -277,7 +277,7 @@ def adverse_events_to_open(user):
     for anyone else. Counting it is one query over the few unopened events (a partial index holds them).
     """
     role = role_of(user)
-    unseen = AdverseEvent.objects.filter(seen_at__isnull=True, vaccination__site__campaign__is_current=True)
+    unseen = AdverseEvent.objects.filter(seen_at__isnull=True, vaccination__site__campaign__is_open=True)
     if role == Role.OFFICE:
         return unseen
     if role == Role.SITE_TEAM:
@@ -290,7 +290,7 @@ def adverse_events_for_user(user):
     """The adverse events `user` may read, newest first: the current campaign's for the office, supervision
     and leadership, their own site's for a site team member, none for anyone else."""
     role = role_of(user)
-    events = AdverseEvent.objects.filter(vaccination__site__campaign__is_current=True).select_related(
+    events = AdverseEvent.objects.filter(vaccination__site__campaign__is_open=True).select_related(
         "vaccination__resident__village", "vaccination__site", "reported_by", "seen_by"
     )
     if role in (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP):

@@ -132,7 +132,7 @@ def test_bulk_booking_reads_the_campaign_village_and_site_once_not_per_resident(
 
 def test_a_campaign_without_an_interval_counts_both_doses_on_one_day(qingshan, site, today):
     # One statement cannot update the same site-day row twice: such a campaign is booked step by step.
-    type(qingshan.campaign).objects.filter(pk=qingshan.campaign_id).update(doses=1, min_interval_days=0)
+    type(qingshan.campaign).objects.filter(pk=qingshan.campaign_id).update(doses=1, dose_intervals=[])
     first, second = appointment_book_pair(resident=loaded(ResidentFactory(village=qingshan)), day=today)
     assert first.date == second.date == today
     assert SiteDay.objects.get(site=site, date=today).booked == 2

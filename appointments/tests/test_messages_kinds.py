@@ -243,7 +243,7 @@ def test_a_kind_is_on_until_the_office_switches_it_off_and_on_again(campaign, of
     kinds.kind_switch_set(campaign=campaign, kind=Kind.REMINDER, enabled=False, changed_by=office)
     assert not kinds.kind_enabled(campaign=campaign, kind=Kind.REMINDER)
     assert kinds.kind_enabled(campaign=campaign, kind=Kind.CONFIRMATION)
-    other = SiteFactory(campaign__is_current=False).campaign
+    other = SiteFactory(campaign__is_open=False).campaign
     assert kinds.kind_enabled(campaign=other, kind=Kind.REMINDER)
     kinds.kind_switch_set(campaign=campaign, kind=Kind.REMINDER, enabled=True, changed_by=office)
     assert kinds.kind_enabled(campaign=campaign, kind=Kind.REMINDER)

@@ -85,7 +85,7 @@ def test_the_office_finds_the_posters_in_its_menu_and_a_cadre_does_not(client, o
 
 
 def test_a_village_of_another_campaign_has_no_poster_here(client, office, campaign, public_base):
-    elsewhere = VillageFactory(site=SiteFactory(campaign=CampaignFactory(is_current=False)))
+    elsewhere = VillageFactory(site=SiteFactory(campaign=CampaignFactory(is_open=False)))
     assert page(client, office, "posters:village", elsewhere.pk).status_code == 404
 
 
@@ -199,7 +199,7 @@ def test_printing_all_villages_gives_one_poster_each_with_its_own_qr(
     client, office, campaign, qingshan, honghe, public_base
 ):
     third = VillageFactory(site=qingshan.site, name="白石村")
-    VillageFactory(site=SiteFactory(campaign=CampaignFactory(is_current=False)))  # another campaign's: not printed
+    VillageFactory(site=SiteFactory(campaign=CampaignFactory(is_open=False)))  # another campaign's: not printed
     posters = posters_in(page(client, office, "posters:all").content.decode())
     villages = [int(re.search(r'data-village="(\d+)"', poster).group(1)) for poster in posters]
     assert sorted(villages) == sorted([qingshan.pk, honghe.pk, third.pk])

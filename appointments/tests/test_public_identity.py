@@ -392,7 +392,7 @@ def test_a_registered_document_with_another_name_says_only_that_they_disagree(qi
 
 @pytest.mark.django_db
 def test_an_unknown_document_or_another_campaigns_finds_nobody(qingshan, campaign):
-    other_village = VillageFactory(site__campaign=CampaignFactory(is_current=False))
+    other_village = VillageFactory(site__campaign=CampaignFactory(is_open=False))
     elsewhere = ResidentFactory(village=other_village, name="王五")
     assert (
         identity.resident_find(campaign=campaign, document_type="id_card", id_number=elsewhere.id_number, name="王五")

@@ -73,7 +73,7 @@ def test_the_village_qr_link_opens_the_start_page_with_the_village_chosen(client
 
 @pytest.mark.django_db
 def test_a_village_of_another_campaign_is_not_found(client, qingshan):
-    old = VillageFactory(site__campaign=CampaignFactory(is_current=False))
+    old = VillageFactory(site__campaign=CampaignFactory(is_open=False))
     assert client.get(reverse("public:village", args=[old.pk])).status_code == 404
     assert client.get(reverse("public:village", args=[999999])).status_code == 404
 

@@ -20,13 +20,13 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     max_age = 59
     admit_healthy_over_max_age = True
     doses = 2
-    min_interval_days = 14
+    dose_intervals = factory.LazyAttribute(lambda c: [14] * (c.doses - 1))
     start_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=37))
     end_date = factory.LazyAttribute(lambda c: c.start_date + datetime.timedelta(days=82))
     first_dose_deadline = factory.LazyAttribute(lambda c: c.end_date - datetime.timedelta(days=15))
     target_people = 72000
     daily_floor_per_site = 600
-    is_current = True
+    is_open = True
 
 
 class SiteFactory(factory.django.DjangoModelFactory):

@@ -72,7 +72,7 @@ def test_a_cadre_asking_for_another_village_is_refused_as_not_found(cadre_qingsh
 def test_a_village_of_another_campaign_is_not_found_for_the_office(office, qingshan):
     from campaign.tests.factories import CampaignFactory, VillageFactory
 
-    elsewhere = VillageFactory(site__campaign=CampaignFactory(is_current=False))
+    elsewhere = VillageFactory(site__campaign=CampaignFactory(is_open=False))
     with pytest.raises(Village.DoesNotExist):
         ask(office, {"village": str(elsewhere.pk)})
 

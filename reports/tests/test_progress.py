@@ -168,7 +168,7 @@ def test_a_dose_just_after_midnight_counts_on_the_local_day(campaign, qingshan):
 def test_another_campaigns_records_are_not_counted(campaign, qingshan):
     from campaign.tests.factories import CampaignFactory, SiteFactory, VillageFactory
 
-    other = CampaignFactory(is_current=False)
+    other = CampaignFactory(is_open=False)
     elsewhere = VillageFactory(site=SiteFactory(campaign=other), campaign=other)
     VaccinationFactory(resident=ResidentFactory(village=elsewhere))
     VaccinationFactory(resident=ResidentFactory(village=qingshan))

@@ -153,7 +153,7 @@ def test_the_roster_is_read_in_one_query_however_many_doses(office, qingshan, dj
 
 def test_a_one_dose_campaign_has_one_dose_column(export_now, office, qingshan):
     campaign = qingshan.campaign
-    campaign.doses, campaign.min_interval_days = 1, 0
+    campaign.doses, campaign.dose_intervals = 1, []
     campaign.save()
     ResidentFactory(village=qingshan)
     _sheet, _title, _note, headers, _rows = open_roster(export_now(office))
