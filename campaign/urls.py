@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/users/", include("campaign.accounts.urls")),
+    path("campaign/setup/", include("campaign.setup.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("residents/", include("residents.urls")),
     # The site team's pages kept the address they had under appointments.

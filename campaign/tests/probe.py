@@ -232,6 +232,10 @@ PK_OBJECTS = {
     "accounts:deactivate": "cadre",
     "accounts:reactivate": "cadre",
     "messaging:opt_out_remove": "opt_out",
+    "campaign:setup_edit": "campaign",
+    "campaign:setup_copy": "campaign",
+    "campaign:setup_close": "campaign",
+    "campaign:setup_reopen": "campaign",
 }
 
 
@@ -279,7 +283,8 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
             elif kind == "opt_out":  # town-wide, the office's: one phone that replied TD
                 values[param] = _opt_out().pk
             else:
-                values[param] = (demo.plan if kind == "plan" else getattr(scope, kind)).pk
+                values[param] = {"plan": demo.plan, "campaign": demo.campaign}.get(kind) or getattr(scope, kind)
+                values[param] = values[param].pk
         elif param == "kind":  # a kind of message
             values[param] = "reminder"
         elif param == "provider":  # an SMS provider's callback: the configured backend's

@@ -129,11 +129,7 @@ def read_sheet(data: bytes, file_name: str = "") -> Sheet:
     that is not one of these, is protected by a password, damaged, past a limit (limits.py), has no
     header row naming at least the ID number and the name, or repeats a column.
     """
-    check_upload(data)
-    upload = inspect(data, file_name)
-    is_csv = upload.format == "csv"
-    sheets = _csv_sheets(data, upload.encoding, file_name) if is_csv else _workbook_sheets(data, upload)
-    for title, rows in sheets:
+    for title, rows in read_sheets(data, file_name):
         sheet = _read_rows(title, rows)
         if sheet is not None:
             return sheet
@@ -144,6 +140,19 @@ def read_sheet(data: bytes, file_name: str = "") -> Sheet:
         )
         % {"rows": HEADER_SCAN_ROWS}
     )
+
+
+def read_sheets(data: bytes, file_name: str = ""):
+    """(title, rows) for each sheet of an .xlsx, .xls, .ods or CSV file, rows as (row number, [Cell]) from row 1.
+
+    The same checks as read_sheet (format by content, password, damage, limits), without its header
+    rules: for files of other columns (the county's allocation sheet, campaign.services).
+    """
+    check_upload(data)
+    upload = inspect(data, file_name)
+    if upload.format == "csv":
+        return _csv_sheets(data, upload.encoding, file_name)
+    return _workbook_sheets(data, upload)
 
 
 def _read_rows(title: str, rows) -> Sheet | None:
