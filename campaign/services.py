@@ -265,6 +265,9 @@ def _validate_villages(draft, site_names, errors) -> None:
 
 
 def _validate_questions(draft, errors) -> None:
+    codes = [question.code for question in draft.questions if question.code]
+    if len(codes) != len(set(codes)):
+        errors.add("questions", _("A screening question is chosen twice."))
     for question in draft.questions:
         if question.outcome not in ScreeningQuestion.Outcome.values:
             errors.add("questions", _("“%(text)s”: say whether a yes defers or excludes.") % {"text": question.text})

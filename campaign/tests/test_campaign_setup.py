@@ -120,6 +120,11 @@ def test_a_village_of_a_site_not_taking_part_is_refused():
     assert "“青山社区”：所选接种点“江店体育馆接种点”未参加本次活动。" in messages_of(measles(villages=villages))
 
 
+def test_a_question_chosen_twice_is_refused():
+    fever = QuestionSpec("今天是否发热？", "deferred", "fever")
+    assert "有一个筛查问题选择了两次。" in messages_of(measles(questions=[fever, fever]))
+
+
 def test_the_doses_are_one_to_five():
     assert "接种剂次应为1至5剂。" in messages_of(measles(doses=6, dose_intervals=[14] * 5))
 
@@ -445,3 +450,29 @@ def test_close_and_reopen_from_the_list(client, office, campaign):
     client.post(reverse("campaign:setup_reopen", args=[campaign.pk]), {"confirm": "reopen"})
     campaign.refresh_from_db()
     assert campaign.is_open
+
+
+def test_the_office_changes_a_campaign_with_the_same_form(client, office, campaign):
+    created = services.campaign_create(draft=measles())
+    client.force_login(office)
+    page = client.get(reverse("campaign:setup_edit", args=[created.pk])).content.decode()
+    assert 'value="梅山镇麻疹疫苗查漏补种"' in page and 'value="三湾村"' in page and "近一周内是否有腹泻？" in page
+    changed = measles(target_people=1600, villages=[VillageSpec("青山社区", 640, 620, CENTRE)])
+    response = client.post(reverse("campaign:setup_edit", args=[created.pk]), _form_post(changed))
+    assert response.status_code == 302
+    created.refresh_from_db()
+    assert created.target_people == 1600
+    assert list(created.villages.values_list("name", "quota")) == [("青山社区", 620)]
+    assert list(created.screening_questions.values_list("code", flat=True))[-1] == "own_1"
+
+
+def test_a_file_that_is_no_sheet_is_explained_and_nothing_is_lost(client, office, campaign):
+    client.force_login(office)
+    data = _form_post(measles(), extra={"preview_import": "1"})
+    del data["save"]
+    data["file"] = SimpleUploadedFile("附件1.xlsx", b"\x00\x01 not a workbook")
+    response = client.post(reverse("campaign:setup_create"), data)
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert page.preview is None and page.preview_error
+    assert [form.initial["name"] for form in page.villages.forms if form.initial] == ["青山社区", "三湾村"]
