@@ -82,13 +82,14 @@ def confirmation_queue(*, appointments) -> int:
     return queued
 
 
-def reminders_queue(*, day: datetime.date) -> int:
+def reminders_queue(*, day: datetime.date, campaign=None) -> int:
     """Queue the day-before reminder of every appointment still booked on `day`; returns how many are new.
 
     One read of the booked appointments with a phone and no reminder for that day yet (only the
     columns the message needs), then the rows in bulk: fast for a site's day and for 72,000 at once.
     Safe to run twice: a reminder queued before is left alone (the outbox's unique key). Residents
-    no longer eligible are left out; opt-outs are the send machine's (services).
+    no longer eligible are left out; opt-outs are the send machine's (services). `campaign`: that
+    campaign's appointments only (the periodic job runs once per open campaign); None: every campaign's.
     """
     from appointments.models import Appointment
     from residents.models import Resident
@@ -99,6 +100,7 @@ def reminders_queue(*, day: datetime.date) -> int:
         Appointment.objects.filter(
             date=day, status=Appointment.Status.BOOKED, resident__status=Resident.Status.ELIGIBLE
         )
+        .filter(**({"site__campaign": campaign} if campaign is not None else {}))
         .exclude(resident__phone="")
         .filter(~Exists(reminded))
         .order_by()
