@@ -47,7 +47,7 @@ def _appointment_params(appointment, site) -> dict:
     return {
         "date": kinds.day_text(appointment.date),
         "place": kinds.site_text(site),
-        "dose": str(appointment.dose_number),
+        "dose": kinds.dose_text(appointment.dose_number, site.campaign.doses),
         "address": kinds.address_text(site),
     }
 
@@ -109,7 +109,7 @@ def reminders_queue(*, day: datetime.date, campaign=None) -> int:
     rows = list(rows)
     if not rows:
         return 0
-    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[3] for row in rows})}
+    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[3] for row in rows}).select_related("campaign")}
     enabled = _Switches(Kind.REMINDER)
     date = kinds.day_text(day)
     # Each site's and dose's message is the same for everyone: rendered once.
@@ -123,7 +123,7 @@ def reminders_queue(*, day: datetime.date, campaign=None) -> int:
             params = {
                 "date": date,
                 "place": kinds.site_text(site),
-                "dose": str(dose),
+                "dose": kinds.dose_text(dose, site.campaign.doses),
                 "address": kinds.address_text(site),
             }
             text = kinds.render(Kind.REMINDER, params)
@@ -148,20 +148,26 @@ def reminders_queue(*, day: datetime.date, campaign=None) -> int:
 def dose_due_queue(*, vaccination, appointment) -> Message | None:
     """Queue the next dose's day (`appointment`, held after `vaccination`'s shot) to the resident.
 
-    Returns the message, or None (no mobile phone, the kind switched off, queued before).
+    Only for the dose right after the one given, and only when that one was not the campaign's last
+    (dose n of a campaign of more than n doses): a one-dose campaign, or the last dose, queues nothing.
+    A child's message goes to the guardian's phone (a child's Resident.phone is the guardian's).
+    Returns the message, or None (none due, no mobile phone, the kind switched off, queued before).
     """
     resident = vaccination.resident
     phone = kinds.mobile(resident.phone)
     if not phone or appointment is None:
         return None
     site = vaccination.site if appointment.site_id == vaccination.site_id else appointment.site
+    doses = site.campaign.doses
+    if not (vaccination.dose_number < doses and appointment.dose_number == vaccination.dose_number + 1):
+        return None
     if not kinds.kind_enabled(campaign=site.campaign_id, kind=Kind.DOSE_DUE):
         return None
     return message_queue(
         kind=Kind.DOSE_DUE,
         phone=phone,
         params={
-            "dose": str(appointment.dose_number),
+            "dose": kinds.dose_text(appointment.dose_number, doses),
             "date": kinds.day_text(appointment.date),
             "place": kinds.site_text(site),
         },
@@ -221,7 +227,7 @@ def missed_queue(*, appointments) -> int:
     )
     if not rows:
         return 0
-    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[4] for row in rows})}
+    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[4] for row in rows}).select_related("campaign")}
     by_village, by_user = _cadre_contacts({row[6] for row in rows}, {row[7] for row in rows if row[7]})
     enabled = _Switches(Kind.MISSED)
     messages = []
@@ -233,7 +239,7 @@ def missed_queue(*, appointments) -> int:
         params = {
             "date": kinds.day_text(date),
             "place": kinds.site_text(site),
-            "dose": str(dose),
+            "dose": kinds.dose_text(dose, site.campaign.doses),
             "cadre": contact[0],
             "cadre_phone": contact[1],
         }
