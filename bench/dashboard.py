@@ -76,7 +76,7 @@ def main():
     if not args.no_load:
         call_command("migrate", verbosity=0)
         call_command("load_demo", residents=args.residents)
-    campaign = Campaign.objects.current()
+    campaign = Campaign.objects.default()
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     print(f"residents: {Resident.objects.filter(campaign=campaign).count():,}")
     print(f"vaccinations: {Vaccination.objects.filter(resident__campaign=campaign).count():,}")

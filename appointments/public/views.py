@@ -19,6 +19,7 @@ from appointments.public.forms import AddForm, CodeForm, StartForm, form_stamp
 from appointments.public.models import FamilyMember
 from appointments.public.selectors import family_rows
 from campaign.lib.masking import mask_name, mask_phone
+from campaign.lib.params import BadParameter, id_param
 from campaign.models import Village
 
 # The session's keys: the village chosen by a QR code, what the start page took until the code is
@@ -48,8 +49,11 @@ def _choose_from_query(request) -> None:
     link) forgets the choice: with several campaigns open the start page lists them."""
     if CAMPAIGN_PARAM not in request.GET:
         return
-    raw = request.GET.get(CAMPAIGN_PARAM, "")
-    campaign = identity.open_campaigns().filter(pk=int(raw)).first() if raw.isdigit() else None
+    try:
+        wanted = id_param(request.GET, CAMPAIGN_PARAM)
+    except BadParameter:
+        wanted = None  # a torn or mistyped poster address: the list, not an error page
+    campaign = identity.open_campaigns().filter(pk=wanted).first() if wanted else None
     if campaign is None:
         identity.campaign_forget(request)
         return

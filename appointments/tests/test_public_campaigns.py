@@ -98,6 +98,8 @@ def test_a_closed_campaigns_poster_and_the_other_campaign_link_show_the_list_aga
     client.get(reverse("public:start") + f"?c={covid.pk}")
     assert 'data-testid="other-campaigns"' in client.get(reverse("public:start")).content.decode()
     assert "campaigns" in client.get(reverse("public:start") + "?c=").context
+    for odd in ("²", "-1", "99999999999", "1e3"):
+        assert "campaigns" in client.get(reverse("public:start"), {"c": odd}).context
 
 
 def test_with_one_campaign_open_the_old_poster_address_opens_it(client, covid):

@@ -28,8 +28,3 @@ def command_campaign(value: str | int | None = None) -> Campaign:
         known = "; ".join(f"{c.pk} {c.name}" for c in Campaign.objects.order_by("pk"))
         raise CommandError(f"No campaign {value!r}. Campaigns: {known or 'none'}.")
     return found
-
-
-def current_campaign() -> Campaign:
-    """Transitional name of command_campaign() without --campaign: the default campaign."""
-    return command_campaign()
