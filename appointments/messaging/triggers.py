@@ -12,10 +12,11 @@ Who calls what:
   appointment_reschedule: confirmation_queue for the appointment moved (a dose dragged along is not
   confirmed on its own: the dose_due message tells its day); mark_no_shows: missed_queue.
   A walk-in (sites.services.site_checkin) is at the site already: no confirmation.
-- appointments.tasks.queue_reminders (beat, SMS_REMINDER_HOUR): reminders_queue for tomorrow.
+- appointments.tasks.queue_reminders (beat, SMS_REMINDER_HOUR): reminders_queue for tomorrow, once per open
+  campaign (campaign.periodic).
 - appointments.planning.services.plan_publish: plan_published_queue.
-- sites.services: the shot of a dose before the last, dose_due_queue; adverse_event_report, for a
-  serious (severe) event, adverse_event_queue.
+- sites.services: the shot of a dose before the campaign's last, dose_due_queue (which checks it
+  again); adverse_event_report, for a serious (severe) event, adverse_event_queue.
 """
 
 import datetime
