@@ -28,3 +28,8 @@ def command_campaign(value: str | int | None = None) -> Campaign:
         known = "; ".join(f"{c.pk} {c.name}" for c in Campaign.objects.order_by("pk"))
         raise CommandError(f"No campaign {value!r}. Campaigns: {known or 'none'}.")
     return found
+
+
+def current_campaign() -> Campaign:
+    """Transitional (other branches may still call it): command_campaign() without --campaign."""
+    return command_campaign()
