@@ -164,3 +164,37 @@ def test_import_residents_imports_into_the_campaign_named(covid, measles, tmp_pa
     assert Resident.objects.get().campaign == covid
     with pytest.raises(CommandError, match="No campaign"):
         call_command("import_residents", str(sheet), "--village", "青山社区", "--campaign", "没有的活动")
+
+
+def test_weekly_report_makes_the_named_campaigns_report_only(covid, measles, capsys):
+    call_command("weekly_report", "--campaign", measles.name)
+    assert measles.name in capsys.readouterr().out
+    assert list(WeeklyReport.objects.values_list("campaign", flat=True)) == [measles.pk]
+
+
+def test_export_roster_finds_the_site_in_the_campaign_named_only(covid, measles, tmp_path):
+    covid_site = covid.villages.get().site
+    with pytest.raises(CommandError, match=f"is not a site of {measles.name}"):
+        call_command(
+            "export_roster",
+            "--site",
+            covid_site.name,
+            "--date",
+            timezone.localdate().isoformat(),
+            "-o",
+            str(tmp_path / "list.xlsx"),
+            "--campaign",
+            measles.name,
+        )
+    call_command(
+        "export_roster",
+        "--site",
+        covid_site.name,
+        "--date",
+        timezone.localdate().isoformat(),
+        "-o",
+        str(tmp_path / "list.xlsx"),
+        "--campaign",
+        str(covid.pk),
+    )
+    assert (tmp_path / "list.xlsx").stat().st_size > 0
