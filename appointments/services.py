@@ -618,7 +618,7 @@ def dose2_follow_dose1(
         )
 
 
-def mark_no_shows(*, day: datetime.date) -> int:
+def mark_no_shows(*, day: datetime.date, campaign=None) -> int:
     """Close the appointments up to and including `day` that never led to the shot.
 
     Booked appointments nobody came to, and arrivals who left before the shot (not
@@ -627,15 +627,17 @@ def mark_no_shows(*, day: datetime.date) -> int:
     it is cancelled with that reason, as the pre-screening itself does. A dose-1
     no-show gives up the dose-2 place held for it, so the cadre books the pair
     again. Safe to run twice: only appointments still open are touched. Returns how
-    many were marked as no-shows.
+    many were marked as no-shows. `campaign`: that campaign's appointments only (the
+    periodic job runs once per open campaign); None: every campaign's.
     """
     from sites.models import PreScreening
 
     latest_outcome = (
         PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at").values("outcome")[:1]
     )
+    scope = Appointment.objects.filter(site__campaign=campaign) if campaign is not None else Appointment.objects.all()
     sent_home = (
-        Appointment.objects.filter(status=Appointment.Status.ARRIVED, date__lte=day)
+        scope.filter(status=Appointment.Status.ARRIVED, date__lte=day)
         .annotate(outcome=Subquery(latest_outcome))
         .filter(outcome__in=[PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED])
         .select_related("resident")
@@ -650,9 +652,7 @@ def mark_no_shows(*, day: datetime.date) -> int:
             )
     with transaction.atomic():
         # Locked in primary-key order, as every path locks appointments; each change gets its history row.
-        missed = list(
-            Appointment.objects.select_for_update().filter(status__in=OPEN_STATUSES, date__lte=day).order_by("pk")
-        )
+        missed = list(scope.select_for_update().filter(status__in=OPEN_STATUSES, date__lte=day).order_by("pk"))
         for appointment in missed:
             appointment.status = Appointment.Status.NO_SHOW
         _save_with_history(missed, ["status"], reason=str(_("nobody came")))

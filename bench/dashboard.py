@@ -67,7 +67,7 @@ def main():
     from campaign.models import Campaign
     from reports import views as reports_views
     from reports.models import DailyProgress, VillageProgress
-    from reports.progress import FRESH_FOR, progress_compute, progress_compute_current
+    from reports.progress import FRESH_FOR, progress_compute, progress_compute_open
     from residents.models import Resident
     from sites.models import Vaccination
     from sites.services import site_checkin, site_prescreen, site_vaccinate
@@ -76,7 +76,7 @@ def main():
     if not args.no_load:
         call_command("migrate", verbosity=0)
         call_command("load_demo", residents=args.residents)
-    campaign = Campaign.objects.current()
+    campaign = Campaign.objects.default()
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     print(f"residents: {Resident.objects.filter(campaign=campaign).count():,}")
     print(f"vaccinations: {Vaccination.objects.filter(resident__campaign=campaign).count():,}")
@@ -95,7 +95,7 @@ def main():
     runs = []
     for _ in range(5):
         started = time.perf_counter()
-        progress_compute_current()
+        progress_compute_open()
         runs.append(time.perf_counter() - started)
     print(
         f"progress_compute, today and yesterday (beat, every 30 s), 5 runs: "
@@ -117,14 +117,14 @@ def main():
     queries = len(connection.queries)
     settings.DEBUG = False
 
-    progress_compute_current()  # fresh, as beat keeps them
+    progress_compute_open()  # fresh, as beat keeps them
     stop = threading.Event()
     beat_runs = []
 
     def beat():
         while not stop.wait(30):
             started = time.perf_counter()
-            progress_compute_current()
+            progress_compute_open()
             beat_runs.append(time.perf_counter() - started)
         connection.close()
 

@@ -5,8 +5,10 @@ from campaign.models import Campaign
 
 @shared_task(name="campaign.ping", acks_late=True, time_limit=60, soft_time_limit=50)
 def ping() -> dict:
-    """Prove a worker reaches the broker and the database: returns the current campaign's name and village count."""
-    campaign = Campaign.objects.current_or_none()
-    if campaign is None:
-        return {"campaign": None, "villages": 0}
-    return {"campaign": campaign.name, "villages": campaign.villages.count()}
+    """Prove a worker reaches the broker and the database: each open campaign's name and village count."""
+    return {
+        "campaigns": [
+            {"campaign": campaign.name, "villages": campaign.villages.count()}
+            for campaign in Campaign.objects.open().order_by("start_date", "pk")
+        ]
+    }

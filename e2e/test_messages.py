@@ -13,7 +13,7 @@ from residents.tests.factories import ResidentFactory
 
 
 def reminder(resident, **fields):
-    params = {"date": "6月1日", "place": "江店体育馆", "dose": "1", "address": "梅山镇江店体育馆"}
+    params = {"date": "6月1日", "place": "江店体育馆", "dose": "第1剂", "address": "梅山镇江店体育馆"}
     text = kinds.render(Kind.REMINDER, params)
     return Message.objects.create(
         campaign=resident.campaign,

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment
 from campaign.models import Campaign
+from campaign.periodic import per_campaign
 from reports.models import COUNTS, CadreProgress, DailyProgress, VillageProgress
 from residents.models import Resident
 from sites.models import AdverseEvent, PreScreening, Vaccination
@@ -216,13 +217,13 @@ def progress_compute(
     return {"days": len(daily), "since": since, "villages": len(villages), "cadres": len(cadres)}
 
 
-def progress_compute_current(*, full: bool = False) -> dict | None:
-    """The periodic job: today and yesterday for the current campaign, or every day when `full`."""
-    campaign = Campaign.objects.current_or_none()
-    if campaign is None:
-        return None
+def progress_compute_open(*, full: bool = False, campaign_id: int | None = None) -> dict[int, dict]:
+    """The periodic job: today and yesterday (every day when `full`) for each open campaign, or for
+    `campaign_id` alone; each campaign apart (campaign.periodic). Returns {campaign id: progress_compute's result}."""
     since = None if full else timezone.localdate() - datetime.timedelta(days=1)
-    return progress_compute(campaign=campaign, since=since)
+    return per_campaign(
+        "progress", lambda campaign: progress_compute(campaign=campaign, since=since), campaign_id=campaign_id
+    )
 
 
 def progress_fresh(*, campaign: Campaign) -> datetime.datetime:

@@ -44,14 +44,18 @@ def cleanup_exports() -> dict:
     time_limit=10 * 60,
     soft_time_limit=9 * 60,
 )
-def compute_progress(full: bool = False) -> dict | None:
-    """Recompute the current campaign's progress rows (today and yesterday, or every day when `full`).
+def compute_progress(full: bool = False, campaign_id: int | None = None) -> dict:
+    """Recompute each open campaign's progress rows (today and yesterday, or every day when `full`),
+    or `campaign_id`'s alone; returns {campaign id: its counts}.
 
-    One transaction: a worker killed half-way leaves the previous rows, and the redelivered
-    message (late acknowledgement) computes them again.
+    One transaction per campaign: a worker killed half-way leaves that campaign's previous rows, and
+    the redelivered message (late acknowledgement) computes them again. A campaign that fails does
+    not keep the others from being computed (campaign.periodic).
     """
-    result = progress.progress_compute_current(full=full)
-    return result and {**result, "since": result["since"] and result["since"].isoformat()}
+    results = progress.progress_compute_open(full=full, campaign_id=campaign_id)
+    return {
+        str(pk): {**result, "since": result["since"] and result["since"].isoformat()} for pk, result in results.items()
+    }
 
 
 @shared_task(
@@ -63,12 +67,13 @@ def compute_progress(full: bool = False) -> dict | None:
     time_limit=15 * 60,
     soft_time_limit=14 * 60,
 )
-def weekly_report(week: str | None = None) -> dict | None:
-    """Make the current campaign's weekly supervision report of `week` (2021-W15; default: last week).
+def weekly_report(week: str | None = None, campaign_id: int | None = None) -> dict:
+    """Make each open campaign's weekly supervision report of `week` (2021-W15; default: last week), or
+    `campaign_id`'s alone.
 
     Monday 08:00 on beat. Safe to run twice: the report is one row per campaign and week, made
     in one transaction, so a message redelivered after its worker died makes the same single report.
-    Returns {"week", "report"} (the row's id), or None without a current campaign.
+    Returns {campaign id: {"week", "report"} (the row's id)}; a campaign whose dates miss the week has none.
     """
-    report = supervision.weekly_report_make_current(week=week)
-    return report and {"week": str(report), "report": report.pk}
+    reports = supervision.weekly_report_make_open(week=week, campaign_id=campaign_id)
+    return {str(pk): {"week": str(report), "report": report.pk} for pk, report in reports.items()}

@@ -10,6 +10,10 @@ What the templates leave out, and why:
   us as a provider's reply report and opts the phone out (services.replies_apply).
 - No names of residents, no ID numbers: a phone may be shared; the message says what and where, not who.
 - Parameter names avoid those Alibaba refuses (email, mobile, id, nick, site): the site is `place`.
+- No dose count: `dose` is dose_text's 第2剂 in a campaign of several doses and 疫苗 in a one-dose
+  campaign, so no text numbers a dose that does not exist or promises one more. 请带证件, not 身份证:
+  a child comes with a birth certificate, and a child's messages go to the guardian's phone
+  (Resident.phone is the guardian's for a child).
 
 The parameters' values are cut to fit (`shorten`): a site's short name to SITE_CHARS, its address to
 ADDRESS_CHARS, a cadre's name to NAME_CHARS. Every text value stays within VARIABLE_CHARS, under the
@@ -86,6 +90,11 @@ def time_text(moment) -> str:
     return f"{timezone.localtime(moment):%H:%M}"
 
 
+def dose_text(dose_number: int, doses: int) -> str:
+    """The `dose` parameter: 第2剂 in a campaign of `doses` > 1, 疫苗 in a one-dose campaign (接种疫苗)."""
+    return f"第{int(dose_number)}剂" if doses > 1 else "疫苗"
+
+
 def site_text(site) -> str:
     return shorten(site.short_name or site.name, SITE_CHARS)
 
@@ -114,7 +123,7 @@ LONGEST_TIME = "23:59"
 LONGEST_PLACE = "卫" * (SITE_CHARS - 1) + "…"
 LONGEST_ADDRESS = "梅" * (ADDRESS_CHARS - 1) + "…"
 LONGEST_NAME = "欧" * (NAME_CHARS - 1) + "…"
-LONGEST_DOSE = "10"  # a campaign of more than 9 doses would be a first
+LONGEST_DOSE = "第10剂"  # dose_text; campaigns have at most 5 doses (a check constraint)
 LONGEST_PLACES = "999999"  # a village's first-dose places in one week: 7 days of a site's capacity
 LONGEST_VILLAGE = "村" * (SITE_CHARS - 1) + "…"
 LONGEST_MOBILE = "13912345678"
@@ -127,25 +136,25 @@ KINDS: dict[str, KindSpec] = {
     # To a resident, when booked (or moved): the day, the site and its address.
     Kind.CONFIRMATION: KindSpec(
         Kind.CONFIRMATION,
-        "您已预约${date}在${place}接种第${dose}剂，地址：${address}，请带身份证按时前往。",
+        "您已预约${date}在${place}接种${dose}，地址：${address}，请带证件按时前往。",
         {"date": LONGEST_DAY, "place": LONGEST_PLACE, "dose": LONGEST_DOSE, "address": LONGEST_ADDRESS},
     ),
     # To a resident, the day before (queued in the afternoon, sent before quiet hours).
     Kind.REMINDER: KindSpec(
         Kind.REMINDER,
-        "提醒：您预约了${date}在${place}接种第${dose}剂，地址：${address}，请带身份证前往。",
+        "提醒：您预约了${date}在${place}接种${dose}，地址：${address}，请带证件前往。",
         {"date": LONGEST_DAY, "place": LONGEST_PLACE, "dose": LONGEST_DOSE, "address": LONGEST_ADDRESS},
     ),
     # To a resident, when the dose before is given: the next dose's day, at the same site.
     Kind.DOSE_DUE: KindSpec(
         Kind.DOSE_DUE,
-        "您的第${dose}剂已约在${date}，仍到${place}接种，请带身份证按时前往。",
+        "您的${dose}已约在${date}，仍到${place}接种，请带证件按时前往。",
         {"dose": LONGEST_DOSE, "date": LONGEST_DAY, "place": LONGEST_PLACE},
     ),
     # To a resident whose appointment closed without the dose: whom to call to book again.
     Kind.MISSED: KindSpec(
         Kind.MISSED,
-        "您${date}在${place}的第${dose}剂接种未完成，如需改约请联系村干部${cadre}，电话${cadre_phone}。",
+        "您${date}在${place}的${dose}接种未完成，如需改约请联系村干部${cadre}，电话${cadre_phone}。",
         {
             "date": LONGEST_DAY,
             "place": LONGEST_PLACE,

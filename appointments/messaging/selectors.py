@@ -164,7 +164,7 @@ def sample_params(*, campaign) -> dict[str, str]:
         "time": "10:35",
         "place": kinds.site_text(site) if site else "卫生服务中心",
         "address": (kinds.address_text(site) if site and site.address else "梅山镇梅山路1号"),
-        "dose": "1",
+        "dose": kinds.dose_text(1, campaign.doses if campaign is not None else 1),
         "cadre": "王芳",
         "cadre_phone": "13912345678",
         "village": village.name if village else "青山社区",

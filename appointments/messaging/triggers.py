@@ -12,10 +12,11 @@ Who calls what:
   appointment_reschedule: confirmation_queue for the appointment moved (a dose dragged along is not
   confirmed on its own: the dose_due message tells its day); mark_no_shows: missed_queue.
   A walk-in (sites.services.site_checkin) is at the site already: no confirmation.
-- appointments.tasks.queue_reminders (beat, SMS_REMINDER_HOUR): reminders_queue for tomorrow.
+- appointments.tasks.queue_reminders (beat, SMS_REMINDER_HOUR): reminders_queue for tomorrow, once per open
+  campaign (campaign.periodic).
 - appointments.planning.services.plan_publish: plan_published_queue.
-- sites.services: the shot of a dose before the last, dose_due_queue; adverse_event_report, for a
-  serious (severe) event, adverse_event_queue.
+- sites.services: the shot of a dose before the campaign's last, dose_due_queue (which checks it
+  again); adverse_event_report, for a serious (severe) event, adverse_event_queue.
 """
 
 import datetime
@@ -47,7 +48,7 @@ def _appointment_params(appointment, site) -> dict:
     return {
         "date": kinds.day_text(appointment.date),
         "place": kinds.site_text(site),
-        "dose": str(appointment.dose_number),
+        "dose": kinds.dose_text(appointment.dose_number, site.campaign.doses),
         "address": kinds.address_text(site),
     }
 
@@ -82,13 +83,14 @@ def confirmation_queue(*, appointments) -> int:
     return queued
 
 
-def reminders_queue(*, day: datetime.date) -> int:
+def reminders_queue(*, day: datetime.date, campaign=None) -> int:
     """Queue the day-before reminder of every appointment still booked on `day`; returns how many are new.
 
     One read of the booked appointments with a phone and no reminder for that day yet (only the
     columns the message needs), then the rows in bulk: fast for a site's day and for 72,000 at once.
     Safe to run twice: a reminder queued before is left alone (the outbox's unique key). Residents
-    no longer eligible are left out; opt-outs are the send machine's (services).
+    no longer eligible are left out; opt-outs are the send machine's (services). `campaign`: that
+    campaign's appointments only (the periodic job runs once per open campaign); None: every campaign's.
     """
     from appointments.models import Appointment
     from residents.models import Resident
@@ -99,6 +101,7 @@ def reminders_queue(*, day: datetime.date) -> int:
         Appointment.objects.filter(
             date=day, status=Appointment.Status.BOOKED, resident__status=Resident.Status.ELIGIBLE
         )
+        .filter(**({"site__campaign": campaign} if campaign is not None else {}))
         .exclude(resident__phone="")
         .filter(~Exists(reminded))
         .order_by()
@@ -107,7 +110,7 @@ def reminders_queue(*, day: datetime.date) -> int:
     rows = list(rows)
     if not rows:
         return 0
-    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[3] for row in rows})}
+    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[3] for row in rows}).select_related("campaign")}
     enabled = _Switches(Kind.REMINDER)
     date = kinds.day_text(day)
     # Each site's and dose's message is the same for everyone: rendered once.
@@ -121,7 +124,7 @@ def reminders_queue(*, day: datetime.date) -> int:
             params = {
                 "date": date,
                 "place": kinds.site_text(site),
-                "dose": str(dose),
+                "dose": kinds.dose_text(dose, site.campaign.doses),
                 "address": kinds.address_text(site),
             }
             text = kinds.render(Kind.REMINDER, params)
@@ -146,20 +149,26 @@ def reminders_queue(*, day: datetime.date) -> int:
 def dose_due_queue(*, vaccination, appointment) -> Message | None:
     """Queue the next dose's day (`appointment`, held after `vaccination`'s shot) to the resident.
 
-    Returns the message, or None (no mobile phone, the kind switched off, queued before).
+    Only for the dose right after the one given, and only when that one was not the campaign's last
+    (dose n of a campaign of more than n doses): a one-dose campaign, or the last dose, queues nothing.
+    A child's message goes to the guardian's phone (a child's Resident.phone is the guardian's).
+    Returns the message, or None (none due, no mobile phone, the kind switched off, queued before).
     """
     resident = vaccination.resident
     phone = kinds.mobile(resident.phone)
     if not phone or appointment is None:
         return None
     site = vaccination.site if appointment.site_id == vaccination.site_id else appointment.site
+    doses = site.campaign.doses
+    if not (vaccination.dose_number < doses and appointment.dose_number == vaccination.dose_number + 1):
+        return None
     if not kinds.kind_enabled(campaign=site.campaign_id, kind=Kind.DOSE_DUE):
         return None
     return message_queue(
         kind=Kind.DOSE_DUE,
         phone=phone,
         params={
-            "dose": str(appointment.dose_number),
+            "dose": kinds.dose_text(appointment.dose_number, doses),
             "date": kinds.day_text(appointment.date),
             "place": kinds.site_text(site),
         },
@@ -219,7 +228,7 @@ def missed_queue(*, appointments) -> int:
     )
     if not rows:
         return 0
-    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[4] for row in rows})}
+    sites = {site.pk: site for site in Site.objects.filter(pk__in={row[4] for row in rows}).select_related("campaign")}
     by_village, by_user = _cadre_contacts({row[6] for row in rows}, {row[7] for row in rows if row[7]})
     enabled = _Switches(Kind.MISSED)
     messages = []
@@ -231,7 +240,7 @@ def missed_queue(*, appointments) -> int:
         params = {
             "date": kinds.day_text(date),
             "place": kinds.site_text(site),
-            "dose": str(dose),
+            "dose": kinds.dose_text(dose, site.campaign.doses),
             "cadre": contact[0],
             "cadre_phone": contact[1],
         }

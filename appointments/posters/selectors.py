@@ -83,10 +83,11 @@ def village_posters(*, request, campaign: Campaign, villages=None) -> list[Poste
 
 
 def campaign_poster(*, request, campaign: Campaign) -> Poster:
-    """The campaign's poster: the page's general entry (the resident chooses the village), every site listed."""
+    """The campaign's poster: the page's general entry for this campaign (/book/?c=<id>: the resident
+    chooses the village), every site listed."""
     return Poster(
         campaign=campaign,
-        url=public_url(request=request, path=reverse("public:start")),
+        url=public_url(request=request, path=f"{reverse('public:start')}?c={campaign.pk}"),
         help_phone=settings.PUBLIC_HELP_PHONE,
         sites=list(campaign.sites.order_by("id")),
     )

@@ -31,9 +31,10 @@ from residents.models import Resident
 from residents.services import normalize_name
 
 CODE_DIGITS = 6
-# The session's keys: the verified phone and when it was verified (a Unix time).
+# The session's keys: the verified phone and when it was verified (a Unix time); the campaign chosen.
 SESSION_PHONE = "public_phone"
 SESSION_VERIFIED_AT = "public_verified_at"
+SESSION_CAMPAIGN = "public_campaign"
 
 
 class CodeRefused(Exception):
@@ -103,11 +104,12 @@ def _check_limit(rows, *, limit: int, period: datetime.timedelta, now, message: 
         raise CodeRefused(message % {"wait": _wait_text(wait)}, wait)
 
 
-def code_request(*, phone: str, client: str, now: datetime.datetime | None = None) -> PhoneCode:
+def code_request(*, phone: str, client: str, now: datetime.datetime | None = None, campaign=None) -> PhoneCode:
     """Send a new SMS code to `phone` (an 11-digit mainland mobile number) for `client` (client_hash).
 
     Returns the PhoneCode row; the code itself is on the returned object only, as `.code`, and in
-    the outbox's message (never in this table). Raises CodeRefused when the phone asked less than
+    the outbox's message (never in this table), which counts in `campaign` (the one the page was opened
+    for; None: the default campaign). Raises CodeRefused when the phone asked less than
     PUBLIC_CODE_INTERVAL_SECONDS ago, or the phone or the client reached its count for the hour
     or the day (PUBLIC_CODE_*). A new code replaces the phone's earlier ones (code_verify reads
     the newest only).
@@ -169,7 +171,7 @@ def code_request(*, phone: str, client: str, now: datetime.datetime | None = Non
             kind=Kind.CODE,
             phone=phone,
             params={"code": code, "minutes": minutes},
-            campaign=Campaign.objects.current_or_none(),
+            campaign=campaign if campaign is not None else Campaign.objects.default(),
         )
     row.code = code
     return row
@@ -288,6 +290,53 @@ def member_for(request, member_id: int) -> FamilyMember:
     return member
 
 
+# --- the campaign ---------------------------------------------------------------------------
+#
+# Several campaigns run at once. A poster's QR code carries its campaign: a village's poster by its
+# village (/book/v/<village>/), the campaign's poster as /book/?c=<campaign>; the start page
+# remembers it in the session. What a person finds and books is in their own registration's campaign
+# (a family spans campaigns); the chosen campaign is where a self-registration goes and what the start
+# page shows. Without a choice: the only open campaign, else the start page lists the open ones, and
+# the pages that need one take the default campaign (old posters without ?c keep working).
+
+
+def open_campaigns():
+    from campaign.models import Campaign
+
+    return Campaign.objects.open().order_by("-start_date", "-id")
+
+
+def campaign_choose(request, campaign) -> None:
+    """Remember on this device that the pages were opened for `campaign` (a poster's QR code)."""
+    request.session[SESSION_CAMPAIGN] = campaign.pk
+
+
+def campaign_forget(request) -> None:
+    request.session.pop(SESSION_CAMPAIGN, None)
+
+
+def campaign_chosen(request):
+    """The open campaign chosen on this device (a poster, the start page's list), or the only open one; None."""
+    session = getattr(request, "session", None)
+    chosen = session.get(SESSION_CAMPAIGN) if session is not None else None
+    campaigns = list(open_campaigns())
+    if chosen is not None:
+        for campaign in campaigns:
+            if campaign.pk == chosen:
+                return campaign
+    return campaigns[0] if len(campaigns) == 1 else None
+
+
+def campaign_for(request):
+    """The campaign a page works in: the chosen one, else the default campaign; Http404 when none is open."""
+    from campaign.models import Campaign
+
+    campaign = campaign_chosen(request) or Campaign.objects.default()
+    if campaign is None:
+        raise Http404("no open campaign")
+    return campaign
+
+
 # --- the family ----------------------------------------------------------------------------
 
 
@@ -317,6 +366,29 @@ def family_of(account: PhoneAccount):
     return FamilyMember.objects.filter(account=account).select_related("resident", "resident__village")
 
 
+def guardian_children_add(*, account: PhoneAccount) -> list[FamilyMember]:
+    """Add to the phone's family the children it is the guardian's phone of, in every open campaign.
+
+    A registration with a guardian (a child's) carries the guardian's phone as its own
+    (Resident.phone): the verified phone finds them, as it finds no adult by phone alone (a cadre may
+    have typed their own phone for people without one). Stops quietly at PUBLIC_FAMILY_MAX. Returns
+    the members added now. Call only after the phone is verified.
+    """
+    children = (
+        Resident.objects.filter(phone=account.phone, campaign__is_open=True)
+        .exclude(guardian_name="")
+        .exclude(family_links__account=account)
+        .order_by("campaign_id", "pk")
+    )
+    added = []
+    for child in children:
+        try:
+            added.append(family_add(account=account, resident=child, relation=FamilyMember.Relation.CHILD))
+        except FamilyFull:
+            break
+    return added
+
+
 # --- finding a resident --------------------------------------------------------------------
 
 # What people type between the parts of a name, or leave out: spaces and the middle dots of
@@ -336,6 +408,18 @@ def names_match(typed, recorded) -> bool:
     """Whether a typed name is the recorded one, by the rules a cadre's record is written with."""
     typed_key = _name_key(typed)
     return bool(typed_key) and typed_key == _name_key(recorded)
+
+
+def residents_find(*, campaigns, document_type: str, id_number: str, name: str) -> list[Resident]:
+    """The person with this document in each of `campaigns` (one resident per campaign), when the name
+    agrees; [] when there is none. Raises as resident_find does (NameMismatch when any of them is
+    registered under another name). Call only after the phone is verified."""
+    found = []
+    for campaign in campaigns:
+        resident = resident_find(campaign=campaign, document_type=document_type, id_number=id_number, name=name)
+        if resident is not None:
+            found.append(resident)
+    return found
 
 
 def resident_find(*, campaign, document_type: str, id_number: str, name: str) -> Resident | None:

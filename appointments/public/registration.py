@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +23,7 @@ from appointments.public.models import FamilyMember
 from appointments.public.views import SESSION_UNREGISTERED, SESSION_VILLAGE
 from campaign.lib.documents import DocumentType, nationality_choices, parse_document
 from campaign.lib.masking import mask_phone
-from campaign.models import Campaign, Village
+from campaign.models import Village
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import AlreadyRegistered, reason_labels, registration_check, resident_register
 
@@ -145,13 +144,6 @@ class RegisterForm(IdentityForm):
         }
 
 
-def _campaign():
-    campaign = Campaign.objects.current_or_none()
-    if campaign is None:
-        raise Http404("no current campaign")
-    return campaign
-
-
 def _initial(request, account) -> dict:
     typed = request.session.get(SESSION_UNREGISTERED) or {}
     initial = {key: typed[key] for key in ("name", "document_type", "id_number") if typed.get(key)}
@@ -219,8 +211,9 @@ def register_into_family(*, account, campaign, relation: str, consent_version: s
 @identity.phone_required
 @ratelimit(group="public:register", key=limits.verified_phone_key, rate=limits.add_phone_rate, method="POST")
 def register(request):
-    """Register a person who is not on their cadre's list yet (after the phone is verified)."""
-    campaign = _campaign()
+    """Register a person who is not on their cadre's list yet (after the phone is verified), in the
+    campaign the pages were opened for (a poster's, identity.campaign_for)."""
+    campaign = identity.campaign_for(request)
     account = identity.account_for(request)
     villages = Village.objects.filter(campaign=campaign).order_by("name")
     family_size = FamilyMember.objects.filter(account=account).count()

@@ -68,11 +68,17 @@ def resident_status_line(resident: Resident, *, doses: int, appointments=None, v
     return " · ".join(parts)
 
 
-def family_rows(*, account, campaign) -> list[MemberRow]:
-    """The phone's family, oldest link first, each with the name masked and a status line."""
-    doses = campaign.doses if campaign is not None else 1
-    members = FamilyMember.objects.filter(account=account).select_related("resident", "resident__village")
+def family_rows(*, account) -> list[MemberRow]:
+    """The phone's family, oldest link first, each with the name masked and a status line counted in
+    the person's own campaign (a family spans campaigns: each registration is in one)."""
+    members = FamilyMember.objects.filter(account=account).select_related(
+        "resident", "resident__village", "resident__campaign"
+    )
     return [
-        MemberRow(member, mask_name(member.resident.name), resident_status_line(member.resident, doses=doses))
+        MemberRow(
+            member,
+            mask_name(member.resident.name),
+            resident_status_line(member.resident, doses=member.resident.campaign.doses),
+        )
         for member in members
     ]

@@ -19,24 +19,48 @@ from appointments.public.forms import AddForm, CodeForm, StartForm, form_stamp
 from appointments.public.models import FamilyMember
 from appointments.public.selectors import family_rows
 from campaign.lib.masking import mask_name, mask_phone
-from campaign.models import Campaign, Village
+from campaign.lib.params import BadParameter, id_param
+from campaign.models import Village
 
 # The session's keys: the village chosen by a QR code, what the start page took until the code is
-# verified, and (for the registration page) the document of a verified person not found.
+# verified, and (for the registration page) the document of a verified person not found. The
+# campaign chosen is identity.SESSION_CAMPAIGN (identity.campaign_chosen).
 SESSION_VILLAGE = "public_village"
 SESSION_PENDING = "public_pending"
 SESSION_UNREGISTERED = "public_unregistered"
-
-
-def _campaign():
-    campaign = Campaign.objects.current_or_none()
-    if campaign is None:
-        raise Http404("no current campaign")
-    return campaign
+# The start page's query parameter naming the campaign: the campaign's poster is /book/?c=<id>.
+CAMPAIGN_PARAM = "c"
 
 
 def _villages(campaign):
     return Village.objects.filter(campaign=campaign).order_by("name")
+
+
+def _searched_campaigns(request):
+    """Where a typed document is looked for: the chosen campaign first, then the other open ones."""
+    chosen = identity.campaign_for(request)
+    return [chosen, *(c for c in identity.open_campaigns() if c.pk != chosen.pk)]
+
+
+def _choose_from_query(request) -> None:
+    """/book/?c=<id> (the campaign's poster): remember that open campaign; a village of another one is let go.
+
+    A `c` naming no open campaign (a closed campaign's poster, the start page's "another campaign"
+    link) forgets the choice: with several campaigns open the start page lists them."""
+    if CAMPAIGN_PARAM not in request.GET:
+        return
+    try:
+        wanted = id_param(request.GET, CAMPAIGN_PARAM)
+    except BadParameter:
+        wanted = None  # a torn or mistyped poster address: the list, not an error page
+    campaign = identity.open_campaigns().filter(pk=wanted).first() if wanted else None
+    if campaign is None:
+        identity.campaign_forget(request)
+        return
+    identity.campaign_choose(request, campaign)
+    village_id = request.session.get(SESSION_VILLAGE)
+    if village_id is not None and not Village.objects.filter(pk=village_id, campaign=campaign).exists():
+        request.session.pop(SESSION_VILLAGE, None)
 
 
 @login_not_required
@@ -48,9 +72,10 @@ def rate_limited(request, exception=None):
 @login_not_required
 @limits.with_device
 def village(request, village_id: int):
-    """The QR poster's entry: remembers the village and opens the start page."""
-    chosen = get_object_or_404(Village, pk=village_id, campaign=_campaign())
+    """The QR poster's entry: remembers the village, and its campaign, and opens the start page."""
+    chosen = get_object_or_404(Village.objects.select_related("campaign"), pk=village_id, campaign__is_open=True)
     request.session[SESSION_VILLAGE] = chosen.pk
+    identity.campaign_choose(request, chosen.campaign)
     return redirect("public:start")
 
 
@@ -58,7 +83,7 @@ def _code_request(request, phone: str) -> str | None:
     """Ask for a code for `phone` from this client; returns the refusal's message, or None when sent."""
     client = identity.client_hash(address=limits.address(request), device=request.public_device)
     try:
-        identity.code_request(phone=phone, client=client)
+        identity.code_request(phone=phone, client=client, campaign=identity.campaign_chosen(request))
     except identity.CodeRefused as refused:
         return refused.message
     finally:
@@ -72,10 +97,23 @@ def _code_request(request, phone: str) -> str | None:
 @ratelimit(group=limits.CODE_REQUEST, key=limits.device_key, rate=limits.code_device_rate, method="POST")
 @ratelimit(group=limits.CODE_REQUEST, key=limits.phone_key, rate=limits.code_phone_rate, method="POST")
 def start(request):
-    """Name, document and phone; a code is sent to the phone. Nothing is looked up here."""
+    """Name, document and phone; a code is sent to the phone. Nothing is looked up here.
+
+    Opened for a campaign (?c=<id>, a village's poster) or with one campaign open, it shows that
+    campaign; with several open and none chosen, it lists them to choose from first.
+    """
+    if request.method == "GET":
+        _choose_from_query(request)
     if request.method == "GET" and identity.verified_phone(request):
         return redirect("public:family")
-    campaign = _campaign()
+    campaign = identity.campaign_chosen(request)
+    if campaign is None:
+        campaigns = list(identity.open_campaigns())
+        if not campaigns:
+            raise Http404("no open campaign")
+        if request.method == "GET":
+            return render(request, "public/campaigns.html", {"campaigns": campaigns, "param": CAMPAIGN_PARAM})
+        campaign = identity.campaign_for(request)
     villages = _villages(campaign)
     refusal = None
     if request.method == "POST":
@@ -110,7 +148,14 @@ def start(request):
     return render(
         request,
         "public/start.html",
-        {"form": form, "refusal": refusal, "campaign": campaign, "chosen_village": chosen_village},
+        {
+            "form": form,
+            "refusal": refusal,
+            "campaign": campaign,
+            "footer_campaign": campaign,
+            "chosen_village": chosen_village,
+            "other_campaigns": identity.open_campaigns().exclude(pk=campaign.pk).exists(),
+        },
     )
 
 
@@ -120,31 +165,35 @@ def _pending(request) -> dict | None:
 
 
 def _after_verification(request, pending: dict) -> None:
-    """Now that the phone is verified: find the person typed on the start page and add them to its family."""
+    """Now that the phone is verified: find the person typed on the start page, in every open campaign,
+    and add them to its family, with the children this phone is the guardian's phone of."""
     account = identity.public_sign_in(request, phone=pending["phone"])
-    campaign = _campaign()
     try:
-        resident = identity.resident_find(
-            campaign=campaign,
-            document_type=pending["document_type"],
-            id_number=pending["id_number"],
-            name=pending["name"],
-        )
-    except identity.NameMismatch as mismatch:
-        messages.error(request, mismatch.message)
-        return
-    except ValidationError:
-        resident = None
-    if resident is None:
-        request.session[SESSION_UNREGISTERED] = {
-            key: pending.get(key) for key in ("name", "document_type", "id_number", "village")
-        }
-        messages.warning(request, _("No registration was found for this document."))
-        return
-    try:
-        identity.family_add(account=account, resident=resident, relation=FamilyMember.Relation.SELF)
-    except identity.FamilyFull as full:
-        messages.error(request, full.message)
+        try:
+            residents = identity.residents_find(
+                campaigns=_searched_campaigns(request),
+                document_type=pending["document_type"],
+                id_number=pending["id_number"],
+                name=pending["name"],
+            )
+        except identity.NameMismatch as mismatch:
+            messages.error(request, mismatch.message)
+            return
+        except ValidationError:
+            residents = []
+        if not residents:
+            request.session[SESSION_UNREGISTERED] = {
+                key: pending.get(key) for key in ("name", "document_type", "id_number", "village")
+            }
+            messages.warning(request, _("No registration was found for this document."))
+            return
+        try:
+            for resident in residents:
+                identity.family_add(account=account, resident=resident, relation=FamilyMember.Relation.SELF)
+        except identity.FamilyFull as full:
+            messages.error(request, full.message)
+    finally:
+        identity.guardian_children_add(account=account)
 
 
 @login_not_required
@@ -201,10 +250,12 @@ def resend(request):
 
 @identity.phone_required
 def family(request):
-    """The verified phone's people, each with one line of status, and what can be done next."""
-    campaign = _campaign()
+    """The verified phone's people, each with one line of status, and what can be done next.
+
+    A family spans campaigns (a mother in the COVID campaign, her child in the measles one): each row
+    is in its own campaign, named when the family has people in more than one."""
     account = identity.account_for(request)
-    rows = family_rows(account=account, campaign=campaign)
+    rows = family_rows(account=account)
     return render(
         request,
         "public/family.html",
@@ -214,6 +265,7 @@ def family(request):
             "can_add": len(rows) < settings.PUBLIC_FAMILY_MAX,
             "family_max": settings.PUBLIC_FAMILY_MAX,
             "unregistered": request.session.get(SESSION_UNREGISTERED),
+            "several_campaigns": len({row.member.resident.campaign_id for row in rows}) > 1,
         },
     )
 
@@ -221,21 +273,23 @@ def family(request):
 @identity.phone_required
 @ratelimit(group="public:add", key=limits.verified_phone_key, rate=limits.add_phone_rate, method="POST")
 def add(request):
-    """Add another person by name and document, as the cadre recorded them."""
-    campaign = _campaign()
+    """Add another person by name and document, as the cadre recorded them (in any open campaign)."""
     account = identity.account_for(request)
     form = AddForm(request.POST or None)
     not_found = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            resident = identity.resident_find(
-                campaign=campaign, document_type=data["document_type"], id_number=data["id_number"], name=data["name"]
+            found = identity.residents_find(
+                campaigns=_searched_campaigns(request),
+                document_type=data["document_type"],
+                id_number=data["id_number"],
+                name=data["name"],
             )
         except identity.NameMismatch as mismatch:
             form.add_error(None, mismatch.message)
         else:
-            if resident is None:
+            if not found:
                 not_found = True
                 request.session[SESSION_UNREGISTERED] = {
                     "name": data["name"],
@@ -245,11 +299,12 @@ def add(request):
                 }
             else:
                 try:
-                    identity.family_add(account=account, resident=resident, relation=data["relation"])
+                    for resident in found:
+                        identity.family_add(account=account, resident=resident, relation=data["relation"])
                 except identity.FamilyFull as full:
                     form.add_error(None, full.message)
                 else:
-                    messages.success(request, _("%(name)s was added.") % {"name": mask_name(resident.name)})
+                    messages.success(request, _("%(name)s was added.") % {"name": mask_name(found[0].name)})
                     return redirect("public:family")
     return render(
         request, "public/add.html", {"form": form, "not_found": not_found, "family_max": settings.PUBLIC_FAMILY_MAX}

@@ -82,13 +82,32 @@ def test_a_code_template_has_its_one_variable_only():
 
 def test_a_confirmation_reads_as_the_resident_gets_it():
     site = Site(short_name="卫生服务中心", name="梅山社区卫生服务中心疫苗接种点", address="梅山镇青山社区梅山路")
-    params = {"date": "4月5日", "place": kinds.site_text(site), "dose": "1", "address": kinds.address_text(site)}
+    params = {
+        "date": "4月5日",
+        "place": kinds.site_text(site),
+        "dose": kinds.dose_text(1, 2),
+        "address": kinds.address_text(site),
+    }
     with override_settings(SMS_SIGN_NAME="梅山镇卫生院"):
         text = kinds.render(Kind.CONFIRMATION, params)
     assert (
-        text
-        == "【梅山镇卫生院】您已预约4月5日在卫生服务中心接种第1剂，地址：梅山镇青山社区梅山路，请带身份证按时前往。"
+        text == "【梅山镇卫生院】您已预约4月5日在卫生服务中心接种第1剂，地址：梅山镇青山社区梅山路，请带证件按时前往。"
     )
+
+
+def test_a_one_dose_campaigns_confirmation_numbers_no_dose_and_a_three_dose_ones_numbers_each():
+    site = Site(short_name="卫生服务中心", address="梅山镇青山社区梅山路")
+    one = kinds.render(
+        Kind.CONFIRMATION,
+        {"date": "4月5日", "place": site.short_name, "dose": kinds.dose_text(1, 1), "address": site.address},
+    )
+    assert "接种疫苗，" in one and "剂" not in one
+    assert [kinds.dose_text(n, 3) for n in (1, 2, 3)] == ["第1剂", "第2剂", "第3剂"]
+    reminder = kinds.render(
+        Kind.REMINDER,
+        {"date": "4月5日", "place": site.short_name, "dose": kinds.dose_text(3, 3), "address": site.address},
+    )
+    assert "接种第3剂，" in reminder
 
 
 # The rule at send time --------------------------------------------------------------------------

@@ -26,7 +26,7 @@ PHONE = "13812345678"
 def message(*, kind=Kind.REMINDER, status=Message.Status.QUEUED, resident=None, recipient=None, phone=PHONE, **fields):
     """One outbox row in the state a test needs (the send machine is tested on its own)."""
     now = timezone.now()
-    params = {"date": "6月1日", "place": "江店体育馆", "dose": "1", "address": "梅山镇江店体育馆"}
+    params = {"date": "6月1日", "place": "江店体育馆", "dose": "第1剂", "address": "梅山镇江店体育馆"}
     if kind == Kind.CODE:
         params = {"code": "482913"}
     text = kinds.render(kind, params) if kind in (Kind.REMINDER, Kind.CODE) else "【梅山镇疫苗接种】测试"

@@ -71,7 +71,7 @@ def test_booking_a_person_queues_a_confirmation_of_dose_1_to_their_phone(qingsha
     assert message.params == {
         "date": kinds.day_text(today + DAY),
         "place": site.short_name,
-        "dose": "1",
+        "dose": "第1剂",
         "address": site.address,
     }
     assert message.text == kinds.render(Kind.CONFIRMATION, message.params) and message.segments == 1
@@ -160,7 +160,7 @@ def test_dose_1_given_queues_dose_2s_day_at_the_same_site(qingshan, site_centre,
     _vaccination, held = site_vaccinate(appointment=arrived, lot_number="L1", vaccinator=site_team_centre)
     [message] = messages(Kind.DOSE_DUE)
     assert (message.phone, message.appointment, message.day) == ("13700002222", held, held.date)
-    assert message.params == {"dose": "2", "date": kinds.day_text(held.date), "place": site_centre.short_name}
+    assert message.params == {"dose": "第2剂", "date": kinds.day_text(held.date), "place": site_centre.short_name}
 
 
 def test_no_shows_get_a_missed_message_with_their_cadres_phone(qingshan, cadre_qingshan, days, today):
@@ -177,7 +177,7 @@ def test_no_shows_get_a_missed_message_with_their_cadres_phone(qingshan, cadre_q
     assert sent[mine.pk].params["cadre"] == "张红" and sent[mine.pk].params["cadre_phone"] == "13900000003"
     assert sent[anyone.pk].params["cadre_phone"] == "13900000001"
     assert sent[anyone.pk].params["cadre"] == kinds.person_text(cadre_qingshan)
-    assert all(m.day == today and m.params["dose"] == "1" and m.segments == 1 for m in sent.values())
+    assert all(m.day == today and m.params["dose"] == "第1剂" and m.segments == 1 for m in sent.values())
     assert mark_no_shows(day=today) == 0 and len(messages(Kind.MISSED)) == 2
 
 

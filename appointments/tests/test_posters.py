@@ -111,12 +111,12 @@ def test_over_https_the_qr_keeps_https(client, office, qingshan, no_public_base)
     assert qr_payload(posters_in(html)[0]) == f"https://10.8.0.2/book/v/{qingshan.pk}/"
 
 
-def test_the_campaign_posters_qr_opens_the_general_entry_and_lists_every_site(
+def test_the_campaign_posters_qr_opens_the_general_entry_of_its_campaign_and_lists_every_site(
     client, office, qingshan, honghe, public_base
 ):
     html = page(client, office, "posters:campaign").content.decode()
     [poster] = posters_in(html)
-    assert qr_payload(poster) == f"{PUBLIC}/book/"
+    assert qr_payload(poster) == f"{PUBLIC}/book/?c={qingshan.campaign.pk}"
     for site in (qingshan.site, honghe.site):
         assert site.name in poster
     assert "data-village" not in poster

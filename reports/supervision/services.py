@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from campaign.lib.text import clean_text
 from campaign.models import Campaign, Village
+from campaign.periodic import per_campaign
 from reports.models import DailyProgress, SupervisionFinding, SupervisionThresholds, WeeklyReport
 from reports.progress import progress_compute
 from reports.selectors import expected_percent
@@ -259,13 +260,20 @@ def weekly_report_make(
     return report
 
 
-def weekly_report_make_current(*, week: str | None = None) -> WeeklyReport | None:
-    """The periodic job: the current campaign's report of `week` (2021-W15), by default last week's."""
-    campaign = Campaign.objects.current_or_none()
-    if campaign is None:
-        return None
+def weekly_report_make_open(*, week: str | None = None, campaign_id: int | None = None) -> dict[int, WeeklyReport]:
+    """The periodic job: each open campaign's report of `week` (2021-W15), by default last week's, or
+    `campaign_id`'s alone; each campaign apart (campaign.periodic). A campaign that starts after the week
+    gets none (set up and opened ahead of its start). Returns {campaign id: report}."""
     week_start = parse_iso_week(week) if week else last_week_start(timezone.localdate())
-    return weekly_report_make(campaign=campaign, week_start=week_start)
+    week_end = week_start + datetime.timedelta(days=6)
+    reports = per_campaign(
+        "weekly report",
+        lambda campaign: (
+            weekly_report_make(campaign=campaign, week_start=week_start) if campaign.start_date <= week_end else None
+        ),
+        campaign_id=campaign_id,
+    )
+    return {pk: report for pk, report in reports.items() if report is not None}
 
 
 def weekly_reports(*, campaign: Campaign):

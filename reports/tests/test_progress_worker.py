@@ -49,7 +49,7 @@ def test_progress_is_computed_by_a_real_worker(campaign, qingshan, own_queue):
         VaccinationFactory(resident=ResidentFactory(village=qingshan))
     with real_worker(own_queue):
         result = tasks.compute_progress.delay(full=True)
-        assert result.get(timeout=60)["villages"] == 1
+        assert result.get(timeout=60)[str(campaign.pk)]["villages"] == 1
     assert sum(DailyProgress.objects.values_list("dose1", flat=True)) == 3
 
 

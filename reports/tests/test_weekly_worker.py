@@ -33,7 +33,7 @@ def doses(qingshan, honghe):
 def test_without_a_broker_the_task_runs_in_process_and_twice_is_one_report(campaign, doses):
     first = weekly_report.delay(week="2021-W15").get(timeout=10)
     second = weekly_report.delay(week="2021-W15").get(timeout=10)
-    assert first == second == {"week": "2021-W15", "report": WeeklyReport.objects.get().pk}
+    assert first == second == {str(campaign.pk): {"week": "2021-W15", "report": WeeklyReport.objects.get().pk}}
 
 
 def test_the_monday_task_makes_last_weeks_report_by_default(campaign, doses):
@@ -55,7 +55,9 @@ def test_a_real_worker_on_redis_makes_the_report(campaign, doses):
     queue = f"test-{uuid.uuid4().hex[:8]}"
     with real_worker(queue):
         result = weekly_report.apply_async(kwargs={"week": "2021-W15"}, queue=queue)
-        assert result.get(timeout=60) == {"week": "2021-W15", "report": WeeklyReport.objects.get().pk}
+        assert result.get(timeout=60) == {
+            str(campaign.pk): {"week": "2021-W15", "report": WeeklyReport.objects.get().pk}
+        }
     data = WeeklyReport.objects.get().data
     assert data["totals"]["week_dose1"] == 2 and len(data["villages"]) == 2
 
@@ -105,7 +107,9 @@ def test_a_worker_killed_in_the_middle_of_a_report_loses_nothing(campaign, doses
 
     time.sleep(3)  # past the visibility timeout: the next worker takes the message back on start
     with real_worker(queue, **fast_redelivery):
-        assert result.get(timeout=60) == {"week": "2021-W15", "report": WeeklyReport.objects.get().pk}
+        assert result.get(timeout=60) == {
+            str(campaign.pk): {"week": "2021-W15", "report": WeeklyReport.objects.get().pk}
+        }
     report = WeeklyReport.objects.get()
     assert report.week_start == W15 and len(report.data["villages"]) == 2
     assert report.data["totals"]["week_dose1"] == 2

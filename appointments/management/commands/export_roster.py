@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from appointments.daily.selectors import daily_list
-from campaign.management.current import current_campaign
+from campaign.management.current import add_campaign_argument, command_campaign
 from reports.daily_list import daily_list_xlsx
 from sites.models import Site
 
@@ -21,18 +21,19 @@ class Command(BaseCommand):
         parser.add_argument("--date", required=True, help="the day, as YYYY-MM-DD")
         parser.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
         parser.add_argument("--full", action="store_true", help="full ID numbers and phones (the office's copy)")
+        add_campaign_argument(parser)
 
-    def handle(self, *args, site, date, output, full, **options):
+    def handle(self, *args, site, date, output, full, campaign=None, **options):
         try:
             day = datetime.date.fromisoformat(date)
         except ValueError:
             raise CommandError(f"--date {date!r} is not a date: use YYYY-MM-DD, e.g. 2021-06-01.") from None
-        campaign = current_campaign()
+        campaign = command_campaign(campaign)
         sites = Site.objects.filter(campaign=campaign)
         matches = list(sites.filter(Q(name=site) | Q(short_name=site)))
         if len(matches) != 1:
             known = "; ".join(f"{s.name} ({s.short_name})" for s in sites)
-            problem = "matches several sites" if matches else "is not a site of the current campaign"
+            problem = "matches several sites" if matches else f"is not a site of {campaign}"
             raise CommandError(f"--site {site!r} {problem}. Sites: {known}.")
         daily = daily_list(site=matches[0], day=day)
         path = Path(output)

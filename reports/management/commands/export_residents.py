@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.lib.jobs import TerminalProgress
-from campaign.management.current import current_campaign
+from campaign.management.current import command_campaign
 from campaign.models import Village
 from reports.models import Export
 from reports.services import export_build, export_request
@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", help="copy the file here (it stays on the exports page too)")
 
     def handle(self, *args, user, village=None, status=None, full=False, output=None, verbosity=1, **options):
-        campaign = current_campaign()
+        # The default campaign: reports.services.export_request exports in it (a --campaign waits for it to take one).
+        campaign = command_campaign()
         try:
             exporter = get_user_model().objects.get(username=user)
         except get_user_model().DoesNotExist:

@@ -3,7 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from campaign.management.current import current_campaign
+from campaign.management.current import add_campaign_argument, command_campaign
 from reports.supervision.excel import write_upward_report
 from reports.supervision.services import NotYet, upward_report_figures
 
@@ -14,13 +14,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--date", help="YYYY-MM-DD (default: today)")
         parser.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+        add_campaign_argument(parser)
 
-    def handle(self, *args, date=None, output, **options):
+    def handle(self, *args, date=None, output, campaign=None, **options):
         try:
             on = datetime.date.fromisoformat(date) if date else timezone.localdate()
         except ValueError:
             raise CommandError(f"--date must be YYYY-MM-DD, got {date!r}") from None
-        campaign = current_campaign()
+        campaign = command_campaign(campaign)
         try:
             figures = upward_report_figures(campaign=campaign, on=on)
         except NotYet as not_yet:

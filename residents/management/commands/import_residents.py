@@ -4,7 +4,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.lib.jobs import TerminalProgress
-from campaign.models import Campaign, Village
+from campaign.management.current import add_campaign_argument, command_campaign
+from campaign.models import Village
 from residents.importing import rows as judging
 from residents.importing import services as importing
 from residents.importing.limits import ImportFileError
@@ -19,9 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--village", required=True, help="the village or community, by name (青山社区)")
         parser.add_argument("--user", help="username recorded as having registered or changed the rows")
         parser.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
+        add_campaign_argument(parser)
 
-    def handle(self, *args, file, village, user, dry_run, **options):
-        campaign = Campaign.objects.current()
+    def handle(self, *args, file, village, user, dry_run, campaign=None, **options):
+        campaign = command_campaign(campaign)
         try:
             target = Village.objects.get(campaign=campaign, name=village.strip())
         except Village.DoesNotExist:
