@@ -353,4 +353,3 @@ def test_a_weekly_report_stored_before_per_dose_counts_reads_with_the_campaign_s
     migration.snapshots_to_v1(apps, None)  # and back, as `migrate reports 0004` does
     report.refresh_from_db()
     assert report.data == v1
-
