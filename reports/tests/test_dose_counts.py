@@ -4,6 +4,10 @@ lacks, and "fully vaccinated" only with the campaign's last dose (for one dose, 
 import datetime
 import importlib
 import io
+import os
+import re
+import shutil
+import subprocess
 
 import pytest
 from django.apps import apps
@@ -270,6 +274,45 @@ def test_three_doses_the_village_page_shows_each_dose_and_complete_only_after_do
     assert str(summary["given"][2][0]) == "已接种第3剂"
     residents = with_progress(Resident.objects.filter(village=three_doses_given)).order_by("id")
     assert [(r.last_dose, r.complete) for r in residents] == [(3, True), (2, False), (1, False)]
+
+
+# Printed ------------------------------------------------------------------------------------------
+
+
+def printed_pages(content: bytes, tmp_path, name: str) -> tuple[int, bool]:
+    """How many pages LibreOffice prints the file on, and whether all are landscape A4."""
+    if not shutil.which("soffice"):
+        reason = "LibreOffice (soffice) is not installed: `make browser` installs libreoffice-calc-nogui"
+        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI", "").lower() in ("1", "true"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    (tmp_path / f"{name}.xlsx").write_bytes(content)
+    command = ["soffice", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--convert-to", "pdf"]
+    subprocess.run(
+        [*command, "--outdir", str(tmp_path), str(tmp_path / f"{name}.xlsx")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pdf = (tmp_path / f"{name}.pdf").read_bytes()
+    pages = re.findall(rb"/Type\s*/Page(?!s)", pdf)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    landscape = bool(boxes) and all(abs(float(w) - 841.9) < 2 and abs(float(h) - 595.3) < 2 for w, h in boxes)
+    return len(pages), landscape
+
+
+@pytest.mark.parametrize("doses", [1, 3])
+def test_the_weekly_and_upward_files_print_on_landscape_a4_for_one_and_three_doses(request, tmp_path, doses):
+    campaign = request.getfixturevalue("one_dose" if doses == 1 else "three_doses")
+    request.getfixturevalue("one_dose_given" if doses == 1 else "three_doses_given")
+    report = weekly_report_make(campaign=campaign, week_start=W15, today=APRIL[20])
+    buffer = io.BytesIO()
+    write_weekly_report(target=buffer, report=report, findings=[])
+    # Villages, sites, findings, chart: a page each, however many dose columns, landscape A4.
+    assert printed_pages(buffer.getvalue(), tmp_path, "weekly") == (4, True)
+    buffer = io.BytesIO()
+    write_upward_report(target=buffer, figures=upward_report_figures(campaign=campaign, on=APRIL[15]))
+    assert printed_pages(buffer.getvalue(), tmp_path, "upward") == (1, True)
 
 
 # Reports made before the change ------------------------------------------------------------------
