@@ -61,9 +61,13 @@ def daily_list_xlsx(daily: DailyList, *, full: bool = False) -> bytes:
 def _workbook(daily: DailyList, *, full: bool) -> bytes:
     slot_labels = dict(Appointment.Slot.choices)
     status_labels = dict(Appointment.Status.choices)
-    headers = [_("No."), _("village or community"), _("Name"), _("document type"), _("document number")]
-    headers += [_("phone"), _("dose")]
-    widths = [6, 14, 12, 10, 22, 15, 9]
+    # A one-dose campaign's list has no dose column: every row would read the same dose.
+    per_dose = len(daily.doses) > 1
+    headers = [_("No."), _("village or community"), _("Name"), _("document type"), _("document number"), _("phone")]
+    widths = [6, 14, 12, 10, 22, 15]
+    if per_dose:
+        headers.append(_("dose"))
+        widths.append(9)
     if daily.uses_slots:
         headers.append(_("time of day"))
         widths.append(10)
@@ -92,41 +96,44 @@ def _workbook(daily: DailyList, *, full: bool) -> bytes:
                 sheet, shown_id_number(resident.id_number, full=full, document_type=resident.document_type), text=True
             ),
             safe_cell(sheet, resident.phone if full else mask_phone(resident.phone), text=True),
-            safe_cell(sheet, dose_label(item.dose_number)),
         ]
+        if per_dose:
+            cells.append(safe_cell(sheet, dose_label(item.dose_number)))
         if daily.uses_slots:
             cells.append(safe_cell(sheet, str(slot_labels[item.slot]) if item.slot else ""))
         cells.append(safe_cell(sheet, str(status_labels[item.status])))
         sheet.append(cells)
 
-    doses = "，".join(_count(dose_label(dose), count) for dose, count in daily.by_dose.items())
     totals = [
         safe_cell(sheet, _("Total"), font=HEADER_FONT),
         safe_cell(sheet, ""),
         safe_cell(sheet, _("%(count)s people") % {"count": daily.total}, font=HEADER_FONT),
-        safe_cell(sheet, doses),
     ]
+    if per_dose:
+        totals.append(safe_cell(sheet, "，".join(_count(dose_label(d), n) for d, n in daily.by_dose.items())))
     if daily.uses_slots:
         totals.append(safe_cell(sheet, "，".join(_count(label, count) for label, count in daily.slot_totals)))
     sheet.append(totals)
 
+    # Totals by village: a column per dose when the campaign has several, then the total.
+    doses = daily.doses if per_dose else []
     summary = workbook.create_sheet(_("Totals by village"))
-    set_widths(summary, [16] + [10] * (len(daily.doses) + 1))
+    set_widths(summary, [16] + [10] * (len(doses) + 1))
     summary.freeze_panes = "A2"
     print_setup(summary, landscape=False, title_rows="1:1")
-    summary.append(header_row(summary, [_("village or community"), *map(dose_label, daily.doses), _("Total")]))
+    summary.append(header_row(summary, [_("village or community"), *map(dose_label, doses), _("Total")]))
     for village in daily.by_village:
         summary.append(
             [
                 safe_cell(summary, village.village.name),
-                *(safe_cell(summary, village.by_dose[dose]) for dose in daily.doses),
+                *(safe_cell(summary, village.by_dose[dose]) for dose in doses),
                 safe_cell(summary, village.total),
             ]
         )
     summary.append(
         [
             safe_cell(summary, _("Total"), font=HEADER_FONT),
-            *(safe_cell(summary, daily.by_dose[dose], font=HEADER_FONT) for dose in daily.doses),
+            *(safe_cell(summary, daily.by_dose[dose], font=HEADER_FONT) for dose in doses),
             safe_cell(summary, daily.total, font=HEADER_FONT),
         ]
     )

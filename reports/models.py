@@ -151,7 +151,6 @@ COUNTS = (
     "booked",
     "arrived",
     "dose1",
-    "dose2",
     "completed",
     "no_shows",
     "deferrals",
@@ -179,9 +178,12 @@ class DailyProgress(models.Model):
     # Appointments for that day that were not cancelled, and those checked in (arrived or vaccinated).
     booked = models.PositiveIntegerField(_("booked"), default=0)
     arrived = models.PositiveIntegerField(_("arrived"), default=0)
-    # Doses given that day; `completed` counts the doses that completed a course (the campaign's last dose).
+    # Doses given that day, by dose number: {"1": 40, "2": 12} (a dose none was given is left out;
+    # only the campaign's doses, 1 to campaign.doses). `dose1` repeats doses["1"] as a column of its
+    # own: the first doses are what the quotas, the first-dose deadline and the rankings count.
+    # `completed` counts the doses that completed a course (the campaign's last dose).
+    doses = models.JSONField(_("doses given"), default=dict, blank=True)
     dose1 = models.PositiveIntegerField(_("dose 1 given"), default=0)
-    dose2 = models.PositiveIntegerField(_("dose 2 given"), default=0)
     completed = models.PositiveIntegerField(_("courses completed"), default=0)
     no_shows = models.PositiveIntegerField(_("no-shows"), default=0)
     # Pre-screenings that deferred or excluded the person that day.
@@ -219,6 +221,9 @@ class VillageProgress(models.Model):
     eligible = models.PositiveIntegerField(_("eligible"), default=0)
     # People whose dose 1 is booked (still open) or given.
     booked = models.PositiveIntegerField(_("booked"), default=0)
+    # People with each dose, by dose number ({"1": 300, "2": 120}, as DailyProgress.doses);
+    # dose1 and completed repeat its first and the campaign's last dose (fully vaccinated).
+    doses = models.JSONField(_("people with each dose"), default=dict, blank=True)
     dose1 = models.PositiveIntegerField(_("people with dose 1"), default=0)
     completed = models.PositiveIntegerField(_("fully vaccinated"), default=0)
     computed_at = models.DateTimeField(_("computed at"))
@@ -249,6 +254,8 @@ class CadreProgress(models.Model):
     assigned = models.PositiveIntegerField(_("people assigned"), default=0)
     eligible = models.PositiveIntegerField(_("eligible"), default=0)
     booked = models.PositiveIntegerField(_("booked"), default=0)
+    # As VillageProgress.doses: the cadre's people with each dose.
+    doses = models.JSONField(_("people with each dose"), default=dict, blank=True)
     dose1 = models.PositiveIntegerField(_("people with dose 1"), default=0)
     completed = models.PositiveIntegerField(_("fully vaccinated"), default=0)
     computed_at = models.DateTimeField(_("computed at"))

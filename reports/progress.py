@@ -23,6 +23,7 @@ from django.utils import timezone
 from appointments.models import Appointment
 from campaign.models import Campaign
 from campaign.periodic import per_campaign
+from reports.doses import as_json
 from reports.models import COUNTS, CadreProgress, DailyProgress, VillageProgress
 from residents.models import Resident
 from sites.models import AdverseEvent, PreScreening, Vaccination
@@ -78,18 +79,17 @@ def _daily_counts(*, campaign: Campaign, since: datetime.date | None) -> dict[tu
     vaccinations = Vaccination.objects.filter(resident__campaign=campaign)
     if start:
         vaccinations = vaccinations.filter(vaccinated_at__gte=start)
-    add(
-        vaccinations.order_by()
-        .values(day=TruncDate("vaccinated_at"), at_site=F("site_id"), of_village=F("resident__village"))
-        .annotate(
-            dose1=Count("id", filter=Q(dose_number=1)),
-            dose2=Count("id", filter=Q(dose_number=2)),
-            completed=Count("id", filter=Q(dose_number=campaign.doses)),
-        ),
-        "dose1",
-        "dose2",
-        "completed",
-    )
+    # Each of the campaign's doses under its own key (dose1, dose2, dose3, ...): DailyProgress.doses.
+    for row in (
+        vaccinations.filter(dose_number__lte=campaign.doses)
+        .order_by()
+        .values("dose_number", day=TruncDate("vaccinated_at"), at_site=F("site_id"), of_village=F("resident__village"))
+        .annotate(n=Count("id"))
+    ):
+        counter = counts[(row["day"], row["at_site"], row["of_village"])]
+        counter[f"dose{row['dose_number']}"] += row["n"]
+        if row["dose_number"] == campaign.doses:
+            counter["completed"] += row["n"]
 
     screenings = PreScreening.objects.filter(appointment__resident__campaign=campaign, outcome__in=SCREENED_OUT)
     if start:
@@ -117,6 +117,11 @@ def _daily_counts(*, campaign: Campaign, since: datetime.date | None) -> dict[tu
     return counts
 
 
+def _doses(counter: Counter, campaign: Campaign) -> dict[str, int]:
+    """The per-dose JSON of a row ({"1": n, ...}) from a counter's dose1, dose2, ... keys."""
+    return as_json({n: counter[f"dose{n}"] for n in campaign.dose_numbers}, campaign.doses)
+
+
 def _people_counts(*, campaign: Campaign, by: tuple[str, ...]) -> dict[tuple, Counter]:
     """Where people stand now, grouped by resident fields `by`: registered, eligible, booked, doses."""
     counts: dict[tuple, Counter] = defaultdict(Counter)
@@ -125,12 +130,15 @@ def _people_counts(*, campaign: Campaign, by: tuple[str, ...]) -> dict[tuple, Co
         registered=Count("id"), eligible=Count("id", filter=Q(status=Resident.Status.ELIGIBLE))
     ):
         counts[tuple(row[f] for f in by)].update(registered=row["registered"], eligible=row["eligible"])
-    given = Vaccination.objects.filter(resident__campaign=campaign).order_by()
+    # People with each dose (one dose record per person and dose: a constraint), under dose1, dose2, ...;
+    # completed: those with the campaign's last dose.
+    given = Vaccination.objects.filter(resident__campaign=campaign, dose_number__lte=campaign.doses).order_by()
     resident_by = [f"resident__{f}" for f in by]
-    for row in given.values(*resident_by).annotate(
-        dose1=Count("id", filter=Q(dose_number=1)), completed=Count("id", filter=Q(dose_number=campaign.doses))
-    ):
-        counts[tuple(row[f] for f in resident_by)].update(dose1=row["dose1"], completed=row["completed"])
+    for row in given.values("dose_number", *resident_by).annotate(n=Count("id")):
+        counter = counts[tuple(row[f] for f in resident_by)]
+        counter[f"dose{row['dose_number']}"] += row["n"]
+        if row["dose_number"] == campaign.doses:
+            counter["completed"] += row["n"]
     # Booked: dose 1 given, or held by an open appointment (at most one per dose: a constraint).
     waiting = Appointment.objects.filter(resident__campaign=campaign, dose_number=1, status__in=["booked", "arrived"])
     for row in waiting.order_by().values(*resident_by).annotate(n=Count("id")):
@@ -177,6 +185,7 @@ def progress_compute(
                 site_id=site,
                 village_id=village,
                 computed_at=now,
+                doses=_doses(counter, campaign),
                 **{field: counter[field] for field in COUNTS},
             )
             for (day, site, village), counter in sorted(daily.items())
@@ -193,7 +202,13 @@ def progress_compute(
     VillageProgress.objects.filter(campaign=campaign).delete()
     VillageProgress.objects.bulk_create(
         [
-            VillageProgress(campaign=campaign, village_id=village_id, computed_at=now, **counter)
+            VillageProgress(
+                campaign=campaign,
+                village_id=village_id,
+                computed_at=now,
+                doses=_doses(counter, campaign),
+                **{k: counter[k] for k in ("registered", "eligible", "booked", "dose1", "completed")},
+            )
             for (village_id,), counter in sorted(villages.items())
         ]
     )
@@ -206,6 +221,7 @@ def progress_compute(
                 cadre_id=cadre_id,
                 village_id=village_id,
                 computed_at=now,
+                doses=_doses(counter, campaign),
                 assigned=counter["registered"],
                 **{k: counter[k] for k in ("eligible", "booked", "dose1", "completed")},
             )

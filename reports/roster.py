@@ -16,12 +16,13 @@ from campaign.lib.excel import TITLED_HEADER_ROW
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import shown_id_number, shown_phone
 from campaign.lib.xlsx import DATE, DATETIME, LABEL, NUMBER, Column, write_titled_sheet
+from reports.doses import CHINESE_ORDINALS
 from reports.selectors import roster_rows
 from residents.models import Resident
 from residents.services import reason_labels
 
 SHEET_TITLE = "居民花名册"
-DOSE_NAMES = "一二三四五"
+DOSE_NAMES = CHINESE_ORDINALS  # 第一剂, 第二剂, ...: a column per dose of the campaign, one dose too
 HEADER_ROW = TITLED_HEADER_ROW
 # Headers and the name stay in view: frozen right of the first two columns (序号, 姓名).
 FROZEN_COLUMNS = 2

@@ -9,6 +9,7 @@ from django.utils.translation import pgettext
 from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.readahead import read_ahead
 from campaign.models import Village
+from reports.doses import dose_sum, per_dose
 from reports.models import CadreProgress, DailyProgress, VillageProgress
 from residents.filters import ResidentFilter
 from residents.models import Resident
@@ -39,8 +40,9 @@ def _ranks(values: list[float]) -> list[int]:
 def dashboard_figures(*, campaign, today: datetime.date) -> dict:
     """Everything the progress dashboard shows, read from the precomputed progress rows only.
 
-    Doses are counted as dose 1 + dose 2 (the campaigns here have one or two doses); "fully
-    vaccinated" counts the campaign's last dose. Rates are doses a day.
+    Doses given count every dose of the campaign (1 .. campaign.doses); "fully vaccinated" counts
+    the campaign's last dose (for a one-dose campaign, dose 1 itself). Rates are doses a day.
+    Villages and cadres carry `doses`: their people with each dose, one entry per dose.
     """
     rows = DailyProgress.objects.filter(campaign=campaign)
     doses_needed = campaign.target_people * campaign.doses
@@ -48,19 +50,24 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
     by_day = list(
         rows.filter(date__lte=today)
         .values("date")
-        .annotate(dose1=Sum("dose1"), dose2=Sum("dose2"), completed=Sum("completed"))
+        .annotate(
+            dose1=Sum("dose1"),
+            completed=Sum("completed"),
+            **{f"dose{n}_": dose_sum("doses", n) for n in campaign.dose_numbers if n > 1},
+        )
         .order_by("date")
     )
+    for d in by_day:
+        # Every dose given that day, the first doses included.
+        d["given"] = d["dose1"] + sum(d.pop(f"dose{n}_") for n in campaign.dose_numbers if n > 1)
     dose1 = sum(d["dose1"] for d in by_day)
     completed = sum(d["completed"] for d in by_day)
-    given = dose1 + (sum(d["dose2"] for d in by_day) if campaign.doses > 1 else 0)
+    given = sum(d["given"] for d in by_day)
 
     # The last 7 whole days before today (fewer at the start of the campaign).
     week_from = max(today - datetime.timedelta(days=7), campaign.start_date)
     week_days = (today - week_from).days
-    week_doses = sum(
-        d["dose1"] + (d["dose2"] if campaign.doses > 1 else 0) for d in by_day if week_from <= d["date"] < today
-    )
+    week_doses = sum(d["given"] for d in by_day if week_from <= d["date"] < today)
     rate_7d = round(week_doses / week_days, 1) if week_days > 0 else None
 
     days_left = max((campaign.end_date - today).days + 1, 0)
@@ -85,7 +92,7 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
     for d in before_start:
         running["dose1"] += d["dose1"]
         running["completed"] += d["completed"]
-        running["doses"] += d["dose1"] + (d["dose2"] if campaign.doses > 1 else 0)
+        running["doses"] += d["given"]
     for i in range(span):
         day = campaign.start_date + datetime.timedelta(days=i)
         chart["dates"].append(day.isoformat())
@@ -96,7 +103,7 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
         if d:
             running["dose1"] += d["dose1"]
             running["completed"] += d["completed"]
-            running["doses"] += d["dose1"] + (d["dose2"] if campaign.doses > 1 else 0)
+            running["doses"] += d["given"]
         for key in running:
             chart[key].append(running[key])
 
@@ -105,12 +112,16 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
         r["site"]: r
         for r in rows.filter(date=today)
         .values("site")
-        .annotate(booked=Sum("booked"), arrived=Sum("arrived"), dose1=Sum("dose1"), dose2=Sum("dose2"))
+        .annotate(
+            booked=Sum("booked"),
+            arrived=Sum("arrived"),
+            **{f"dose{n}": dose_sum("doses", n) for n in campaign.dose_numbers},
+        )
     }
     sites = []
     for site in campaign.sites.order_by("name"):
         r = today_by_site.get(site.pk, {})
-        vaccinated = r.get("dose1", 0) + r.get("dose2", 0)
+        vaccinated = sum(r.get(f"dose{n}", 0) for n in campaign.dose_numbers)
         floor = campaign.daily_floor_per_site
         sites.append(
             {
@@ -135,6 +146,7 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
             "village": village,
             "quota": village.quota,
             **{k: getattr(v, k, 0) for k in ("registered", "eligible", "booked", "dose1", "completed")},
+            "doses": per_dose(getattr(v, "doses", None), campaign.doses),
         }
         # Compared and ranked unrounded: 49.98% is behind an expected 50.0% even though it shows as 50.0%.
         exact = 100 * row["dose1"] / village.quota if village.quota else 0.0
@@ -157,6 +169,7 @@ def dashboard_figures(*, campaign, today: datetime.date) -> dict:
                 "name": name,
                 "village": c.village,
                 **{k: getattr(c, k) for k in ("assigned", "eligible", "booked", "dose1", "completed")},
+                "doses": per_dose(c.doses, campaign.doses),
                 "percent": _percent(c.dose1, c.assigned),
             }
         )

@@ -13,6 +13,7 @@ from campaign.lib.access import role_required
 from campaign.lib.jobs import progress_response
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
+from reports.doses import dose_labels
 from reports.models import Export
 from reports.progress import progress_fresh
 from reports.selectors import dashboard_figures_of_run, export_descriptions, full_value_downloads
@@ -36,7 +37,11 @@ def dashboard(request):
     today = timezone.localdate()
     computed_at = progress_fresh(campaign=campaign)
     figures = dashboard_figures_of_run(campaign=campaign, today=today, computed_at=computed_at)
-    return render(request, "reports/dashboard.html", {"campaign": campaign, "today": today, "figures": figures})
+    return render(
+        request,
+        "reports/dashboard.html",
+        {"campaign": campaign, "today": today, "figures": figures, "dose_labels": dose_labels(campaign.doses)},
+    )
 
 
 @role_required(*EXPORT_ROLES)

@@ -1,4 +1,4 @@
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment
@@ -9,7 +9,13 @@ from sites.models import Vaccination
 
 
 def village_summary(*, village) -> dict:
-    """A village's numbers: registered by status, booked, dose 1 and dose 2, against its quota."""
+    """A village's numbers against its quota: registered by status, booked, and people with each dose.
+
+    `given` holds (label, people) for each dose of the campaign, none for a dose it does not have;
+    `dose1` the people with dose 1 (the quota's measure), `completed` those fully vaccinated (the
+    campaign's last dose).
+    """
+    campaign = village.campaign
     counts = Resident.objects.filter(village=village).aggregate(
         registered=Count("id"),
         **{status: Count("id", filter=Q(status=status)) for status in Resident.Status.values},
@@ -20,20 +26,31 @@ def village_summary(*, village) -> dict:
         .count()
     )
     doses = Vaccination.objects.filter(resident__village=village).aggregate(
-        dose1=Count("id", filter=Q(dose_number=1)), dose2=Count("id", filter=Q(dose_number=2))
+        **{f"dose{n}": Count("id", filter=Q(dose_number=n)) for n in campaign.dose_numbers}
     )
-    counts.update(doses)
+    counts["dose1"] = doses["dose1"]
+    counts["completed"] = doses[f"dose{campaign.doses}"]
+    counts["given"] = [(dose_given_label(n, campaign.doses), doses[f"dose{n}"]) for n in campaign.dose_numbers]
     counts["quota"] = village.quota
     counts["quota_percent"] = round(100 * doses["dose1"] / village.quota, 1) if village.quota else 0
     return counts
 
 
+def dose_given_label(n: int, doses: int) -> str:
+    """ "dose 2 given" for dose `n` of a campaign of `doses`; a one-dose campaign's only dose is "vaccinated"."""
+    if doses == 1:
+        return _("vaccinated")
+    return _("dose %(n)s given") % {"n": n}
+
+
 def with_progress(queryset):
-    """Annotate residents with has_dose1, has_dose2 and booked (an open dose-1 or dose-2 place)."""
+    """Annotate residents with where their doses stand: has_dose1, last_dose (the highest dose given,
+    None before dose 1), complete (every dose of their campaign given) and booked (an open place)."""
     dose = Vaccination.objects.filter(resident=OuterRef("pk"))
     return queryset.annotate(
         has_dose1=Exists(dose.filter(dose_number=1)),
-        has_dose2=Exists(dose.filter(dose_number=2)),
+        last_dose=Subquery(dose.order_by("-dose_number").values("dose_number")[:1]),
+        complete=Exists(dose.filter(dose_number=OuterRef("campaign__doses"))),
         booked=Exists(Appointment.objects.filter(resident=OuterRef("pk"), status__in=OPEN_STATUSES)),
     )
 

@@ -28,6 +28,7 @@ from campaign.lib.excel import (
     set_widths,
     titled_sheet,
 )
+from reports.doses import chinese_dose_name
 
 TOTAL_FONT = HEADER_FONT
 PERCENT_FORMAT = "0.0"
@@ -45,32 +46,37 @@ UPWARD_SHEET = "接种进度上报"
 # (about 0.53 cm; programs differ a little), near the shape of a landscape A4 page inside its margins.
 CHART_COLUMNS, CHART_COLUMN_WIDTH, CHART_ROWS = 14, 10, 36
 
-VILLAGE_COLUMNS = [
-    ("排名", 6),
-    ("村（社区）", 12),
-    ("接种点", 14),
-    ("分配任务数", 11),
-    ("本周第一剂", 11),
-    ("本周第二剂", 11),
-    ("累计第一剂", 11),
-    ("累计第二剂", 11),
-    ("累计完成全程", 13),
-    ("完成率（%）", 11),
-    ("应完成（%）", 11),
-    ("落后（百分点）", 14),
-    ("建议处理", 10),
-]
-SITE_COLUMNS = [
-    ("接种点", 30),
-    ("本周第一剂", 11),
-    ("本周第二剂", 11),
-    ("本周日均接种人数", 16),
-    ("累计第一剂", 11),
-    ("累计第二剂", 11),
-    ("累计日均接种人数", 16),
-    ("每日最低接种人数", 16),
-    ("是否达标", 10),
-]
+
+def village_columns(doses: int) -> list[tuple[str, int]]:
+    """The villages sheet's columns: one week and one cumulative column per dose of the campaign."""
+    return [
+        ("排名", 6),
+        ("村（社区）", 12),
+        ("接种点", 14),
+        ("分配任务数", 11),
+        *((f"本周{chinese_dose_name(n, doses)}", 11) for n in range(1, doses + 1)),
+        *((f"累计{chinese_dose_name(n, doses)}", 11) for n in range(1, doses + 1)),
+        ("累计完成全程", 13),
+        ("完成率（%）", 11),
+        ("应完成（%）", 11),
+        ("落后（百分点）", 14),
+        ("建议处理", 10),
+    ]
+
+
+def site_columns(doses: int) -> list[tuple[str, int]]:
+    """The sites sheet's columns: per dose of the campaign, this week's and the cumulative doses."""
+    return [
+        ("接种点", 30),
+        *((f"本周{chinese_dose_name(n, doses)}", 11) for n in range(1, doses + 1)),
+        ("本周日均接种人数", 16),
+        *((f"累计{chinese_dose_name(n, doses)}", 11) for n in range(1, doses + 1)),
+        ("累计日均接种人数", 16),
+        ("每日最低接种人数", 16),
+        ("是否达标", 10),
+    ]
+
+
 FINDING_COLUMNS = [
     ("村（社区）", 12),
     ("处理", 8),
@@ -79,17 +85,20 @@ FINDING_COLUMNS = [
     ("记录人", 12),
     ("记录时间", 17),
 ]
-UPWARD_COLUMNS = [
-    ("序号", 6),
-    ("接种点", 30),
-    ("村（社区）", 12),
-    ("分配任务数", 11),
-    ("当日第一剂", 11),
-    ("当日第二剂", 11),
-    ("累计第一剂", 11),
-    ("累计完成全程", 13),
-    ("完成率（%）", 11),
-]
+
+
+def upward_columns(doses: int) -> list[tuple[str, int]]:
+    """The upward report's columns: the day's doses, one column per dose of the campaign."""
+    return [
+        ("序号", 6),
+        ("接种点", 30),
+        ("村（社区）", 12),
+        ("分配任务数", 11),
+        *((f"当日{chinese_dose_name(n, doses)}", 11) for n in range(1, doses + 1)),
+        (f"累计{chinese_dose_name(1, doses)}", 11),
+        ("累计完成全程", 13),
+        ("完成率（%）", 11),
+    ]
 
 
 def _percent(ws, value, *, font=None):
@@ -126,14 +135,18 @@ def write_weekly_report(*, target, report, findings) -> None:
     title = weekly_title(data)
     gaps = data["thresholds"]
     made_at = timezone.localtime(report.made_at)
+    # What the quotas count: the first dose (for a one-dose campaign, being vaccinated at all).
+    first = chinese_dose_name(1, data["doses"])
     note = (
-        f"截至{_date(data['week_end']):%Y-%m-%d}应完成第一剂{data['expected_percent']}%；"
+        f"截至{_date(data['week_end']):%Y-%m-%d}应完成{first}{data['expected_percent']}%；"
         f"落后{gaps['notice_gap']}个百分点起通报，{gaps['talk_gap']}个起约谈，{gaps['deduct_gap']}个起扣分。"
         f"生成时间 {made_at:%Y-%m-%d %H:%M}"
     )
     workbook = office_workbook()
 
-    villages_ws = titled_sheet(workbook, VILLAGE_SHEET, VILLAGE_COLUMNS, title=title, note=note, freeze="C4")
+    doses = data["doses"]
+    columns = village_columns(doses)
+    villages_ws = titled_sheet(workbook, VILLAGE_SHEET, columns, title=title, note=note, freeze="C4")
     for v in data["villages"]:
         villages_ws.append(
             [
@@ -141,10 +154,8 @@ def write_weekly_report(*, target, report, findings) -> None:
                 safe_cell(villages_ws, v["name"]),
                 safe_cell(villages_ws, v["site"]),
                 v["quota"],
-                v["week_dose1"],
-                v["week_dose2"],
-                v["dose1"],
-                v["dose2"],
+                *v["week_given"],
+                *v["given"],
                 v["completed"],
                 _percent(villages_ws, v["percent"]),
                 _percent(villages_ws, data["expected_percent"]),
@@ -161,10 +172,8 @@ def write_weekly_report(*, target, report, findings) -> None:
                 "全镇合计",
                 None,
                 t["quota"],
-                t["week_dose1"],
-                t["week_dose2"],
-                t["dose1"],
-                t["dose2"],
+                *t["week_given"],
+                *t["given"],
                 t["completed"],
                 _percent(villages_ws, t["percent"], font=TOTAL_FONT),
                 _percent(villages_ws, data["expected_percent"], font=TOTAL_FONT),
@@ -176,16 +185,14 @@ def write_weekly_report(*, target, report, findings) -> None:
 
     floor = data["daily_floor_per_site"]
     site_note = f"每个接种点每天最少接种{floor}人；本周{data['week_days']}天，活动以来{data['campaign_days']}天。"
-    sites_ws = titled_sheet(workbook, SITE_SHEET, SITE_COLUMNS, title=title, note=site_note, freeze="B4")
+    sites_ws = titled_sheet(workbook, SITE_SHEET, site_columns(doses), title=title, note=site_note, freeze="B4")
     for s in data["sites"]:
         sites_ws.append(
             [
                 safe_cell(sites_ws, s["name"]),
-                s["week_dose1"],
-                s["week_dose2"],
+                *s["week_given"],
                 _percent(sites_ws, s["week_average"]),
-                s["dose1"],
-                s["dose2"],
+                *s["given"],
                 _percent(sites_ws, s["average"]),
                 floor,
                 safe_cell(sites_ws, "未达标" if s["below_floor"] or s["week_below_floor"] else "达标"),
@@ -217,7 +224,7 @@ def write_weekly_report(*, target, report, findings) -> None:
     count = len(data["villages"])
     chart = BarChart()
     chart.type = "col"
-    chart.title = chart_title(f"各村（社区）第一剂完成率（%），应完成{data['expected_percent']}%", 14)
+    chart.title = chart_title(f"各村（社区）{first}完成率（%），应完成{data['expected_percent']}%", 14)
     chart.y_axis.title = chart_title("完成率（%）", 10, bold=False)
     chart.x_axis.txPr = chart_text(9)
     chart.y_axis.txPr = chart_text(9)
@@ -227,7 +234,8 @@ def write_weekly_report(*, target, report, findings) -> None:
     chart.x_axis.delete = False
     chart.legend = None
     first, last = HEADER_ROW + 1, HEADER_ROW + max(count, 1)
-    values = Reference(villages_ws, min_col=10, min_row=HEADER_ROW, max_row=last)
+    percent_column = [header for header, _width in columns].index("完成率（%）") + 1
+    values = Reference(villages_ws, min_col=percent_column, min_row=HEADER_ROW, max_row=last)
     names = Reference(villages_ws, min_col=2, min_row=first, max_row=last)
     chart.add_data(values, titles_from_data=True)
     chart.set_categories(names)
@@ -260,14 +268,15 @@ def upward_title(figures: dict) -> str:
 def write_upward_report(*, target, figures: dict, made_at: datetime.datetime | None = None) -> None:
     """Write the upward report (上报接种进度) of one day to `target`: per site and village, and the town total."""
     made_at = timezone.localtime(made_at or timezone.now())
-    note = f"统计截至{figures['on']:%Y-%m-%d}当日；完成率＝累计第一剂÷分配任务数。填报时间 {made_at:%Y-%m-%d %H:%M}"
+    first = chinese_dose_name(1, figures["doses"])
+    note = f"统计截至{figures['on']:%Y-%m-%d}当日；完成率＝累计{first}÷分配任务数。填报时间 {made_at:%Y-%m-%d %H:%M}"
     workbook = office_workbook()
-    ws = titled_sheet(workbook, UPWARD_SHEET, UPWARD_COLUMNS, title=upward_title(figures), note=note, freeze="D4")
+    columns = upward_columns(figures["doses"])
+    ws = titled_sheet(workbook, UPWARD_SHEET, columns, title=upward_title(figures), note=note, freeze="D4")
 
     def numbers(row, font=None):
-        return [row["quota"], row["day_dose1"], row["day_dose2"], row["dose1"], row["completed"]], _percent(
-            ws, row["percent"], font=font
-        )
+        counts = [row["quota"], *row["day_given"], row["dose1"], row["completed"]]
+        return counts, _percent(ws, row["percent"], font=font)
 
     index = 0
     for site in figures["sites"]:

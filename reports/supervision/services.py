@@ -22,13 +22,15 @@ from django.utils.translation import gettext as _
 from campaign.lib.text import clean_text
 from campaign.models import Campaign, Village
 from campaign.periodic import per_campaign
+from reports.doses import dose_sum
 from reports.models import DailyProgress, SupervisionFinding, SupervisionThresholds, WeeklyReport
 from reports.progress import progress_compute
 from reports.selectors import expected_percent
 from sites.models import Site
 
 Level = SupervisionFinding.Level
-SNAPSHOT_VERSION = 1
+# 2: per-dose lists (week_given, given) for the campaign's doses; 1 had week_dose1/2, dose2 (migrated).
+SNAPSHOT_VERSION = 2
 LEVELS = ("notice", "talk", "deduct")  # the levels proposed, mildest first
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{1,2})")
 
@@ -119,40 +121,64 @@ def _percent(part: int, whole: int) -> float | None:
 
 # The weekly snapshot -----------------------------------------------------------------------------
 
-_SUMS = ("dose1", "dose2", "completed")
-_ZERO = dict.fromkeys([*(f"all_{field}" for field in _SUMS), *(f"in_{field}" for field in _SUMS)], 0)
+
+def _sums(rows, group: str, *, within: Q, doses: int) -> dict[int, dict]:
+    """Per `group` id: the doses given in all and `within` the period, one entry per dose of the campaign.
+
+    {"given": [dose 1, ..., dose n], "in_given": [...], "completed": ..., "in_completed": ...}.
+    """
+    fields = {
+        "all_completed": Coalesce(Sum("completed"), 0),
+        "in_completed": Coalesce(Sum("completed", filter=within), 0),
+    }
+    for n in range(1, doses + 1):
+        fields[f"all_{n}"] = dose_sum("doses", n)
+        fields[f"in_{n}"] = dose_sum("doses", n, filter=within)
+    return {
+        row[group]: {
+            "given": [row[f"all_{n}"] for n in range(1, doses + 1)],
+            "in_given": [row[f"in_{n}"] for n in range(1, doses + 1)],
+            "completed": row["all_completed"],
+            "in_completed": row["in_completed"],
+        }
+        for row in rows.order_by().values(group).annotate(**fields)
+    }
 
 
-def _sums(rows, group: str, *, within: Q) -> dict[int, dict[str, int]]:
-    """Per `group` id: sums of dose1, dose2, completed in all (all_dose1...) and `within` (in_dose1...)."""
-    fields = {}
-    for field in _SUMS:
-        fields[f"all_{field}"] = Coalesce(Sum(field), 0)
-        fields[f"in_{field}"] = Coalesce(Sum(field, filter=within), 0)
-    return {row[group]: row for row in rows.order_by().values(group).annotate(**fields)}
+def _zero(doses: int) -> dict:
+    return {"given": [0] * doses, "in_given": [0] * doses, "completed": 0, "in_completed": 0}
+
+
+def _add(lists) -> list[int]:
+    """Element-wise sums of per-dose lists."""
+    return [sum(values) for values in zip(*lists, strict=True)]
 
 
 def weekly_figures(*, campaign: Campaign, week_start: datetime.date, today: datetime.date | None = None) -> dict:
     """The weekly report's numbers from DailyProgress, as a JSON-ready dict (the snapshot).
 
-    Villages: the week's and cumulative dose 1 / dose 2, people fully vaccinated, % of quota
-    (people with dose 1 by Sunday / quota), the % expected by Sunday, the gap in points, the
-    proposed level and the rank by % of quota. Sites: the same counts and the people a day on
-    average (days of the campaign in the period, up to today) against the daily floor.
+    `doses` is the campaign's number of doses; every per-dose list has that many entries (no
+    column for a dose the campaign does not have). Villages: the week's and cumulative doses
+    given (week_given, given), people with dose 1 (dose1) and fully vaccinated (completed: the
+    campaign's last dose), % of quota (people with dose 1 by Sunday / quota), the % expected by
+    Sunday, the gap in points, the proposed level and the rank by % of quota. Sites: the same
+    doses and the people a day on average (days of the campaign in the period, up to today)
+    against the daily floor.
     """
     today = today or timezone.localdate()
+    doses = campaign.doses
     week_end = week_start + datetime.timedelta(days=6)
     thresholds = thresholds_for(campaign=campaign)
     gaps = {k: getattr(thresholds, k) for k in ("notice_gap", "talk_gap", "deduct_gap")}
     expected = expected_percent(campaign=campaign, on=week_end)
     rows = DailyProgress.objects.filter(campaign=campaign, date__lte=week_end)
     in_week = Q(date__gte=week_start)
-    by_village = _sums(rows, "village", within=in_week)
-    by_site = _sums(rows, "site", within=in_week)
+    by_village = _sums(rows, "village", within=in_week, doses=doses)
+    by_site = _sums(rows, "site", within=in_week, doses=doses)
     villages = []
     for village in Village.objects.filter(campaign=campaign).select_related("site").order_by("site_id", "id"):
-        sums = by_village.get(village.pk, _ZERO)
-        percent = _percent(sums["all_dose1"], village.quota)
+        sums = by_village.get(village.pk, _zero(doses))
+        percent = _percent(sums["given"][0], village.quota)
         gap = None if percent is None else round(expected - percent, 1)
         villages.append(
             {
@@ -160,11 +186,10 @@ def weekly_figures(*, campaign: Campaign, week_start: datetime.date, today: date
                 "name": village.name,
                 "site": village.site.short_name,
                 "quota": village.quota,
-                "week_dose1": sums["in_dose1"],
-                "week_dose2": sums["in_dose2"],
-                "dose1": sums["all_dose1"],
-                "dose2": sums["all_dose2"],
-                "completed": sums["all_completed"],
+                "week_given": sums["in_given"],
+                "given": sums["given"],
+                "dose1": sums["given"][0],
+                "completed": sums["completed"],
                 "percent": percent,
                 "gap": gap,
                 "level": str(proposed_level(gap=gap, **gaps)),
@@ -182,37 +207,39 @@ def weekly_figures(*, campaign: Campaign, week_start: datetime.date, today: date
     floor = campaign.daily_floor_per_site
     sites = []
     for site in Site.objects.filter(campaign=campaign).order_by("id"):
-        sums = by_site.get(site.pk, _ZERO)
-        week_people = sums["in_dose1"] + sums["in_dose2"]
-        people = sums["all_dose1"] + sums["all_dose2"]
+        sums = by_site.get(site.pk, _zero(doses))
+        week_people = sum(sums["in_given"])
+        people = sum(sums["given"])
         week_average = round(week_people / week_days, 1) if week_days else None
         sites.append(
             {
                 "id": site.pk,
                 "name": site.name,
                 "short_name": site.short_name,
-                "week_dose1": sums["in_dose1"],
-                "week_dose2": sums["in_dose2"],
+                "week_given": sums["in_given"],
                 "week_people": week_people,
                 "week_average": week_average,
                 "week_below_floor": week_average is not None and week_average < floor,
-                "dose1": sums["all_dose1"],
-                "dose2": sums["all_dose2"],
+                "given": sums["given"],
                 "people": people,
                 "average": round(people / all_days, 1) if all_days else None,
                 "below_floor": bool(all_days) and people / all_days < floor,
             }
         )
 
-    quota = sum(v["quota"] for v in villages)
-    total_dose1 = sum(v["dose1"] for v in villages)
-    totals = {key: sum(v[key] for v in villages) for key in ("quota", "week_dose1", "week_dose2", "dose1", "dose2")}
-    totals["completed"] = sum(v["completed"] for v in villages)
-    totals["percent"] = _percent(total_dose1, quota)
+    totals = {
+        "quota": sum(v["quota"] for v in villages),
+        "week_given": _add([[0] * doses, *(v["week_given"] for v in villages)]),
+        "given": _add([[0] * doses, *(v["given"] for v in villages)]),
+        "dose1": sum(v["dose1"] for v in villages),
+        "completed": sum(v["completed"] for v in villages),
+    }
+    totals["percent"] = _percent(totals["dose1"], totals["quota"])
     totals["gap"] = None if totals["percent"] is None else round(expected - totals["percent"], 1)
     return {
         "version": SNAPSHOT_VERSION,
         "campaign": campaign.name,
+        "doses": doses,
         "week": iso_week(week_start),
         "week_start": week_start.isoformat(),
         "week_end": week_end.isoformat(),
@@ -337,26 +364,27 @@ def week_findings(*, campaign: Campaign, week_start: datetime.date):
 def upward_figures(*, campaign: Campaign, on: datetime.date) -> dict:
     """The day's figures the office sends to the county, from DailyProgress.
 
-    {"on", "sites": [{"name", "villages": [row...], "subtotal": row}], "total": row}, where a row
-    has quota, the day's dose 1 and dose 2, people with dose 1 and fully vaccinated by the end
-    of the day, and % of quota (people with dose 1 / quota).
+    {"on", "campaign", "doses", "sites": [{"name", "villages": [row...], "subtotal": row}], "total": row},
+    where a row has quota, the day's doses given (day_given: one entry per dose of the campaign),
+    people with dose 1 and fully vaccinated by the end of the day, and % of quota (people with
+    dose 1 / quota).
     """
+    doses = campaign.doses
     rows = DailyProgress.objects.filter(campaign=campaign, date__lte=on)
-    by_village = _sums(rows, "village", within=Q(date=on))
+    by_village = _sums(rows, "village", within=Q(date=on), doses=doses)
 
     def row(name: str, quota: int, sums: list[dict]) -> dict:
         counts = {
-            "day_dose1": sum(s["in_dose1"] for s in sums),
-            "day_dose2": sum(s["in_dose2"] for s in sums),
-            "dose1": sum(s["all_dose1"] for s in sums),
-            "completed": sum(s["all_completed"] for s in sums),
+            "day_given": _add([[0] * doses, *(s["in_given"] for s in sums)]),
+            "dose1": sum(s["given"][0] for s in sums),
+            "completed": sum(s["completed"] for s in sums),
         }
         return {"name": name, "quota": quota, **counts, "percent": _percent(counts["dose1"], quota)}
 
     sites, every = [], []
     for site in Site.objects.filter(campaign=campaign).order_by("id"):
         villages = list(Village.objects.filter(site=site).order_by("id"))
-        sums = [by_village.get(v.pk, _ZERO) for v in villages]
+        sums = [by_village.get(v.pk, _zero(doses)) for v in villages]
         every += sums
         sites.append(
             {
@@ -366,7 +394,7 @@ def upward_figures(*, campaign: Campaign, on: datetime.date) -> dict:
             }
         )
     quota = sum(site["subtotal"]["quota"] for site in sites)
-    return {"on": on, "campaign": campaign.name, "sites": sites, "total": row("", quota, every)}
+    return {"on": on, "campaign": campaign.name, "doses": doses, "sites": sites, "total": row("", quota, every)}
 
 
 def upward_report_figures(*, campaign: Campaign, on: datetime.date) -> dict:

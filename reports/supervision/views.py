@@ -17,6 +17,7 @@ from campaign.lib.access import role_required
 from campaign.lib.params import BadParameter, date_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from reports.doses import dose_labels
 from reports.models import SupervisionFinding, WeeklyReport
 from reports.supervision import services as supervision
 from reports.supervision.excel import write_upward_report, write_weekly_report
@@ -97,6 +98,7 @@ def _detail(request, report, finding_form=None, status=200):
             "week_end": datetime.date.fromisoformat(data["week_end"]),
             "week_start": report.week_start,
             "levels": dict(SupervisionFinding.Level.choices),
+            "dose_labels": dose_labels(data["doses"]),
             "findings": supervision.week_findings(campaign=campaign, week_start=report.week_start),
             "finding_form": finding_form if can_record else None,
             "is_office": role_of(request.user) == Role.OFFICE,

@@ -47,10 +47,12 @@ def spring_2021_campaign(**kwargs) -> Campaign:
     )
 
 
-def vaccinated(*, village, dose1: datetime.date, dose2: datetime.date | None = None):
-    """A resident of `village` given dose 1 (and dose 2) at the village's site on those days, 10:00 local time."""
+def vaccinated(
+    *, village, dose1: datetime.date, dose2: datetime.date | None = None, dose3: datetime.date | None = None
+):
+    """A resident of `village` given dose 1 (and dose 2, 3) at the village's site on those days, 10:00 local time."""
     resident = ResidentFactory(village=village)
-    for number, day in ((1, dose1), (2, dose2)):
+    for number, day in ((1, dose1), (2, dose2), (3, dose3)):
         if day:
             at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
             VaccinationFactory(resident=resident, dose_number=number, vaccinated_at=at)
@@ -67,4 +69,7 @@ class DailyProgressFactory(factory.django.DjangoModelFactory):
     campaign = factory.SelfAttribute("village.campaign")
     site = factory.SelfAttribute("village.site")
     date = datetime.date(2021, 4, 14)
+    dose1 = 0
+    # Doses by number as progress_compute writes them: dose 1 repeats `dose1`.
+    doses = factory.LazyAttribute(lambda row: {"1": row.dose1} if row.dose1 else {})
     computed_at = factory.LazyFunction(timezone.now)

@@ -20,7 +20,14 @@ def day_rows(campaign, site, village, days: dict):
     now = timezone.now()
     DailyProgress.objects.bulk_create(
         DailyProgress(
-            campaign=campaign, date=day, site=site, village=village, dose1=d1, dose2=d2, completed=d2, computed_at=now
+            campaign=campaign,
+            date=day,
+            site=site,
+            village=village,
+            dose1=d1,
+            doses={"1": d1, "2": d2},
+            completed=d2,
+            computed_at=now,
         )
         for day, (d1, d2) in days.items()
     )

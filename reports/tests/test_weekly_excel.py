@@ -13,11 +13,11 @@ from reports.supervision.excel import (
     CHART_SHEET,
     FINDING_COLUMNS,
     FINDING_SHEET,
-    SITE_COLUMNS,
     SITE_SHEET,
-    UPWARD_COLUMNS,
-    VILLAGE_COLUMNS,
     VILLAGE_SHEET,
+    site_columns,
+    upward_columns,
+    village_columns,
     write_upward_report,
     write_weekly_report,
 )
@@ -62,7 +62,7 @@ def test_the_weekly_workbook_has_a_sheet_per_section_with_chinese_headers_and_fr
     villages = workbook[VILLAGE_SHEET]
     assert villages["A1"].value == "梅山镇新冠病毒疫苗接种周调度通报（2021年第15周：4月12日—4月18日）"
     assert "A1:M1" in {str(r) for r in villages.merged_cells.ranges}
-    assert values(villages, 3) == [header for header, _width in VILLAGE_COLUMNS]
+    assert values(villages, 3) == [header for header, _width in village_columns(2)]
     assert villages.freeze_panes == "C4"
     assert villages.column_dimensions["B"].width == 12 and villages.column_dimensions["L"].width == 14
     rows = [values(villages, n) for n in range(4, villages.max_row + 1)]
@@ -73,7 +73,7 @@ def test_the_weekly_workbook_has_a_sheet_per_section_with_chinese_headers_and_fr
     assert villages.cell(4, 10).number_format == "0.0"
 
     sites = workbook[SITE_SHEET]
-    assert values(sites, 3) == [header for header, _width in SITE_COLUMNS]
+    assert values(sites, 3) == [header for header, _width in site_columns(2)]
     assert sites.freeze_panes == "B4"
     assert {values(sites, n)[0] for n in (4, 5)} == {"梅山社区卫生服务中心疫苗接种点", "江店体育馆接种点"}
 
@@ -105,7 +105,7 @@ def test_the_upward_report_has_each_site_its_villages_a_subtotal_and_the_town_to
     sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
     assert sheet.title == "接种进度上报"
     assert sheet["A1"].value == "梅山镇新冠病毒疫苗接种进度上报表（2021年4月18日）"
-    assert values(sheet, 3) == [header for header, _width in UPWARD_COLUMNS]
+    assert values(sheet, 3) == [header for header, _width in upward_columns(2)]
     assert sheet.freeze_panes == "D4"
     rows = [values(sheet, n) for n in range(4, sheet.max_row + 1)]
     # 序号, 接种点, 村（社区）, 分配任务数, 当日第一剂, 当日第二剂, 累计第一剂, 累计完成全程, 完成率

@@ -70,7 +70,7 @@ def test_the_office_makes_a_week_again_and_it_is_still_one_report(client, report
     assert response.status_code == 302 and response.url == DETAIL
     report = WeeklyReport.objects.get()
     assert report.made_by == office
-    assert next(v for v in report.data["villages"] if v["name"] == "青山社区")["week_dose1"] == 2
+    assert next(v for v in report.data["villages"] if v["name"] == "青山社区")["week_given"][0] == 2
 
 
 def test_only_the_office_makes_a_report(client, report, supervisor, leader):

@@ -160,7 +160,7 @@ def test_the_week_and_cumulative_numbers_match_the_hand_count(campaign, week15):
     assert data["expected_percent"] == 50.0
     villages = by_name(data["villages"])
     qingshan = villages["青山社区"]
-    assert (qingshan["week_dose1"], qingshan["week_dose2"], qingshan["dose1"], qingshan["dose2"]) == (2, 1, 6, 1)
+    assert (qingshan["week_given"], qingshan["given"], qingshan["dose1"]) == ([2, 1], [6, 1], 6)
     assert (qingshan["completed"], qingshan["percent"], qingshan["gap"], qingshan["level"]) == (1, 60.0, -10.0, "")
     assert {name: (v["percent"], v["gap"], v["level"], v["rank"]) for name, v in villages.items()} == {
         "青山社区": (60.0, -10.0, "", 1),
@@ -169,15 +169,14 @@ def test_the_week_and_cumulative_numbers_match_the_hand_count(campaign, week15):
         "徐冲村": (40.0, 10.0, "talk", 3),
         "清水村": (30.0, 20.0, "deduct", 5),
     }
-    assert (villages["红村社区"]["week_dose1"], villages["徐冲村"]["week_dose1"]) == (4, 0)
+    assert (villages["红村社区"]["week_given"][0], villages["徐冲村"]["week_given"][0]) == (4, 0)
     assert [v["name"] for v in data["villages"]] == ["青山社区", "红河社区", "红村社区", "徐冲村", "清水村"]
     assert data["levels"] == {"notice": 1, "talk": 2, "deduct": 1}
     assert data["totals"] == {
         "quota": 60,
-        "week_dose1": 18,
-        "week_dose2": 1,
+        "week_given": [18, 1],
+        "given": [26, 1],
         "dose1": 26,
-        "dose2": 1,
         "completed": 1,
         "percent": 43.3,
         "gap": 6.7,
@@ -189,12 +188,12 @@ def test_sites_are_counted_in_people_a_day_against_the_floor(campaign, week15, s
     sites = {s["id"]: s for s in data["sites"]}
     centre, jiangdian = sites[site_centre.pk], sites[site_jiangdian.pk]
     assert (data["week_days"], data["campaign_days"]) == (7, 21)
-    assert (centre["week_dose1"], centre["week_dose2"], centre["week_people"], centre["week_average"]) == (6, 1, 7, 1.0)
-    assert (centre["dose1"], centre["dose2"], centre["people"], centre["average"]) == (10, 1, 11, 0.5)
-    assert (jiangdian["week_dose1"], jiangdian["week_average"], jiangdian["dose1"], jiangdian["average"]) == (
-        12,
+    assert (centre["week_given"], centre["week_people"], centre["week_average"]) == ([6, 1], 7, 1.0)
+    assert (centre["given"], centre["people"], centre["average"]) == ([10, 1], 11, 0.5)
+    assert (jiangdian["week_given"], jiangdian["week_average"], jiangdian["given"], jiangdian["average"]) == (
+        [12, 0],
         1.7,
-        16,
+        [16, 0],
         0.8,
     )
     assert centre["below_floor"] and centre["week_below_floor"]

@@ -21,7 +21,7 @@
       line(box.dataset.labelDoses, data.doses, { areaStyle: { opacity: 0.08 } }),
       line(box.dataset.labelDose1, data.dose1),
       line(box.dataset.labelCompleted, data.completed),
-    ],
+    ].filter(function (series) { return series.name; }), // a one-dose campaign's page leaves out the lines that repeat "fully vaccinated"
   });
   window.addEventListener("resize", function () { chart.resize(); });
 })();
