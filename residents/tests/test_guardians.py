@@ -115,9 +115,8 @@ def test_a_wrong_guardian_document_is_refused_with_its_own_message(measles, vill
 
 
 def test_an_adult_needs_no_guardian(campaign, qingshan):
-    adult = resident_register(
-        campaign=campaign, village=qingshan, name="张伟", id_number=make_id_number("341524", datetime.date(1980, 1, 2), 11)
-    )
+    number = make_id_number("341524", datetime.date(1980, 1, 2), 11)
+    adult = resident_register(campaign=campaign, village=qingshan, name="张伟", id_number=number)
     assert adult.guardian_name == "" and adult.status == Resident.Status.ELIGIBLE
     # Under the campaign's set age (here 20 years) a 19-year-old has one too.
     campaign.guardian_under_age = 20
@@ -241,9 +240,7 @@ def test_the_sites_pre_screening_asks_the_campaigns_questions_and_a_catalogue_ye
     appointment = Appointment.objects.create(
         resident=child, dose_number=1, site=village.site, date=timezone.localdate(), status="arrived"
     )
-    form = ScreeningForm(
-        {"temperature": "36.6", "consent": "on", "extra_recent_live_vaccine": "on"}, campaign=measles
-    )
+    form = ScreeningForm({"temperature": "36.6", "consent": "on", "extra_recent_live_vaccine": "on"}, campaign=measles)
     assert form.is_valid() and form.positives() == ["recent_live_vaccine"] and not form.would_exclude()
     screening = site_prescreen(
         appointment=appointment, answers=form.answers(), temperature=36.6, consent=True, screened_by=team
