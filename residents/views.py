@@ -227,6 +227,8 @@ def resident_detail(request, pk):
             "can_book": resident.status == Resident.Status.ELIGIBLE and 1 not in given and 1 not in open_doses,
             "needs_dose2": 1 in given and 2 not in given and 2 not in open_doses and resident.campaign.doses > 1,
             "today": timezone.localdate(),
+            # Every dose of the campaign given (one for a one-dose campaign): 已完成全程接种.
+            "complete": set(resident.campaign.dose_numbers) <= given,
             "can_write": role in WRITERS,
             "can_delete": role == Role.OFFICE,
             "refuse_form": RefuseForm(),
