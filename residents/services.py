@@ -102,10 +102,12 @@ class Eligibility:
 
 def reason_labels(codes: list[str], campaign=None) -> list[str]:
     """The reasons' labels; a screening question beyond the seed's six is named by its text."""
-    texts = {q.code: q.text for q in campaign_questions(campaign)} if campaign is not None else {}
     labels = []
     for code in codes:
-        label = REASON_LABELS.get(code) or texts.get(code)
+        label = REASON_LABELS.get(code)
+        if label is None and campaign is not None:
+            # A question of the campaign's own (read only when a reason is one).
+            label = next((q.text for q in campaign_questions(campaign) if q.code == code), None)
         if label is None:
             label = CATALOGUE_BY_CODE[code].text if code in CATALOGUE_BY_CODE else code
         labels.append(str(label))

@@ -105,7 +105,7 @@ def _row(resident, *, campaign, full):
         "masked_id": mask_document_number(resident.document_type, resident.id_number),
         "masked_phone": mask_phone(resident.phone),
         "age": age_text(campaign, resident.birth_date, full=full),
-        "reasons": "、".join(reason_labels(resident.status_reasons)),
+        "reasons": "、".join(reason_labels(resident.status_reasons, campaign)),
     }
 
 

@@ -207,7 +207,7 @@ def _person_context(
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
         context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
     elif screening is not None and screening.outcome not in SCREENING_PASSED:
-        context.update(step="stopped", reasons=reason_labels(screening.reasons))
+        context.update(step="stopped", reasons=reason_labels(screening.reasons, _questions_campaign(appointment)))
     else:
         context["step"] = "closed"
     return context

@@ -251,3 +251,46 @@ def test_the_sites_pre_screening_asks_the_campaigns_questions_and_a_catalogue_ye
     assert (child.status, child.extra_answers["recent_live_vaccine"]) == ("deferred", True)
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
+
+
+def test_the_edit_page_shows_and_changes_the_guardian(measles, village, client):
+    child = register_child(measles, village, **guardian())
+    client.force_login(user_with_role(Role.CADRE, village=village))
+    page = client.get(reverse("residents:edit", args=[child.pk])).content.decode()
+    assert 'value="王芳"' in page and "近4周内是否接种过其他减毒活疫苗？" in page
+    data = {
+        "name": child.name,
+        "basis": "household",
+        "priority_group": "general",
+        **guardian(guardian_name="李国华", guardian_relation="grandparent"),
+    }
+    response = client.post(reverse("residents:edit", args=[child.pk]), {**data, "guardian_name": ""})
+    assert response.status_code == 200 and "须登记监护人" in response.content.decode()
+    response = client.post(reverse("residents:edit", args=[child.pk]), {**data, "extra_immunodeficiency": "on"})
+    assert response.status_code == 302
+    child.refresh_from_db()
+    assert (child.guardian_name, child.guardian_relation, child.status) == ("李国华", "grandparent", "excluded")
+
+
+def test_the_site_registers_a_child_on_the_spot_with_her_guardian(measles, village, client):
+    team = user_with_role(Role.SITE_TEAM, site=village.site)
+    client.force_login(team)
+    page = client.get(reverse("sites:register")).content.decode()
+    assert 'name="guardian_name"' in page and 'name="extra_recent_live_vaccine"' in page
+    response = client.post(
+        reverse("sites:register"),
+        {
+            "village": village.pk,
+            "name": "李小雨",
+            "document_type": "birth_certificate",
+            "id_number": "Q123456789",
+            "birth_date": months_ago(20).isoformat(),
+            "sex": "F",
+            "basis": "household",
+            "priority_group": "general",
+            **guardian(),
+        },
+    )
+    assert response.status_code == 302
+    child = Resident.objects.get()
+    assert child.guardian_name == "王芳" and child.registered_by == team
