@@ -155,7 +155,8 @@ def demo_calendar(today: datetime.date, seed_dates: bool = False) -> tuple[datet
 def load_campaign(*, today: datetime.date, seed_dates: bool = False) -> Campaign:
     """The campaign, its 3 sites and 22 villages, and one user per role and binding."""
     start, end, deadline = demo_calendar(today, seed_dates)
-    Campaign.objects.exclude(name=CAMPAIGN_NAME).filter(is_open=True).update(is_open=False)
+    # Several campaigns run at once: the measles demo beside it stays open.
+    Campaign.objects.exclude(name__in=[CAMPAIGN_NAME, MEASLES_CAMPAIGN_NAME]).filter(is_open=True).update(is_open=False)
     campaign, _created = Campaign.objects.update_or_create(
         name=CAMPAIGN_NAME,
         defaults={
@@ -1015,3 +1016,380 @@ def load_messages(*, campaign: Campaign, today: datetime.date, days: int = 3, se
         for _written in insert_rows(Message, messages):
             pass
     return len(messages)
+
+
+# The measles demo (part 三): children beside the COVID campaign ------------------------------------
+#
+# `load_demo --campaign measles`: a one-dose catch-up campaign for children aged 8 months to 6
+# years, in a 10-day window around today, for the same villages and sites (rows of its own with
+# the same names: a cadre's or a site team's binding is by name across campaigns). Each village
+# has its children (7-8% of its people) as population and 95% of them as quota; the cadres
+# registered most of them with a guardian; the first days are done, today is under way and the
+# coming days are booked, each site within its daily capacity.
+
+MEASLES_CAMPAIGN_NAME = "梅山镇麻疹疫苗强化免疫"
+MEASLES_VACCINE = "麻疹风疹联合减毒活疫苗（MR）"
+MEASLES_DAYS = 10
+MEASLES_TODAY_INDEX = 4  # start today-4, end today+5
+MEASLES_QUESTIONS = [
+    # The seed's six but pregnancy, then the catalogue's for a live vaccine (campaign.screening).
+    "severe_allergy",
+    "neuro_history",
+    "fever",
+    "acute_illness",
+    "severe_chronic",
+    "immunodeficiency",
+    "recent_blood_products",
+    "recent_live_vaccine",
+    "previous_measles_reaction",
+]
+CHILD_SHARE = (0.07, 0.08)  # children 8 months-6 years among a village's people
+MEASLES_QUOTA_SHARE = 0.95
+MEASLES_REGISTERED_SHARE = 0.92  # of a village's children, on the cadres' lists by today
+BIRTH_CERTIFICATE_UNDER_MONTHS = 24  # the youngest registered with their 出生医学证明
+# Of the window's days that are done, the share of the site's quota that came each day.
+MEASLES_DAY_PERCENT = [8.5, 10.5, 11.0, 10.0, 10.0, 9.5, 9.0, 8.0, 7.0, 6.0]
+MEASLES_BOOKED_AHEAD = [0.9, 0.7, 0.5, 0.35, 0.2]  # of the day's share, booked already for the days ahead
+GUARDIAN_RELATIONS = [("mother", 0.62), ("father", 0.24), ("grandparent", 0.14)]
+
+
+def _measles_capacity(quota: int) -> int:
+    """A site's daily places: its children over eight days, in fifties."""
+    return max(50, -(-quota // 8 // 50) * 50)
+
+
+@transaction.atomic
+def load_measles_campaign(*, today: datetime.date, seed: int = 2021) -> Campaign:
+    """The measles campaign, its sites and villages (named as the COVID demo's), and its questions."""
+    from campaign.models import ScreeningQuestion
+    from campaign.screening import CATALOGUE_BY_CODE
+
+    rng = random.Random(seed)
+    start = today - datetime.timedelta(days=MEASLES_TODAY_INDEX)
+    end = start + datetime.timedelta(days=MEASLES_DAYS - 1)
+    children = {
+        village: round(population * rng.uniform(*CHILD_SHARE))
+        for *_site, villages in SITES
+        for village, population in villages
+    }
+    quotas = {village: int(count * MEASLES_QUOTA_SHARE) for village, count in children.items()}
+    campaign, _created = Campaign.objects.update_or_create(
+        name=MEASLES_CAMPAIGN_NAME,
+        defaults={
+            "vaccine": MEASLES_VACCINE,
+            "age_unit": Campaign.AgeUnit.MONTHS,
+            "min_age": 8,
+            "max_age": 72,
+            "admit_healthy_over_max_age": False,
+            "doses": 1,
+            "dose_intervals": [],
+            "start_date": start,
+            "end_date": end,
+            "first_dose_deadline": end,
+            "target_people": sum(quotas.values()),
+            "daily_floor_per_site": 0,
+            "guardian_under_age": 18,
+            "is_open": True,
+        },
+    )
+    for site_name, short, address, _capacity, _user, villages in SITES:
+        site_quota = sum(quotas[name] for name, _population in villages)
+        site, _created = Site.objects.update_or_create(
+            campaign=campaign,
+            name=site_name,
+            defaults={"short_name": short, "address": address, "daily_capacity": _measles_capacity(site_quota)},
+        )
+        if not site.current_lot:
+            site.current_lot = f"{start:%Y%m}M01"
+            site.save(update_fields=["current_lot"])
+        for village_name, _population in villages:
+            Village.objects.update_or_create(
+                campaign=campaign,
+                name=village_name,
+                defaults={
+                    "kind": Village.Kind.COMMUNITY if village_name.endswith("社区") else Village.Kind.VILLAGE,
+                    "population": children[village_name],
+                    "quota": quotas[village_name],
+                    "site": site,
+                },
+            )
+    if not campaign.screening_questions.exists():
+        ScreeningQuestion.objects.bulk_create(
+            ScreeningQuestion(
+                campaign=campaign,
+                code=code,
+                text=str(CATALOGUE_BY_CODE[code].text),
+                outcome=CATALOGUE_BY_CODE[code].outcome,
+                position=position,
+            )
+            for position, code in enumerate(MEASLES_QUESTIONS, start=1)
+        )
+    return campaign
+
+
+def _child(rng: random.Random, today: datetime.date, taken: set, serial: int):
+    """A child 9-70 months old today (8-72 all through the window): name, birth, sex, document type and number."""
+    months = rng.randint(9, 70)
+    birth = _months_before(today, months) - datetime.timedelta(days=rng.randrange(28))
+    sex = "M" if rng.random() < 0.52 else "F"
+    surname = rng.choice(SURNAMES[:20]) if rng.random() < 0.6 else rng.choice(SURNAMES)
+    name = surname + rng.choice(GIVEN_NAMES[(sex, "young")])
+    if months < BIRTH_CERTIFICATE_UNDER_MONTHS:
+        # 出生医学证明: a letter and nine digits, as printed; birth date and sex entered from it.
+        return name, surname, birth, sex, DocumentType.BIRTH_CERTIFICATE, f"Q{340000000 + serial:09d}"
+    while True:
+        order = min(int(rng.expovariate(1 / 60)), 498)
+        number = make_id_number("341524", birth, 2 * order + (1 if sex == "M" else 2))
+        if number not in taken:
+            taken.add(number)
+            return name, surname, birth, sex, DocumentType.ID_CARD, number
+
+
+def _months_before(day: datetime.date, months: int) -> datetime.date:
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    return datetime.date(year, month + 1, min(day.day, 28))
+
+
+def _guardian(rng: random.Random, child_surname: str, today: datetime.date, taken: set) -> dict:
+    relation = rng.choices([r for r, _w in GUARDIAN_RELATIONS], weights=[w for _r, w in GUARDIAN_RELATIONS])[0]
+    if relation == "mother":
+        sex, age, surname = "F", rng.randint(22, 40), rng.choice(SURNAMES)
+    elif relation == "father":
+        sex, age, surname = "M", rng.randint(24, 44), child_surname
+    else:
+        sex, age, surname = rng.choice("MF"), rng.randint(48, 70), child_surname
+    name, birth, _sex, number = _person(rng, today, taken, age=age)
+    era = "old" if birth.year < 1972 else ("mid" if birth.year < 1995 else "young")
+    if _sex != sex:  # _person drew the other sex: the number's sex is the guardian's
+        sex = _sex
+    return {
+        "guardian_name": surname + rng.choice(GIVEN_NAMES[(sex, era)]),
+        "guardian_relation": relation,
+        "guardian_document_type": DocumentType.ID_CARD,
+        "guardian_id_number": number,
+        "phone": rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
+    }
+
+
+def load_measles_residents(*, campaign: Campaign, today: datetime.date, scale: float = 1.0, seed: int = 2021):
+    """The measles campaign's children up to today, written in bulk (as load_residents does for COVID).
+
+    Each village registered MEASLES_REGISTERED_SHARE of its children (times `scale`, for a small
+    demo in the tests); each site vaccinated its share of the quota on the days done, today is
+    under way, and the next days are booked, never above a site's daily capacity. Returns a DemoResult.
+    """
+    if Resident.objects.filter(campaign=campaign).exists():
+        raise ValueError(f"{campaign} already has residents: the demo loads into an empty campaign")
+    rng = random.Random(seed + 3)
+    now = timezone.now()
+    zone = timezone.get_current_timezone()
+    start = campaign.start_date
+    today_index = (today - start).days
+    villages = list(campaign.villages.select_related("site").order_by("id"))
+    sites = list(campaign.sites.order_by("id"))
+    # Bindings by name: the cadre of a village with this name, the team of a site with this name.
+    cadres = dict(
+        User.objects.filter(profile__village__name__in=[v.name for v in villages]).values_list(
+            "profile__village__name", "id"
+        )
+    )
+    team = collections.defaultdict(list)
+    for user_id, site_name in (
+        User.objects.filter(profile__site__name__in=[s.name for s in sites])
+        .order_by("id")
+        .values_list("id", "profile__site__name")
+    ):
+        team[site_name].append(user_id)
+    office = User.objects.filter(username="office").values_list("id", flat=True).first()
+    extra_codes = [code for code in MEASLES_QUESTIONS if code not in CONTRAINDICATIONS]
+    taken: set = set()
+    residents, pools = [], {village.id: [] for village in villages}
+    serial = 0
+    for village in villages:
+        cadre = cadres.get(village.name)
+        for _n in range(round(village.population * MEASLES_REGISTERED_SHARE * scale)):
+            serial += 1
+            name, surname, birth, sex, document_type, number = _child(rng, today, taken, serial)
+            answers = dict.fromkeys(CONTRAINDICATIONS, False)
+            extra = dict.fromkeys(extra_codes, False)
+            roll = rng.random()
+            if roll < 0.008:
+                answers["fever"] = True
+            elif roll < 0.014:
+                extra["recent_live_vaccine"] = True
+            elif roll < 0.017:
+                extra["immunodeficiency"] = True
+            decision = eligibility_decide(campaign=campaign, birth_date=birth, answers={**answers, **extra}, on=today)
+            status, reasons, note = decision.status, decision.reasons, ""
+            if status == Resident.Status.ELIGIBLE and rng.random() < 0.01:
+                status, reasons, note = Resident.Status.REFUSED, ["refused"], "家长暂不同意接种"
+            registered = _at(start - datetime.timedelta(days=rng.randint(1, 12)), rng.randrange(8 * 60, 18 * 60), zone)
+            residents.append(
+                dict(
+                    campaign_id=campaign.pk,
+                    village_id=village.id,
+                    name=name,
+                    name_initials=name_initials(name),
+                    document_type=document_type,
+                    id_number=number,
+                    id_number_reversed=number[::-1],
+                    nationality="",
+                    birth_date=birth,
+                    sex=sex,
+                    basis="household" if rng.random() < 0.9 else "residence",
+                    priority_group="general",
+                    status=status,
+                    status_reasons=reasons,
+                    status_note=note,
+                    responsible_cadre_id=cadre,
+                    registered_by_id=cadre,
+                    registered_at=registered,
+                    extra_answers=extra,
+                    **answers,
+                    **_guardian(rng, surname, today, taken),
+                )
+            )
+            if status == Resident.Status.ELIGIBLE:
+                pools[village.id].append(len(residents) - 1)
+    for pool in pools.values():
+        rng.shuffle(pool)
+
+    capacity = {site.id: site.daily_capacity for site in sites}
+    places = collections.Counter()
+    appointments, owners, shots, screenings, arrivals = [], [], [], [], []
+    local_now = timezone.localtime(now)
+    done_until = local_now.hour * 60 + local_now.minute
+
+    def take(site, count):
+        own = [v for v in villages if v.site_id == site.id and pools[v.id]]
+        chosen = []
+        while own and len(chosen) < count:
+            village = rng.choices(own, weights=[v.quota for v in own])[0]
+            chosen.append(pools[village.id].pop())
+            own = [v for v in own if pools[v.id]]
+        return chosen
+
+    for site_index, site in enumerate(sites):
+        quota = sum(v.quota for v in villages if v.site_id == site.id) * scale
+        nurses = team.get(site.name) or ([office] if office else [None])
+        for day in range(MEASLES_DAYS):
+            share = quota * MEASLES_DAY_PERCENT[day] / 100
+            if day > today_index:
+                share *= MEASLES_BOOKED_AHEAD[min(day - today_index - 1, len(MEASLES_BOOKED_AHEAD) - 1)]
+            wanted = min(int(share * rng.uniform(0.92, 1.08)), capacity[site.id])
+            date = start + datetime.timedelta(days=day)
+            minutes = sorted(int(8 * 60 + 9 * 60 * rng.betavariate(1.3, 1.8)) for _ in range(wanted))
+            for person, minute in zip(take(site, wanted), minutes, strict=False):
+                resident = residents[person]
+                places[(site.id, day)] += 1
+                booked_at = _at(date - datetime.timedelta(days=rng.randint(1, 4)), rng.randrange(480, 1080), zone)
+                row = {
+                    "dose_number": 1,
+                    "site_id": site.id,
+                    "date": date,
+                    "status": Appointment.Status.BOOKED,
+                    "booked_by_id": resident["responsible_cadre_id"],
+                    "booked_at": min(max(booked_at, resident["registered_at"]), now),
+                }
+                appointments.append(row)
+                owners.append(person)
+                index = len(appointments) - 1
+                past = day < today_index or (day == today_index and minute < done_until - 6)
+                if day == today_index and done_until - 6 <= minute < done_until:
+                    row["status"] = Appointment.Status.ARRIVED
+                    arrivals.append((index, _at(date, minute, zone), rng.choice(nurses)))
+                    continue
+                if not past:
+                    continue
+                if rng.random() < 0.04:
+                    row["status"] = Appointment.Status.NO_SHOW if day < today_index else Appointment.Status.BOOKED
+                    continue
+                nurse = rng.choice(nurses)
+                shot_at = _at(date, minute, zone)
+                row["status"] = Appointment.Status.VACCINATED
+                screenings.append(
+                    (
+                        index,
+                        dict(
+                            temperature=decimal.Decimal(f"{rng.uniform(36.1, 37.1):.1f}"),
+                            consent=True,
+                            outcome=PreScreening.Outcome.CLEARED,
+                            reasons=[],
+                            screened_by_id=nurse,
+                            screened_at=shot_at - datetime.timedelta(minutes=rng.randint(2, 9)),
+                            extra_answers=dict.fromkeys(extra_codes, False),
+                            **dict.fromkeys(CONTRAINDICATIONS, False),
+                        ),
+                    )
+                )
+                shots.append(
+                    (
+                        index,
+                        {
+                            "dose_number": 1,
+                            "site_id": site.id,
+                            "vaccinated_at": shot_at,
+                            "lot_number": f"{start:%Y%m}M{site_index + 1:02d}",
+                            "manufacturer": "北京天坛生物",
+                            "injection_site": "right_arm" if rng.random() < 0.5 else "left_arm",
+                            "vaccinator_id": nurse,
+                            "consent_recorded": True,
+                            "observation_until": shot_at + OBSERVATION,
+                            "released_at": min(
+                                shot_at + OBSERVATION + datetime.timedelta(minutes=rng.randint(0, 6)), now
+                            )
+                            if shot_at + OBSERVATION < now
+                            else None,
+                        },
+                    )
+                )
+    assert all(places[key] <= capacity[key[0]] for key in places)  # noqa: S101 - the loader's own promise
+
+    result = DemoResult()
+    with transaction.atomic():
+        for _written in insert_rows(Resident, residents):
+            pass
+        for row, person in zip(appointments, owners, strict=True):
+            row["resident_id"] = residents[person]["id"]
+        for _written in insert_rows(Appointment, appointments):
+            pass
+        historical = Appointment.history.model
+        tracked = {f.attname for f in historical._meta.concrete_fields}
+        historical.objects.bulk_create(
+            historical(
+                **{key: value for key, value in appointments[index].items() if key in tracked},
+                history_date=at,
+                history_type="~",
+                history_user_id=nurse,
+            )
+            for index, at, nurse in arrivals
+        )
+        vaccinations = []
+        for index, row in shots:
+            row["appointment_id"], row["resident_id"] = appointments[index]["id"], appointments[index]["resident_id"]
+            vaccinations.append(row)
+        for _written in insert_rows(Vaccination, vaccinations):
+            pass
+        rows = []
+        for index, row in screenings:
+            row["appointment_id"] = appointments[index]["id"]
+            rows.append(row)
+        for _written in insert_rows(PreScreening, rows):
+            pass
+        for site_index, site in enumerate(sites):
+            Site.objects.filter(pk=site.pk).update(current_lot=f"{start:%Y%m}M{site_index + 1:02d}")
+        site_days_recount(campaign=campaign)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (Resident, Appointment, Vaccination, PreScreening, SiteDay):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+    progress_compute(campaign=campaign)
+    monday = start - datetime.timedelta(days=start.weekday())
+    while monday + datetime.timedelta(days=6) < today and monday <= campaign.end_date:
+        weekly_report_make(campaign=campaign, week_start=monday, today=today)
+        monday += datetime.timedelta(days=7)
+    result.residents_created = len(residents)
+    result.appointments_created = len(appointments)
+    result.vaccinations_created = len(vaccinations)
+    return result

@@ -6,8 +6,18 @@ from django.utils.translation import gettext_lazy as _
 from campaign.lib.documents import DOCUMENT_KINDS, DocumentType, nationality_choices, parse_document
 from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
-from residents.models import CONTRAINDICATIONS, Resident
-from residents.services import normalize_name, normalize_phone, registration_check
+from campaign.screening import BUILTIN_CODES
+from residents.models import Resident
+from residents.services import (
+    GUARDIAN_FIELDS,
+    answers_of,
+    campaign_questions,
+    guardian_check,
+    normalize_name,
+    normalize_phone,
+    registration_check,
+    split_answers,
+)
 
 
 class CadreChoiceField(forms.ModelChoiceField):
@@ -19,7 +29,89 @@ class CadreChoiceField(forms.ModelChoiceField):
 DOCUMENT_FIELDS = ["document_type", "id_number", "birth_date", "sex", "nationality"]
 
 
-class ResidentForm(CleanTextMixin, forms.ModelForm):
+def screening_field_name(code: str) -> str:
+    """A question's form field: the seed's six by their own name, a campaign's other ones prefixed
+    (a code chosen by the office never collides with a form's other fields)."""
+    return code if code in BUILTIN_CODES else f"extra_{code}"
+
+
+class ScreeningQuestionsMixin:
+    """The campaign's screening questions (campaign.screening.questions_for) as yes/no boxes.
+
+    The registration form, the edit form and the site's pre-screening ask exactly these; the
+    services decide what the answers lead to (residents.services.eligibility_decide).
+    """
+
+    def add_screening_fields(self, campaign, answers: dict | None = None):
+        self.campaign = campaign
+        self.screening_questions = campaign_questions(campaign)
+        for question in self.screening_questions:
+            name = screening_field_name(question.code)
+            self.fields[name] = forms.BooleanField(label=question.text, required=False)
+            if answers is not None:
+                self.initial.setdefault(name, bool(answers.get(question.code)))
+
+    def questions(self):
+        """The bound boxes, in the campaign's order."""
+        return [self[screening_field_name(q.code)] for q in self.screening_questions]
+
+    def answers(self) -> dict:
+        """{code: bool} for every question asked."""
+        data = getattr(self, "cleaned_data", {})
+        return {q.code: bool(data.get(screening_field_name(q.code))) for q in self.screening_questions}
+
+    def answer_fields(self) -> dict:
+        """The answers as the resident stores them: the seed's six fields and extra_answers."""
+        builtin, extra = split_answers(self.campaign, self.answers())
+        return {**builtin, "extra_answers": extra}
+
+
+class GuardianFieldsMixin(forms.Form):
+    """The guardian (监护人) of a child: checked by residents.services.guardian_check."""
+
+    guardian_name = forms.CharField(label=_("guardian's name"), max_length=50, required=False)
+    guardian_relation = forms.ChoiceField(
+        label=_("guardian's relation"), choices=[("", "—"), *Resident.GuardianRelation.choices], required=False
+    )
+    guardian_document_type = forms.ChoiceField(
+        label=_("guardian's document type"),
+        choices=DocumentType.choices,
+        initial=DocumentType.ID_CARD,
+        required=False,
+    )
+    guardian_id_number = forms.CharField(
+        label=_("guardian's document number"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "text", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+    def guardian_fields(self) -> dict:
+        """The guardian as checked (guardian_check's values), or as typed before the check."""
+        checked = getattr(self, "guardian", None)
+        if checked is not None:
+            return dict(checked)
+        return {field: self.cleaned_data.get(field) or "" for field in GUARDIAN_FIELDS}
+
+    def check_guardian(self, *, campaign, birth_date):
+        """Run the guardian rule where the birth date is known; its problems go to their fields."""
+        cleaned = self.cleaned_data
+        try:
+            self.guardian = guardian_check(
+                campaign=campaign,
+                birth_date=birth_date,
+                phone=cleaned.get("phone") or "",
+                **{field: cleaned.get(field) or "" for field in GUARDIAN_FIELDS},
+            )
+        except ValidationError as error:
+            for field, problems in error.error_dict.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, problems)
+
+
+class ResidentForm(CleanTextMixin, ScreeningQuestionsMixin, GuardianFieldsMixin, forms.ModelForm):
     """Registration: the document is checked by the same service the importer uses.
 
     Birth date, sex and nationality are asked only where the document does not give them
@@ -44,19 +136,23 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
     sex = forms.ChoiceField(label=_("sex"), required=False, choices=Resident.Sex.choices, widget=forms.RadioSelect)
     nationality = forms.ChoiceField(label=_("nationality"), required=False, choices=())
     phone = forms.CharField(
-        label=_("phone"), required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
+        label=_("phone (a child's: the guardian's)"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
     )
     responsible_cadre = CadreChoiceField(queryset=User.objects.none(), label=_("responsible cadre"), required=False)
 
     class Meta:
         model = Resident
-        fields = ["name", "id_number", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
+        fields = ["name", "id_number", "phone", "basis", "priority_group", "responsible_cadre"]
         widgets = {"basis": forms.RadioSelect}
 
     def __init__(self, *args, campaign, village=None, villages=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
-        self.parsed = self.decision = None
+        self.parsed = self.decision = self.guardian = None
+        self.add_screening_fields(campaign)
         self.fields["nationality"].choices = [("", "—"), *nationality_choices()]
         if villages is not None:
             self.fields["village"] = forms.ModelChoiceField(queryset=villages, label=_("village"))
@@ -78,7 +174,7 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if "id_number" in cleaned and "document_type" in cleaned:
-            answers = {field: cleaned.get(field, False) for field in CONTRAINDICATIONS}
+            answers = self.answers()
             try:
                 self.parsed, self.decision = registration_check(
                     campaign=self.campaign,
@@ -92,6 +188,8 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
             except ValidationError as error:
                 # A document's errors are keyed by field; the age's goes where the birth date came from.
                 self.add_error(None if hasattr(error, "error_dict") else self._age_field(cleaned), error)
+            else:
+                self.check_guardian(campaign=self.campaign, birth_date=self.parsed.birth_date)
         # The document stays as it was typed: the service reads it again and says what it converted.
         return cleaned
 
@@ -122,21 +220,30 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
         }
 
 
-class ResidentEditForm(CleanTextMixin, forms.ModelForm):
-    """Details and screening after registration; the ID number is never edited."""
+class ResidentEditForm(CleanTextMixin, ScreeningQuestionsMixin, GuardianFieldsMixin, forms.ModelForm):
+    """Details, guardian and screening after registration; the ID number is never edited."""
 
     phone = forms.CharField(
-        label=_("phone"), required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
+        label=_("phone (a child's: the guardian's)"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
     )
     responsible_cadre = CadreChoiceField(queryset=User.objects.none(), label=_("responsible cadre"), required=False)
 
     class Meta:
         model = Resident
-        fields = ["name", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
+        fields = ["name", "phone", "basis", "priority_group", "responsible_cadre"]
         widgets = {"basis": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.guardian = None
+        for field in GUARDIAN_FIELDS:
+            self.initial.setdefault(field, getattr(self.instance, field))
+        if not self.instance.guardian_document_type:
+            self.initial["guardian_document_type"] = DocumentType.ID_CARD
+        self.add_screening_fields(self.instance.campaign, answers_of(self.instance))
         self.fields["responsible_cadre"].queryset = User.objects.filter(
             is_active=True, profile__village=self.instance.village
         ).order_by("first_name")
@@ -147,6 +254,19 @@ class ResidentEditForm(CleanTextMixin, forms.ModelForm):
 
     def clean_phone(self):
         return normalize_phone(self.cleaned_data.get("phone"))
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_guardian(campaign=self.instance.campaign, birth_date=self.instance.birth_date)
+        return cleaned
+
+    def changes(self) -> dict:
+        """What resident_update takes: the details, the guardian and the answers."""
+        return {
+            **{field: self.cleaned_data[field] for field in self._meta.fields},
+            **self.guardian_fields(),
+            **self.answer_fields(),
+        }
 
 
 class RefuseForm(CleanTextMixin, forms.Form):

@@ -94,6 +94,8 @@ def resident_history(resident, *, full: bool) -> list[dict]:
 def _shown(name: str, value, *, full: bool, resident):
     if name == "id_number":
         return shown_id_number(value or "", full=full, document_type=resident.document_type)
+    if name == "guardian_id_number":
+        return shown_id_number(value or "", full=full, document_type=resident.guardian_document_type)
     if name == "nationality":
         return nationality_name(value) if value else value
     if name == "phone":

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history
 
-from campaign.lib.documents import Document, DocumentType, document_identity
+from campaign.lib.documents import Document, DocumentType, document_identity, parse_document
 from campaign.lib.idnumber import age_on
 from campaign.lib.pinyin import name_initials
 from campaign.lib.text import clean_text
+from campaign.screening import BUILTIN_CODES, CATALOGUE_BY_CODE, questions_for
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 
 REASON_LABELS = {
@@ -34,8 +35,20 @@ REASON_LABELS = {
     "refused": _("refused"),
 }
 
+# A guardian's fields (监护人); the guardian's phone is the resident's `phone`.
+GUARDIAN_FIELDS = ["guardian_name", "guardian_relation", "guardian_document_type", "guardian_id_number"]
+
 # Fields a cadre may change after registration; the document and what derives from it stay.
-EDITABLE_FIELDS = ["name", "phone", "basis", "priority_group", "responsible_cadre", *CONTRAINDICATIONS]
+EDITABLE_FIELDS = [
+    "name",
+    "phone",
+    "basis",
+    "priority_group",
+    "responsible_cadre",
+    *CONTRAINDICATIONS,
+    "extra_answers",
+    *GUARDIAN_FIELDS,
+]
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 # A space next to a Chinese character is a typing slip ("张 三"); between Latin words it is not.
@@ -87,8 +100,158 @@ class Eligibility:
     reasons: list[str]
 
 
-def reason_labels(codes: list[str]) -> list[str]:
-    return [str(REASON_LABELS.get(code, code)) for code in codes]
+def reason_labels(codes: list[str], campaign=None) -> list[str]:
+    """The reasons' labels; a screening question beyond the seed's six is named by its text."""
+    labels = []
+    for code in codes:
+        label = REASON_LABELS.get(code)
+        if label is None and campaign is not None:
+            # A question of the campaign's own (read only when a reason is one).
+            label = next((q.text for q in campaign_questions(campaign) if q.code == code), None)
+        if label is None:
+            label = CATALOGUE_BY_CODE[code].text if code in CATALOGUE_BY_CODE else code
+        labels.append(str(label))
+    return labels
+
+
+# --- screening questions per campaign (campaign.screening) ------------------------------------
+
+
+def campaign_questions(campaign) -> list:
+    """questions_for(campaign), read once per campaign object (a request asks them several times)."""
+    if campaign is None:
+        return questions_for(None)
+    cached = getattr(campaign, "_screening_questions", None)
+    if cached is None:
+        cached = campaign._screening_questions = questions_for(campaign)
+    return cached
+
+
+def screening_outcomes(campaign) -> dict[str, str]:
+    """What a "yes" leads to ("deferred" or "excluded"), per question code: the campaign's questions,
+    and the seed's six always (their answers live in the resident's own fields, which the database
+    keeps from being eligible when yes, asked or not)."""
+    outcomes = dict(CONTRAINDICATIONS)
+    outcomes.update({q.code: q.outcome for q in campaign_questions(campaign)})
+    return outcomes
+
+
+def split_answers(campaign, answers: dict) -> tuple[dict, dict]:
+    """{code: bool} answers as stored: the seed's six (each its own field, False when not given) and
+    the campaign's other questions (extra_answers; codes the campaign does not ask are dropped)."""
+    builtin = {code: bool(answers.get(code)) for code in CONTRAINDICATIONS}
+    extra = {q.code: bool(answers.get(q.code)) for q in questions_for(campaign) if q.code not in BUILTIN_CODES}
+    return builtin, extra
+
+
+def answers_of(record) -> dict:
+    """A resident's (or a pre-screening's) answers as one {code: bool}: the six fields and extra_answers."""
+    answers = {code: bool(getattr(record, code)) for code in CONTRAINDICATIONS}
+    answers.update({code: bool(yes) for code, yes in (record.extra_answers or {}).items()})
+    return answers
+
+
+def screening_positives(campaign, answers: dict) -> list[str]:
+    """The codes answered yes that count in this campaign: the seed's six, then its own questions."""
+    asked = [q.code for q in campaign_questions(campaign) if q.code not in BUILTIN_CODES]
+    return [code for code in [*CONTRAINDICATIONS, *asked] if answers.get(code)]
+
+
+def screening_outcome(campaign, positives: list[str]) -> str | None:
+    """ "excluded" when any positive excludes, "deferred" when any defers, None without positives."""
+    if not positives:
+        return None
+    outcomes = screening_outcomes(campaign)
+    return "excluded" if any(outcomes.get(code) == "excluded" for code in positives) else "deferred"
+
+
+def screening_shown(campaign, record) -> list[tuple[str, bool]]:
+    """The campaign's questions with the record's answers, in order, for a page."""
+    answers = answers_of(record)
+    return [(str(q.text), bool(answers.get(q.code))) for q in campaign_questions(campaign)]
+
+
+# --- guardians (监护人) --------------------------------------------------------------------------
+
+
+def needs_guardian(campaign, birth_date: datetime.date, on: datetime.date | None = None) -> bool:
+    """Whether a person born on `birth_date` registers with a guardian: under the campaign's
+    guardian_under_age (completed years), on `on` (today)."""
+    return age_on(birth_date, on or timezone.localdate(), "years") < campaign.guardian_under_age
+
+
+def guardian_check(
+    *,
+    campaign,
+    birth_date: datetime.date,
+    phone: str = "",
+    guardian_name: str = "",
+    guardian_relation: str = "",
+    guardian_document_type: str = "",
+    guardian_id_number: str = "",
+    on: datetime.date | None = None,
+) -> dict:
+    """The guardian of a registration, checked: the one rule for every way in.
+
+    A person under the campaign's guardian_under_age has a guardian: name, relation, phone (the
+    registration's `phone`, where messages go) and document (any type of campaign.lib.documents,
+    checked as such). Above it a guardian is optional, and checked the same when one is given.
+    Returns the guardian fields to store (the document number cleaned, its type the one to record;
+    all "" without a guardian). Raises ValidationError keyed by field.
+    """
+    name = clean_text(guardian_name or "").strip()
+    relation = (guardian_relation or "").strip()
+    number = clean_text(guardian_id_number or "").strip()
+    document_type = (guardian_document_type or "").strip()
+    required = needs_guardian(campaign, birth_date, on)
+    if not required and not (name or relation or number):
+        return dict.fromkeys(GUARDIAN_FIELDS, "")
+    errors = {}
+    if name:
+        try:
+            name = normalize_name(name)
+        except ValidationError as error:
+            errors["guardian_name"] = error
+    else:
+        errors["guardian_name"] = ValidationError(
+            _("A person under %(age)s registers with a guardian: enter the guardian's name.")
+            if required
+            else _("Enter the guardian's name, or leave the guardian's fields empty."),
+            code="guardian_required",
+            params={"age": campaign.guardian_under_age},
+        )
+    if relation not in Resident.GuardianRelation.values:
+        errors["guardian_relation"] = ValidationError(
+            _("Choose the guardian's relation to the person."), code="guardian_relation"
+        )
+    if not phone:
+        errors["phone"] = ValidationError(
+            _("Enter the guardian's phone: messages about the appointment go to it."), code="guardian_phone"
+        )
+    document_type = document_type or DocumentType.ID_CARD
+    if not number:
+        errors["guardian_id_number"] = ValidationError(
+            _("Enter the guardian's document number."), code="guardian_document"
+        )
+    else:
+        try:
+            document = parse_document(document_type, number, today=on)
+        except ValidationError as error:
+            errors["guardian_id_number"] = ValidationError(
+                _("The guardian's document: %(problem)s"),
+                code="guardian_document",
+                params={"problem": " ".join(error.messages)},
+            )
+        else:
+            number, document_type = document.number, str(document.type)
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "guardian_name": name,
+        "guardian_relation": relation,
+        "guardian_document_type": document_type,
+        "guardian_id_number": number,
+    }
 
 
 def normalize_phone(raw) -> str:
@@ -147,21 +310,25 @@ def eligibility_decide(
 ) -> Eligibility:
     """Decide a resident's status from the campaign's rules and the screening answers.
 
-    Returns the status (a Resident.Status value) and the reason codes behind it.
-    Exclusion outranks deferral; age below the range cannot be relaxed; above it,
+    Returns the status (a Resident.Status value) and the reason codes behind it. `answers` is
+    {code: bool} over the campaign's questions (campaign.screening.questions_for) and the seed's six;
+    a "yes" leads to the outcome the campaign set for its question. Exclusion outranks deferral;
+    age below the range cannot be relaxed; above it,
     only healthy people are admitted and only when the campaign allows it.
     """
     on = on or timezone.localdate()
+    # Completed months for a campaign counted in months (8-72 months), completed years otherwise.
     age = age_on(birth_date, on, campaign.age_unit)
-    positives = [field for field in CONTRAINDICATIONS if answers.get(field)]
+    positives = screening_positives(campaign, answers)
     if age < campaign.min_age:
         return Eligibility(Resident.Status.OUT_OF_AGE, ["too_young"])
     over_max = age > campaign.max_age
     if over_max and not campaign.admit_healthy_over_max_age:
         return Eligibility(Resident.Status.OUT_OF_AGE, ["too_old"])
-    if any(CONTRAINDICATIONS[field] == "excluded" for field in positives):
+    outcome = screening_outcome(campaign, positives)
+    if outcome == "excluded":
         return Eligibility(Resident.Status.EXCLUDED, positives)
-    if positives:
+    if outcome == "deferred":
         return Eligibility(Resident.Status.DEFERRED, positives)
     return Eligibility(Resident.Status.ELIGIBLE, ["over_max_age_admitted"] if over_max else [])
 
@@ -169,6 +336,15 @@ def eligibility_decide(
 def age_range_text(campaign) -> str:
     unit = _("years") if campaign.age_unit == "years" else _("months")
     return f"{campaign.min_age}–{campaign.max_age} {unit}"
+
+
+def age_text(campaign, birth_date: datetime.date, *, full: bool, on: datetime.date | None = None) -> str:
+    """A person's age for a page: "34岁", or "14个月" in a campaign counted in months, for a role with
+    the full view only (campaign.lib.masking: beside a masked number, the age in whole years)."""
+    on = on or timezone.localdate()
+    if full and campaign is not None and campaign.age_unit == "months":
+        return _("%(n)d months") % {"n": age_on(birth_date, on, "months")}
+    return _("%(n)d years") % {"n": age_on(birth_date, on)}
 
 
 def registration_check(
@@ -352,6 +528,8 @@ def _registration(
     """An unsaved, checked registration; raises ValidationError for a bad name, document, phone or age."""
     fields["phone"] = normalize_phone(fields.get("phone", ""))
     answers = {field: bool(fields.get(field)) for field in CONTRAINDICATIONS}
+    answers.update({code: bool(yes) for code, yes in (fields.get("extra_answers") or {}).items()})
+    fields["extra_answers"] = split_answers(campaign, answers)[1]
     parsed, decision = registration_check(
         campaign=campaign,
         id_number=id_number,
@@ -361,7 +539,13 @@ def _registration(
         sex=sex,
         nationality=nationality,
     )
-    resident = Resident(campaign=campaign, village=village, name=normalize_name(name), **fields)
+    guardian = guardian_check(
+        campaign=campaign,
+        birth_date=parsed.birth_date,
+        phone=fields["phone"],
+        **{field: fields.pop(field, "") for field in GUARDIAN_FIELDS},
+    )
+    resident = Resident(campaign=campaign, village=village, name=normalize_name(name), **fields, **guardian)
     _apply_identity(resident, parsed)
     resident.status, resident.status_reasons = decision.status, decision.reasons
     return resident
@@ -381,8 +565,11 @@ def resident_update(*, resident: Resident, changed_by=None, **changes) -> Reside
     """Change a resident's details and screening answers; eligibility is decided again.
 
     A refusal stays until it is withdrawn (resident_set_refused). Returns the
-    resident; raises ValidationError for a bad phone or name. Fields outside EDITABLE_FIELDS
-    are refused with ValueError: the ID number is never edited, only re-registered.
+    resident; raises ValidationError for a bad phone or name, or a guardian missing or wrong
+    (guardian_check, when the phone or a guardian field is changed). `extra_answers` holds the
+    answers to the campaign's questions beyond the seed's six; those given replace the ones kept.
+    Fields outside EDITABLE_FIELDS are refused with ValueError: the ID number is never edited,
+    only re-registered.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -391,11 +578,25 @@ def resident_update(*, resident: Resident, changed_by=None, **changes) -> Reside
         changes["phone"] = normalize_phone(changes["phone"])
     if "name" in changes:
         changes["name"] = normalize_name(changes["name"])
+    if "extra_answers" in changes:
+        changes["extra_answers"] = {
+            **(resident.extra_answers or {}),
+            **{code: bool(yes) for code, yes in (changes["extra_answers"] or {}).items()},
+        }
+    if "phone" in changes or set(GUARDIAN_FIELDS) & set(changes):
+        changes.update(
+            guardian_check(
+                campaign=resident.campaign,
+                birth_date=resident.birth_date,
+                phone=changes.get("phone", resident.phone),
+                **{field: changes.get(field, getattr(resident, field)) for field in GUARDIAN_FIELDS},
+            )
+        )
     for field, value in changes.items():
         setattr(resident, field, value)
     resident.name_initials = name_initials(resident.name)
     if resident.status != Resident.Status.REFUSED:
-        answers = {field: getattr(resident, field) for field in CONTRAINDICATIONS}
+        answers = answers_of(resident)
         decision = eligibility_decide(campaign=resident.campaign, birth_date=resident.birth_date, answers=answers)
         resident.status, resident.status_reasons = decision.status, decision.reasons
     resident._history_user = changed_by

@@ -23,12 +23,14 @@ from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.filters import ResidentFilter, search_problem
 from residents.forms import RefuseForm, ResidentEditForm, ResidentForm, ReviewRefuseForm, villages_for
-from residents.models import CONTRAINDICATIONS, FullValueView, Resident
+from residents.models import FullValueView, Resident
 from residents.selectors import resident_history, reviews_pending, village_summary, with_progress
 from residents.services import (
     AlreadyRegistered,
     ReviewClosed,
     age_range_text,
+    age_text,
+    answers_of,
     duplicate_message,
     reason_labels,
     record_full_view,
@@ -39,6 +41,8 @@ from residents.services import (
     resident_review_refuse,
     resident_set_refused,
     resident_update,
+    screening_positives,
+    screening_shown,
     sees_full_values,
 )
 
@@ -72,7 +76,7 @@ def village_home(request):
     page = Paginator(with_progress(queryset.select_related("village", "responsible_cadre")), 25).get_page(
         request.GET.get("page")
     )
-    rows = [_row(resident) for resident in page]
+    rows = [_row(resident, campaign=campaign, full=full) for resident in page]
     context = {
         "campaign": campaign,
         "village": village,
@@ -95,13 +99,13 @@ def _query_without_page(request):
     return query.urlencode()
 
 
-def _row(resident):
+def _row(resident, *, campaign, full):
     return {
         "resident": resident,
         "masked_id": mask_document_number(resident.document_type, resident.id_number),
         "masked_phone": mask_phone(resident.phone),
-        "age": age_on(resident.birth_date, timezone.localdate()),
-        "reasons": "、".join(reason_labels(resident.status_reasons)),
+        "age": age_text(campaign, resident.birth_date, full=full),
+        "reasons": "、".join(reason_labels(resident.status_reasons, campaign)),
     }
 
 
@@ -126,7 +130,9 @@ def resident_new(request):
                 **form.document_fields(),
                 registered_by=request.user,
                 responsible_cadre=data["responsible_cadre"],
-                **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
+                **{field: data[field] for field in ["phone", "basis", "priority_group"]},
+                **form.guardian_fields(),
+                **form.answer_fields(),
             )
         except AlreadyRegistered as duplicate:
             form.add_error(
@@ -180,6 +186,7 @@ def id_preview(request):
                 age = age_on(parsed.birth_date, timezone.localdate(), campaign.age_unit)
                 context.update(
                     age=age,
+                    age_label=age_text(campaign, parsed.birth_date, full=True),
                     sex=Resident.Sex(parsed.sex).label,
                     in_range=campaign.min_age <= age <= campaign.max_age,
                     over_max=age > campaign.max_age,
@@ -208,15 +215,20 @@ def resident_detail(request, pk):
             "nationality": nationality_name(resident.nationality) if resident.nationality else "",
             "phone": shown_phone(resident.phone, full=full),
             "birth_date": shown_birth_date(resident.birth_date, full=full),
-            "age": age_on(resident.birth_date, timezone.localdate()),
-            "reasons": reason_labels(resident.status_reasons),
-            "screening": [(Resident._meta.get_field(f).verbose_name, getattr(resident, f)) for f in CONTRAINDICATIONS],
+            "age": age_text(resident.campaign, resident.birth_date, full=full),
+            "reasons": reason_labels(resident.status_reasons, resident.campaign),
+            "screening": screening_shown(resident.campaign, resident),
+            "guardian_id_number": shown_id_number(
+                resident.guardian_id_number, full=full, document_type=resident.guardian_document_type
+            ),
             "history": resident_history(resident, full=full),
             "appointments": appointments,
             "vaccinations": vaccinations,
             "can_book": resident.status == Resident.Status.ELIGIBLE and 1 not in given and 1 not in open_doses,
             "needs_dose2": 1 in given and 2 not in given and 2 not in open_doses and resident.campaign.doses > 1,
             "today": timezone.localdate(),
+            # Every dose of the campaign given (one for a one-dose campaign): 已完成全程接种.
+            "complete": set(resident.campaign.dose_numbers) <= given,
             "can_write": role in WRITERS,
             "can_delete": role == Role.OFFICE,
             "refuse_form": RefuseForm(),
@@ -252,7 +264,7 @@ def resident_edit(request, pk):
     form = ResidentEditForm(request.POST or None, instance=resident)
     if request.method == "POST" and form.is_valid():
         before = resident.status
-        changes = {field: form.cleaned_data[field] for field in form.Meta.fields}
+        changes = form.changes()
         if "confirm" in request.POST and resident.channel == Resident.Channel.SELF:
             # The review's "correct, then confirm" (待确认的自助登记).
             try:
@@ -262,7 +274,15 @@ def resident_edit(request, pk):
                 return redirect("residents:detail", pk=resident.pk)
             messages.success(request, _("Corrected and confirmed: %(name)s.") % {"name": form.cleaned_data["name"]})
             return redirect("residents:reviews")
-        resident_update(resident=Resident.objects.get(pk=resident.pk), changed_by=request.user, **changes)
+        try:
+            resident_update(resident=Resident.objects.get(pk=resident.pk), changed_by=request.user, **changes)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return render(
+                request,
+                "residents/resident_edit.html",
+                {"form": form, "resident": resident, "campaign": resident.campaign},
+            )
         resident.refresh_from_db()
         if before != resident.status:
             messages.success(
@@ -271,7 +291,9 @@ def resident_edit(request, pk):
         else:
             messages.success(request, _("Saved."))
         return redirect("residents:detail", pk=resident.pk)
-    return render(request, "residents/resident_edit.html", {"form": form, "resident": resident})
+    return render(
+        request, "residents/resident_edit.html", {"form": form, "resident": resident, "campaign": resident.campaign}
+    )
 
 
 @require_POST
@@ -346,8 +368,8 @@ def review_list(request):
     page = Paginator(pending, 25).get_page(request.GET.get("page"))
     rows = []
     for resident in page:
-        row = _row(resident)
-        row["answers"] = "、".join(reason_labels([field for field in CONTRAINDICATIONS if getattr(resident, field)]))
+        row = _row(resident, campaign=campaign, full=sees_full_values(request.user))
+        row["answers"] = "、".join(reason_labels(screening_positives(campaign, answers_of(resident)), campaign))
         rows.append(row)
     return render(
         request,

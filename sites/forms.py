@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaign.lib.text import CleanTextMixin
-from residents.models import CONTRAINDICATIONS
-from sites.models import AdverseEvent, PreScreening
+from residents.forms import ScreeningQuestionsMixin
+from residents.services import screening_outcome
+from sites.models import AdverseEvent
 from sites.services import prescreen_answers
 
 
@@ -17,8 +18,12 @@ class ScanForm(CleanTextMixin, forms.Form):
     pick = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class ScreeningForm(CleanTextMixin, forms.Form):
-    """预检: the six questions again (default no), the temperature and informed consent, in one submit."""
+class ScreeningForm(CleanTextMixin, ScreeningQuestionsMixin, forms.Form):
+    """预检: the campaign's questions again (default no), the temperature and informed consent, in one submit.
+
+    `campaign` is the appointment's (its questions: campaign.screening.questions_for; the seed's
+    six without one); `answers` ({code: bool}) the ones given minutes ago at the desk, if any.
+    """
 
     temperature = forms.DecimalField(
         label=_("temperature (°C)"),
@@ -33,18 +38,9 @@ class ScreeningForm(CleanTextMixin, forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
     override = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, campaign=None, answers=None, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in CONTRAINDICATIONS:
-            self.fields[name] = forms.BooleanField(
-                label=PreScreening._meta.get_field(name).verbose_name, required=False
-            )
-
-    def questions(self):
-        return [self[name] for name in CONTRAINDICATIONS]
-
-    def answers(self) -> dict:
-        return {name: self.cleaned_data.get(name, False) for name in CONTRAINDICATIONS}
+        self.add_screening_fields(campaign, answers)
 
     def positives(self) -> list[str]:
         """The answers that stop the shot, as site_prescreen will read them.
@@ -56,7 +52,7 @@ class ScreeningForm(CleanTextMixin, forms.Form):
         return [name for name, yes in answers.items() if yes]
 
     def would_exclude(self) -> bool:
-        return any(CONTRAINDICATIONS[name] == "excluded" for name in self.positives())
+        return screening_outcome(self.campaign, self.positives()) == "excluded"
 
     def clean(self):
         cleaned = super().clean()

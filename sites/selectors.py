@@ -346,7 +346,7 @@ def site_waiting(*, site, day: datetime.date, now=None) -> list[Waiting]:
 
 
 def registration_answers(*, appointment: Appointment, on: datetime.date) -> dict | None:
-    """The six screening answers given this visit, when the person was registered on the spot here today.
+    """The screening answers ({code: bool}) given this visit, when the person was registered on the spot here today.
 
     A walk-in registered at this site's desk today answered the questions minutes ago: the
     pre-screening starts from those answers instead of asking them again. None otherwise.
@@ -358,7 +358,11 @@ def registration_answers(*, appointment: Appointment, on: datetime.date) -> dict
         Resident.objects.filter(
             pk=appointment.resident_id, registered_at__gte=start, registered_by__profile__site_id=appointment.site_id
         )
-        .values(*CONTRAINDICATIONS)
+        .values(*CONTRAINDICATIONS, "extra_answers")
         .first()
     )
-    return resident
+    if resident is None:
+        return None
+    # {code: bool}: the six fields and the campaign's other questions (campaign.screening).
+    extra = resident.pop("extra_answers") or {}
+    return {**resident, **{code: bool(yes) for code, yes in extra.items()}}

@@ -29,7 +29,13 @@ from appointments.services import (
 from campaign.lib.idnumber import normalize_id_number
 from campaign.lib.text import clean_text
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
-from residents.services import number_search_allowed, record_full_view, resident_set_refused, resident_update
+from residents.services import (
+    number_search_allowed,
+    record_full_view,
+    resident_set_refused,
+    resident_update,
+    screening_outcome,
+)
 from sites.capacity import release_place, site_days_ensure, take_place
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
@@ -265,9 +271,12 @@ def prescreen_answers(*, answers: dict, temperature=None) -> dict:
     """The screening's answers as the rules read them: each question yes or no, a fever from the temperature.
 
     The answers that are yes stop the shot (site_prescreen); the form asks for a confirmation of them first.
+    `answers` is {code: bool}: the seed's six and the campaign's other questions.
     """
 
     read = {field: bool(answers.get(field)) for field in CONTRAINDICATIONS}
+    # The campaign's questions beyond the seed's six (campaign.screening), as the form asked them.
+    read.update({code: bool(yes) for code, yes in answers.items() if code not in CONTRAINDICATIONS})
     if temperature is not None and float(temperature) >= PreScreening.FEVER_FROM:
         read["fever"] = True
     return read
@@ -301,15 +310,21 @@ def site_prescreen(
         raise BookingRefused(_("Check the resident in first."))
     answers = prescreen_answers(answers=answers, temperature=temperature)
     positives = [field for field, yes in answers.items() if yes]
+    # Stored as the resident stores them: the six fields, and extra_answers for the campaign's others.
+    stored = {
+        **{field: answers[field] for field in CONTRAINDICATIONS},
+        "extra_answers": {code: yes for code, yes in answers.items() if code not in CONTRAINDICATIONS},
+    }
     override_reason = clean_text(override_reason).strip()
     if positives and override_reason:
         if not screened_by.has_perm("sites.override_screening"):
             raise BookingRefused(_("Only a site doctor can override a positive screening."))
         outcome = PreScreening.Outcome.OVERRIDDEN
     elif positives:
+        # What a "yes" leads to is the campaign's (read only when something is yes).
         outcome = (
             PreScreening.Outcome.EXCLUDED
-            if any(CONTRAINDICATIONS[field] == "excluded" for field in positives)
+            if screening_outcome(appointment.resident.campaign, positives) == "excluded"
             else PreScreening.Outcome.DEFERRED
         )
     else:
@@ -330,7 +345,7 @@ def site_prescreen(
                 override_reason=override_reason if outcome == PreScreening.Outcome.OVERRIDDEN else "",
                 screened_by=screened_by,
                 screened_at=now,
-                **answers,
+                **stored,
             )
             if outcome == PreScreening.Outcome.OVERRIDDEN or (
                 outcome == PreScreening.Outcome.CLEARED and appointment.resident.status == Resident.Status.ELIGIBLE
@@ -339,7 +354,7 @@ def site_prescreen(
             # Lock the resident: their eligibility changes with this screening.
             resident = Resident.objects.select_for_update().get(pk=appointment.resident_id)
             if outcome in (PreScreening.Outcome.DEFERRED, PreScreening.Outcome.EXCLUDED):
-                resident_update(resident=resident, changed_by=screened_by, **answers)
+                resident_update(resident=resident, changed_by=screened_by, **stored)
                 appointment_cancel(
                     appointment=appointment,
                     cancelled_by=screened_by,
@@ -350,7 +365,7 @@ def site_prescreen(
                 if resident.status == Resident.Status.REFUSED:
                     resident_set_refused(resident=resident, refused=False, changed_by=screened_by)
                 elif resident.status != Resident.Status.ELIGIBLE:
-                    resident_update(resident=resident, changed_by=screened_by, **answers)
+                    resident_update(resident=resident, changed_by=screened_by, **stored)
     except IntegrityError as error:
         if ONE_SCREENING_A_DAY not in str(error):
             raise

@@ -25,16 +25,17 @@ from appointments.daily.selectors import Row
 from appointments.models import Appointment
 from appointments.services import BookingRefused
 from campaign.lib.access import role_required
-from campaign.lib.idnumber import age_on, normalize_id_number
+from campaign.lib.idnumber import normalize_id_number
 from campaign.lib.masking import mask_document_number
 from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.forms import ResidentForm
-from residents.models import CONTRAINDICATIONS, Resident
+from residents.models import Resident
 from residents.services import (
     AlreadyRegistered,
     age_range_text,
+    age_text,
     duplicate_message,
     reason_labels,
     resident_register,
@@ -70,6 +71,15 @@ def _own_site(request) -> Site:
         return Site.objects.select_related("campaign").get(team__user=request.user)
     except Site.DoesNotExist:
         raise PermissionDenied from None
+
+
+def _questions_campaign(appointment) -> Campaign:
+    """The appointment's campaign, for its screening questions: the row when it is read already,
+    else a stand-in by id (the questions are one query; the campaign's row is not needed for them)."""
+    resident = appointment.resident
+    if Resident.campaign.is_cached(resident):
+        return resident.campaign
+    return Campaign(pk=resident.campaign_id)
 
 
 def _own_appointment(request, pk) -> Appointment:
@@ -119,7 +129,8 @@ def _card(resident: Resident, dose: int, today):
     return {
         "resident": resident,
         "masked_id": mask_document_number(resident.document_type, resident.id_number),
-        "age": age_on(resident.birth_date, today),
+        # Beside the masked number, the age in whole years (campaign.lib.masking), a child's too.
+        "age": age_text(None, resident.birth_date, full=False, on=today),
         "dose": dose,
         # A name search's pick list shows the open appointment here (dose, day) it found.
         "booked": getattr(resident, "booked", None),
@@ -185,18 +196,18 @@ def _person_context(
         answered = registration_answers(appointment=appointment, on=_day()) if form is None else None
         context.update(
             step="screen",
-            form=form or ScreeningForm(initial=answered or {}),
+            form=form or ScreeningForm(campaign=_questions_campaign(appointment), answers=answered),
             confirm=confirm,
             answered_at_registration=answered is not None or bool(request.POST.get("answered_at_registration")),
         )
         if confirm:
-            context["positive_labels"] = reason_labels(form.positives())
+            context["positive_labels"] = reason_labels(form.positives(), form.campaign)
             context["would_exclude"] = form.would_exclude()
             context["can_override"] = request.user.has_perm("sites.override_screening")
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
         context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
     elif screening is not None and screening.outcome not in SCREENING_PASSED:
-        context.update(step="stopped", reasons=reason_labels(screening.reasons))
+        context.update(step="stopped", reasons=reason_labels(screening.reasons, _questions_campaign(appointment)))
     else:
         context["step"] = "closed"
     return context
@@ -393,8 +404,8 @@ def _again(request, site, appointment, **kwargs):
 @role_required(Role.SITE_TEAM)
 def screen(request, pk):
     """预检: record the screening; a positive answer is shown first, to confirm or (a doctor) to override."""
-    form = ScreeningForm(request.POST)
     appointment = _own_appointment(request, pk)
+    form = ScreeningForm(request.POST, campaign=_questions_campaign(appointment))
     site = appointment.site
     if not form.is_valid():
         shown = "confirm_shown" in request.POST and bool(form.positives())
@@ -512,7 +523,9 @@ def register(request):
                     **form.document_fields(),
                     registered_by=request.user,
                     responsible_cadre=data["responsible_cadre"],
-                    **{field: data[field] for field in ["phone", "basis", "priority_group", *CONTRAINDICATIONS]},
+                    **{field: data[field] for field in ["phone", "basis", "priority_group"]},
+                    **form.guardian_fields(),
+                    **form.answer_fields(),
                 )
         except AlreadyRegistered as duplicate:
             form.add_error(

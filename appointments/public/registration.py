@@ -24,8 +24,18 @@ from appointments.public.views import SESSION_UNREGISTERED, SESSION_VILLAGE
 from campaign.lib.documents import DocumentType, nationality_choices, parse_document
 from campaign.lib.masking import mask_phone
 from campaign.models import Village
+from residents.forms import screening_field_name
 from residents.models import CONTRAINDICATIONS, Resident
-from residents.services import AlreadyRegistered, reason_labels, registration_check, resident_register
+from residents.services import (
+    GUARDIAN_FIELDS,
+    AlreadyRegistered,
+    campaign_questions,
+    guardian_check,
+    reason_labels,
+    registration_check,
+    resident_register,
+    split_answers,
+)
 
 # The consent text shown and ticked. A changed text is a new template and a new version (the
 # old template stays: it is what the people who ticked it agreed to); the version is stored
@@ -33,7 +43,8 @@ from residents.services import AlreadyRegistered, reason_labels, registration_ch
 CONSENT_VERSION = "2021-03-v1"
 CONSENT_TEMPLATES = {"2021-03-v1": "public/register_consent_2021-03-v1.html"}
 
-# The six screening questions (residents.models.CONTRAINDICATIONS) as a person is asked them.
+# The seed's six screening questions (residents.models.CONTRAINDICATIONS) as a person is asked them;
+# a campaign's other questions (campaign.screening) are asked in their own words.
 QUESTIONS = {
     "pregnant": gettext_lazy("Is the person pregnant now?"),
     "severe_allergy": gettext_lazy("Has the person ever had a severe allergic reaction after a vaccine?"),
@@ -67,6 +78,26 @@ class RegisterForm(IdentityForm):
         label=gettext_lazy("Relation to you"), choices=FamilyMember.Relation.choices, widget=_buttons()
     )
     village = forms.ModelChoiceField(queryset=Village.objects.none(), label=gettext_lazy("Village or community"))
+    # A child's guardian (监护人): the person registering, most often, reached at the verified phone.
+    guardian_name = forms.CharField(label=gettext_lazy("Guardian's name"), max_length=50, required=False)
+    guardian_relation = forms.ChoiceField(
+        label=gettext_lazy("Guardian's relation to the child"),
+        choices=Resident.GuardianRelation.choices,
+        required=False,
+        widget=_buttons(),
+    )
+    guardian_document_type = forms.ChoiceField(
+        label=gettext_lazy("Guardian's document type"),
+        choices=DocumentType.choices,
+        initial=DocumentType.ID_CARD,
+        required=False,
+    )
+    guardian_id_number = forms.CharField(
+        label=gettext_lazy("Guardian's document number"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
     basis = forms.ChoiceField(
         label=gettext_lazy("Why you belong to this campaign"),
         choices=Resident.Basis.choices,
@@ -81,33 +112,40 @@ class RegisterForm(IdentityForm):
         error_messages={"required": gettext_lazy("Please read the text and tick the box to agree.")},
     )
 
-    def __init__(self, *args, campaign, villages, **kwargs):
+    def __init__(self, *args, campaign, villages, phone="", **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        self.phone = phone  # the verified phone: a child's is the guardian's
         self.parsed = self.decision = None
         self.fields["village"].queryset = villages
         self.fields["village"].empty_label = _("(choose)")
         self.fields["nationality"].choices = [("", "—"), *nationality_choices()]
         self.fields["nationality"].widget.attrs["class"] = "form-select form-select-lg"
-        for field, question in QUESTIONS.items():
-            self.fields[field] = forms.ChoiceField(
-                label=question,
+        self.guardian = None
+        # The campaign's questions (campaign.screening.questions_for), the seed's six in plain words.
+        self.asked = campaign_questions(campaign)
+        for question in self.asked:
+            self.fields[screening_field_name(question.code)] = forms.ChoiceField(
+                label=QUESTIONS.get(question.code, question.text),
                 choices=[(NO, _("No")), (YES, _("Yes"))],
                 widget=_buttons(),
                 error_messages={"required": _("Please answer this question.")},
             )
 
     def questions(self):
-        return [self[field] for field in QUESTIONS]
+        return [self[screening_field_name(question.code)] for question in self.asked]
 
     def answers(self) -> dict:
-        return {field: self.cleaned_data.get(field) == YES for field in QUESTIONS}
+        return {q.code: self.cleaned_data.get(screening_field_name(q.code)) == YES for q in self.asked}
+
+    def guardian_fields(self):
+        return [self[field] for field in GUARDIAN_FIELDS]
 
     def clean(self):
         cleaned = super().clean()
         if self.has_error("id_number") or not cleaned.get("id_number") or not cleaned.get("document_type"):
             return cleaned
-        if any(self.has_error(field) for field in QUESTIONS):
+        if any(self.has_error(screening_field_name(q.code)) for q in self.asked):
             return cleaned
         try:
             self.parsed, self.decision = registration_check(
@@ -126,6 +164,18 @@ class RegisterForm(IdentityForm):
                 # The age: at the number when the number holds the birth date, else at the date typed.
                 encoded = parse_document(cleaned["document_type"], cleaned["id_number"]).encodes_birth
                 self.add_error("id_number" if encoded else "birth_date", error)
+            return cleaned
+        try:
+            # The phone is the verified one (the guardian's, for a child): only the guardian is asked here.
+            self.guardian = guardian_check(
+                campaign=self.campaign,
+                birth_date=self.parsed.birth_date,
+                phone=self.phone,
+                **{field: cleaned.get(field) or "" for field in GUARDIAN_FIELDS},
+            )
+        except ValidationError as error:
+            for field, problems in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, problems)
         return cleaned
 
     def registration(self) -> dict:
@@ -140,8 +190,13 @@ class RegisterForm(IdentityForm):
             "sex": data.get("sex") or None,
             "nationality": data.get("nationality") or "",
             "basis": data["basis"],
-            **self.answers(),
+            **self._stored_answers(),
+            **(self.guardian or {}),
         }
+
+    def _stored_answers(self) -> dict:
+        builtin, extra = split_answers(self.campaign, self.answers())
+        return {**builtin, "extra_answers": extra}
 
 
 def _initial(request, account) -> dict:
@@ -155,7 +210,7 @@ def _initial(request, account) -> dict:
 
 def _outcome_message(request, resident: Resident) -> None:
     """What the person is told after registering: bookable (to be confirmed), or why not now, kindly."""
-    reasons = "、".join(reason_labels(resident.status_reasons))
+    reasons = "、".join(reason_labels(resident.status_reasons, resident.campaign))
     if resident.status == Resident.Status.DEFERRED:
         messages.warning(
             request,
@@ -224,6 +279,7 @@ def register(request):
         initial=_initial(request, account),
         campaign=campaign,
         villages=villages,
+        phone=account.phone,
     )
     if request.method == "POST" and not full and form.is_valid():
         try:

@@ -55,7 +55,19 @@ HEADER_MAX_CHARS = 100  # longer text in the rows above the header is a title or
 HEADERS = {
     "name": ["姓名", "名字"],
     "id_number": ["身份证号码", "身份证号", "公民身份号码", "身份证", "身份证件号码", "证件号码"],
-    "phone": ["手机号码", "手机", "手机号", "联系电话", "电话", "电话号码", "联系方式"],
+    "phone": [
+        "手机号码",
+        "手机",
+        "手机号",
+        "联系电话",
+        "电话",
+        "电话号码",
+        "联系方式",
+        "监护人电话",
+        "监护人手机",
+        "监护人联系电话",
+        "家长电话",
+    ],
     "basis": ["纳入依据", "类别"],
     "priority_group": ["重点人群", "人群分类"],
     "responsible_cadre": ["包保责任人", "包保干部", "包保人"],
@@ -74,9 +86,14 @@ HEADERS = {
     "birth_date": ["出生日期", "出生年月日", "出生年月", "生日"],
     "sex": ["性别"],
     "nationality": ["国籍"],
+    # A child's guardian (监护人); the guardian's phone is the phone column above.
+    "guardian_name": ["监护人姓名", "监护人", "家长姓名"],
+    "guardian_relation": ["与受种者关系", "与受种者的关系", "监护人关系", "与儿童关系", "与本人关系"],
+    "guardian_document_type": ["监护人证件类型"],
+    "guardian_id_number": ["监护人证件号码", "监护人身份证号码", "监护人身份证号", "家长身份证号码", "家长身份证号"],
 }
 FIELDS = list(HEADERS)
-TEXT_FIELDS = ("name", "id_number", "phone", "responsible_cadre")
+TEXT_FIELDS = ("name", "id_number", "phone", "responsible_cadre", "guardian_id_number")
 
 BRACKETED = re.compile(r"[(（\[【].*?[)）\]】]")
 

@@ -35,8 +35,10 @@ from campaign.lib.text import displayable, refuse_unsafe
 from residents.importing.reading import BRACKETED, HEADERS, Cell, Sheet, blank, cell_text, header_key
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import (
+    GUARDIAN_FIELDS,
     duplicate_message,
     eligibility_decide,
+    guardian_check,
     normalize_name,
     normalize_phone,
     registration_check,
@@ -149,6 +151,7 @@ class RowResult:
     reasons: list = field(default_factory=list)
     skipped: str = ""  # for a skipped line: TOTALS, SIGNATURE or HEADER
     line: str = ""  # for a skipped line: its cells as text
+    born: datetime.date | None = None  # the birth date the document gave, for the guardian rule
 
 
 @dataclass
@@ -318,6 +321,39 @@ def _clean_document_type(value, text):
     return document_type_from_text(text)
 
 
+# A guardian's relation as cadres write it (与受种者关系).
+GUARDIAN_RELATION_VALUES = {
+    Resident.GuardianRelation.MOTHER: ["母亲", "母", "妈妈", "母子", "母女"],
+    Resident.GuardianRelation.FATHER: ["父亲", "父", "爸爸", "父子", "父女"],
+    Resident.GuardianRelation.GRANDPARENT: [
+        "祖父母",
+        "外祖父母",
+        "祖父",
+        "祖母",
+        "外祖父",
+        "外祖母",
+        "爷爷",
+        "奶奶",
+        "外公",
+        "外婆",
+        "姥姥",
+        "姥爷",
+    ],
+    Resident.GuardianRelation.OTHER: ["其他", "其他监护人", "其它"],
+}
+
+
+_GUARDIAN_RELATION_LOOKUP = _value_lookup(GUARDIAN_RELATION_VALUES)
+
+
+def _clean_guardian_name(value, text):
+    return normalize_name(text) if text else NOTHING
+
+
+def _clean_text(value, text):
+    return text or NOTHING
+
+
 # The cells of what is entered (ENTERED) are judged with the document: an unreadable one is an
 # error only for a document that does not encode what it says.
 
@@ -421,6 +457,11 @@ def _column_judges(columns: dict[str, int], *, village) -> dict:
         "sex": (_clean_sex, True),
         "nationality": (_clean_nationality, True),
         **dict.fromkeys(CONTRAINDICATIONS, (_clean_answer, True)),
+        # The guardian is checked with the person's age, once the row's document is read (_check_guardian).
+        "guardian_name": (_clean_guardian_name, False),
+        "guardian_relation": (_clean_choice(GUARDIAN_RELATION_VALUES, _GUARDIAN_RELATION_LOOKUP), True),
+        "guardian_document_type": (_clean_document_type, True),
+        "guardian_id_number": (_clean_text, False),
     }
     if "responsible_cadre" in columns:
         cleaners["responsible_cadre"] = (_clean_cadre(_cadre_lookup(village)), True)
@@ -498,6 +539,7 @@ def _judge_identity(result: RowResult, *, campaign, on) -> None:
         converted = document.type == DocumentType.ID_CARD and len(number) == 15
         result.warnings["id_number"] = converted_message() if converted else document.note
     result.status, result.reasons = decision.status, decision.reasons
+    result.born = document.birth_date
     if not document.encodes_birth:
         return
     sex = entered.get("sex")
@@ -683,6 +725,8 @@ def _build_preview(*, sheet: Sheet, campaign, village, user, lock: bool, progres
             row.errors["id_number"] = duplicate_message(
                 village=resident.village.name, user=user, document_type=resident.document_type
             )
+        if not row.errors and row.born is not None:
+            _check_guardian(row, resident, campaign=campaign, on=on)
         if row.errors:
             row.action, row.values, row.status, row.reasons = ERROR, {}, "", []
         elif resident is None:
@@ -691,6 +735,32 @@ def _build_preview(*, sheet: Sheet, campaign, village, user, lock: bool, progres
         else:
             _compare(row, resident, campaign=campaign, on=on)
     return preview
+
+
+def _check_guardian(row: RowResult, resident: Resident | None, *, campaign, on) -> None:
+    """The guardian rule (residents.services.guardian_check) on what the row would leave: its guardian
+    columns (the guardian's phone is the phone column) over what a registered person has already."""
+
+    def given(name):
+        if name in row.values:
+            return row.values[name]
+        return getattr(resident, name) if resident is not None else ""
+
+    try:
+        guardian = guardian_check(
+            campaign=campaign,
+            birth_date=row.born,
+            phone=given("phone") or "",
+            **{name: given(name) or "" for name in GUARDIAN_FIELDS},
+            on=on,
+        )
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            row.errors[name] = " ".join(messages)
+        return
+    for name, value in guardian.items():
+        if name in row.values or (value and (resident is None or getattr(resident, name) != value)):
+            row.values[name] = value
 
 
 def _forget_details(row: RowResult) -> None:

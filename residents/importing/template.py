@@ -16,7 +16,9 @@ from residents.models import CONTRAINDICATIONS
 # Every column the importer reads; the document's type, birth date, sex and nationality last,
 # as only people without an ID card need them.
 COLUMNS = FIELDS
-WIDTHS = dict(zip(COLUMNS, [12, 22, 15, 12, 26, 14, 8, 14, 18, 8, 16, 12, 26, 12, 8, 12], strict=True))  # characters
+WIDTHS = dict(
+    zip(COLUMNS, [12, 22, 15, 12, 26, 14, 8, 14, 18, 8, 16, 12, 26, 12, 8, 12, 12, 14, 16, 22], strict=True)
+)  # characters
 NOTES_WIDTH = 80  # characters (a Chinese one counts two): A4 portrait at full size
 
 
@@ -57,6 +59,8 @@ def template_workbook() -> bytes:
         **{name: ["是", "否"] for name in CONTRAINDICATIONS},
         "document_type": document_type_names(),
         "sex": ["男", "女"],
+        "guardian_relation": ["母亲", "父亲", "祖父母", "其他"],
+        "guardian_document_type": document_type_names(),
     }
     for name, choices in lists.items():
         letter = column_letter(COLUMNS.index(name))
@@ -83,6 +87,10 @@ def template_workbook() -> bytes:
         "birth_date": "",  # an ID number says them
         "sex": "",
         "nationality": "",
+        "guardian_name": "",  # an adult has none
+        "guardian_relation": "",
+        "guardian_document_type": "",
+        "guardian_id_number": "",
     }
     ws.append([safe_cell(ws, example[name], text=name in TEXT_FIELDS) for name in COLUMNS])
 
@@ -120,4 +128,6 @@ TEMPLATE_NOTES = [
     "11. 国籍：持护照的外国人必须填写，写中文国名或三位字母代码（如 日本 或 JPN）；"
     "外国人永久居留身份证的号码里已有国籍。",
     "12. 表格下方的合计行、签名盖章行不会导入，也不算错误。",
+    "13. 监护人：未满本次活动规定年龄（一般为18周岁）的受种者必须填写监护人姓名、"
+    "与受种者关系（母亲、父亲、祖父母或其他）、监护人证件类型（不填即为居民身份证）和监护人证件号码；手机号码一列填写监护人电话。婴幼儿可用出生医学证明登记。",
 ]

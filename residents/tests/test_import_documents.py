@@ -209,7 +209,8 @@ def test_the_template_has_the_document_columns_with_a_drop_down_and_imports_a_pa
     workbook = load_workbook(io.BytesIO(template_workbook()))
     sheet = workbook.worksheets[0]
     headers = [cell.value for cell in sheet[1]]
-    assert headers[-4:] == ["证件类型", "出生日期", "性别", "国籍"]
+    assert headers[-8:-4] == ["证件类型", "出生日期", "性别", "国籍"]
+    assert headers[-4:] == ["监护人姓名", "与受种者关系", "监护人证件类型", "监护人证件号码"]
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
     type_column = chr(ord("A") + headers.index("证件类型"))
     assert lists[f"{type_column}2"] == (

@@ -42,16 +42,32 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset", action="store_true", help="empty the database first (manage.py flush) and load afresh"
         )
+        parser.add_argument(
+            "--campaign",
+            choices=["covid", "measles"],
+            default="covid",
+            help="covid (default): the seed's COVID campaign; measles: part 三's children's campaign beside it "
+            "(its sites, villages and users are made first when missing)",
+        )
+        parser.add_argument(
+            "--children-scale",
+            type=float,
+            default=1.0,
+            help="measles: the share of the plausible number of children to load (default 1: all of them)",
+        )
 
-    def handle(self, *args, residents, seed_dates, seed, reset, **options):
+    def handle(self, *args, residents, seed_dates, seed, reset, campaign, children_scale, **options):
         started = time.monotonic()
         today = timezone.localdate()
         existing = Campaign.objects.filter(name=demo.CAMPAIGN_NAME).first()
         if reset:
-            if Campaign.objects.exclude(name=demo.CAMPAIGN_NAME).exists():
+            if Campaign.objects.exclude(name__in=[demo.CAMPAIGN_NAME, demo.MEASLES_CAMPAIGN_NAME]).exists():
                 raise CommandError("--reset empties the whole database, and this one holds other campaigns: refused.")
             call_command("flush", interactive=False, verbosity=0)
             existing = None
+        if campaign == "measles":
+            self._measles(existing, today=today, seed=seed, scale=children_scale, started=started)
+            return
         held = demo.demo_residents(existing) if existing else 0
         wanted = residents if residents is not None else (existing.target_people if existing else demo.TARGET_PEOPLE)
         if existing and held:
@@ -86,6 +102,36 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Added {result.residents_created} residents, {result.appointments_created} appointments, "
+                f"{result.vaccinations_created} vaccinations in {time.monotonic() - started:.1f} s."
+            )
+        )
+        self._logins(users)
+
+    def _measles(self, covid, *, today, seed, scale, started):
+        """Part 三's measles campaign beside the COVID one: the COVID campaign's sites, villages and users
+        are made first when missing (the bindings are by name), not its residents."""
+        users = demo.load_users(campaign=covid) if covid else None
+        if covid is None:
+            covid = demo.load_campaign(today=today)
+            users = demo.load_users(campaign=covid)
+        existing = Campaign.objects.filter(name=demo.MEASLES_CAMPAIGN_NAME).first()
+        if existing and demo.demo_residents(existing):
+            self.stdout.write(
+                f"Kept the measles demo already loaded: {demo.demo_residents(existing)} children, "
+                f"{existing.start_date} to {existing.end_date}. --reset loads it afresh."
+            )
+            self._logins(users)
+            return
+        measles = demo.load_measles_campaign(today=today, seed=seed)
+        result = demo.load_measles_residents(campaign=measles, today=today, scale=scale, seed=seed)
+        self.stdout.write(
+            f"Campaign {measles.name}: {measles.start_date} to {measles.end_date}, one dose, children "
+            f"{measles.min_age}-{measles.max_age} months; {measles.sites.count()} sites, "
+            f"{measles.villages.count()} villages."
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Added {result.residents_created} children, {result.appointments_created} appointments, "
                 f"{result.vaccinations_created} vaccinations in {time.monotonic() - started:.1f} s."
             )
         )
