@@ -180,3 +180,11 @@ def dose_history(vaccination_id: int) -> list[dict]:
             }
         )
     return entries
+
+
+def shift_picked_id(session) -> int | None:
+    """The id of today's pick on this workstation (whichever site: the shot checks it is the dose's)."""
+    for key, picked in session.items():
+        if key.startswith("sites:shift:") and picked and picked.get("day") == timezone.localdate().isoformat():
+            return picked.get("id")
+    return None
