@@ -152,7 +152,9 @@ def dose_history(vaccination_id: int) -> list[dict]:
     """A dose's history, newest first: when, who, what (recorded, corrected, voided), why, and each
     corrected field's old → new value. Also for a voided dose (its row is gone; its history stays)."""
     history = Vaccination.history.model
-    records = list(history.objects.filter(id=vaccination_id).select_related("history_user").order_by("-history_id"))
+    records = list(
+        history.objects.filter(id=vaccination_id).select_related("history_user", "vaccinator").order_by("-history_id")
+    )
     ids = {r.given_by_id for r in records if r.given_by_id}
     names = dict(Vaccinator.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     entries = []
@@ -169,7 +171,8 @@ def dose_history(vaccination_id: int) -> list[dict]:
                         "new": _shown(field, change.new, names),
                     }
                 )
-        user = newer.history_user
+        # A dose's first row without a user (recorded outside a request): the account that recorded it.
+        user = newer.history_user or (newer.vaccinator if newer.history_type == "+" else None)
         entries.append(
             {
                 "when": newer.history_date,
