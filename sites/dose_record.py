@@ -158,7 +158,8 @@ def dose_history(vaccination_id: int) -> list[dict]:
     ids = {r.given_by_id for r in records if r.given_by_id}
     names = dict(Vaccinator.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     entries = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # Each row against the one before it. A dose inserted in bulk (the demo) has no row until it changes.
+    for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         changes = []
         if older is not None and newer.history_type == "~":
             delta = newer.diff_against(older, included_fields=list(SHOWN_FIELDS))

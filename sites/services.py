@@ -645,6 +645,7 @@ def vaccination_correct(
     reason = _reason(reason)
     with transaction.atomic():
         dose = _dose_locked(vaccination.pk)
+        _history_baseline(dose)  # as recorded, before anything changes (rolled back with a refusal)
         campaign = dose.site.campaign
         was_at = dose.vaccinated_at
         changed = []
@@ -670,7 +671,6 @@ def vaccination_correct(
             changed += ["vaccinated_at", "observation_until"]
         if not changed:
             raise DoseRecordRefused(_("Nothing to correct: the values are the ones recorded."))
-        _history_baseline(dose)
         dose._history_user, dose._change_reason = by, reason
         dose.save(update_fields=changed)
         if "vaccinated_at" in changed:

@@ -819,10 +819,12 @@ def doses(request, site_pk=None):
 
 
 def _date_param(value):
+    """A day from the query string; None when it is not one (or outside this era: a typing error)."""
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and 2000 <= day.year <= 2100 else None
 
 
 def _dose_site_allowed(request, site) -> None:

@@ -319,6 +319,24 @@ def test_the_doctor_corrects_through_the_page_and_sees_the_history(dose, doctor,
     assert "王护士 → 李护士" in html and "实为李护士接种" in html and "周医生" in html
 
 
+def test_a_dose_recorded_without_history_gets_its_first_row_when_corrected(dose, doctor):
+    # Doses inserted in bulk (the demo, doses from before the history was kept) have no history row.
+    dose.history.all().delete()
+    assert dose_history(dose.pk) == []
+    page = login(doctor).get(reverse("sites:dose_record", args=[dose.pk]))
+    assert page.status_code == 200 and "记录后未做更正" in page.content.decode()
+    vaccination_correct(vaccination=dose, by=doctor, reason="实为右上臂", injection_site="right_arm")
+    latest, first = dose_history(dose.pk)
+    assert first["type"] == "+" and first["when"] == dose.vaccinated_at
+    assert [(c["old"], c["new"]) for c in latest["changes"]] == [("左上臂", "右上臂")]
+
+
+def test_the_sites_doses_page_takes_any_date_without_failing(dose, office, site_centre):
+    url = reverse("sites:watch_doses", args=[site_centre.pk])
+    for day in ("0001-01-01", "9999-12-31", "2021-02-30", "abc", ""):
+        assert login(office).get(url, {"date": day}).status_code == 200
+
+
 # Voids ---------------------------------------------------------------------------------------
 
 
