@@ -487,9 +487,12 @@ def vaccinate(request, pk):
         appointment = _own_appointment(request, pk)
         return _again(request, appointment.site, appointment, form=form)
     picked = shift_picked_id(request.session)
-    given_by = Vaccinator.objects.filter(pk=picked, site__team__user=request.user).first() if picked else None
-    if given_by is None and Vaccinator.objects.filter(site__team__user=request.user, is_active=True).exists():
+    names = Vaccinator.objects.filter(site__team__user=request.user, is_active=True)
+    given_by = names.filter(pk=picked).first() if picked else None
+    # Nobody picked on this desk while the site keeps a list, or the one picked has left the list: pick again.
+    if given_by is None and (picked or names.exists()):
         appointment = _own_appointment(request, pk)
+        shift_end(request.session, appointment.site)
         return _again(request, appointment.site, appointment, form=form, error=_("Pick your name first."))
     try:
         result = site_shot(

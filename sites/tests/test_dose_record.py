@@ -163,6 +163,16 @@ def test_changing_the_person_asks_for_the_name_again_and_the_pick_ends_with_the_
     assert not Vaccination.objects.exists()
 
 
+def test_a_nurse_taken_off_the_list_during_her_shift_is_asked_to_pick_again(cleared, nurse, wang, li):
+    team = login(nurse)
+    appointment = cleared()
+    team.post(reverse("sites:shift", args=[appointment.pk]), {"vaccinator": wang.pk}, **HX)
+    Vaccinator.objects.filter(pk=wang.pk).update(is_active=False)
+    refused = shoot(team, appointment)
+    assert refused.context["shift"] is None and refused.context["vaccinators"] == [li]
+    assert not Vaccination.objects.exists()
+
+
 def test_a_name_of_another_site_or_no_longer_active_is_refused(cleared, nurse, wang, site_jiangdian):
     stranger = Vaccinator.objects.create(site=site_jiangdian, name="赵护士")
     team = login(nurse)
