@@ -32,7 +32,7 @@ from reports.progress import progress_compute
 from reports.supervision.services import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
-from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination
+from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination, Vaccinator
 from sites.services import OBSERVATION
 
 DEMO_PASSWORD = "meishan-demo"
@@ -129,6 +129,9 @@ VILLAGE_USERNAMES = {
 # The demo staff's phones: 13905560001, 13905560002, ... in the order load_users makes them.
 STAFF_PHONE_PREFIX = "1390556"
 OTHER_AREAS = ["340104", "340302", "341502", "341503", "341522", "420117", "320106", "440305", "330106", "110105"]
+# Two nurses who give the shots at each site (sites.Vaccinator).
+VACCINATOR_NAMES = [("汪美玲", "吴晓红"), ("查丽娟", "余小芳"), ("程秀英", "鲍婷婷"), ("叶红梅", "郑晓燕")]
+
 STAFF_NAMES = [
     "方志刚",
     "胡春燕",
@@ -233,6 +236,9 @@ def load_users(*, campaign: Campaign) -> list[tuple[str, str, str]]:
         # A doctor per site: may override a positive pre-screening with a reason.
         doctor = username.replace("site_", "doctor_")
         user(doctor, f"{site.short_name}值班医生", Role.SITE_TEAM, site=site, doctor=True)
+        # The site's vaccinators: the nurse picks her name once per shift at the shot step.
+        for name in VACCINATOR_NAMES[index % len(VACCINATOR_NAMES)]:
+            Vaccinator.objects.get_or_create(site=site, name=name)
     for index, village in enumerate(campaign.villages.order_by("id")):
         username = f"cadre_{VILLAGE_USERNAMES[village.name]}"
         user(username, f"{STAFF_NAMES[index % len(STAFF_NAMES)]}（{village.name}）", Role.CADRE, village=village)

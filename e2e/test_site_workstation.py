@@ -20,6 +20,13 @@ JIANGDIAN = "江店体育馆接种点"
 TABLET = {"width": 1024, "height": 768}
 
 
+def shoot(page):
+    """The shot step: the nurse's name (once per shift on this browser), the arm, record."""
+    page.get_by_test_id("pick-vaccinator").first.click()
+    page.get_by_test_id("injection-site-right_arm").check()
+    page.get_by_test_id("shot-submit").click()
+
+
 def booked_today(site):
     """A demo resident booked for dose 1 today at the site (booked here when the demo has none)."""
     today = timezone.localdate()
@@ -77,11 +84,20 @@ def test_a_booked_person_goes_from_scan_to_release_in_four_actions(demo, live_se
     page.keyboard.type("36.5")
     page.keyboard.press("Enter")
     expect(card).to_have_attribute("data-step", "shot")
+    # The nurse's name, once per shift: the first name has the focus, Enter picks it.
+    first_name = page.get_by_test_id("pick-vaccinator").first
+    expect(first_name).to_be_focused()
+    nurse = first_name.inner_text()
+    screenshot(page, "site-shot-pick-vaccinator")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("shift-vaccinator")).to_contain_text(nurse)
+    expect(page.get_by_test_id("shift-change")).to_have_text("换人")
     expect(page.get_by_test_id("lot-number")).to_have_value(site.current_lot)
-    expect(page.get_by_test_id("shot-submit")).to_be_focused()
+    expect(page.get_by_test_id("injection-site-left_arm")).to_be_focused()
     screenshot(page, "site-shot")
 
-    # 3. The shot: the lot is preselected, the vaccinator is the user, the time is now.
+    # 3. The shot: the lot is preselected, the arm is chosen (Space: 左上臂), Enter records it now.
+    page.keyboard.press("Space")
     page.keyboard.press("Enter")
     expect(card).to_have_attribute("data-step", "done")
     expect(page.get_by_test_id("held-dose")).to_contain_text("第2剂已预留")
@@ -100,7 +116,8 @@ def test_a_booked_person_goes_from_scan_to_release_in_four_actions(demo, live_se
 
     vaccination = Vaccination.objects.get(appointment=appointment)
     assert vaccination.released_at is not None and vaccination.lot_number == site.current_lot
-    assert vaccination.vaccinator.username == "site_jiangdian"
+    assert vaccination.vaccinator.username == "site_jiangdian"  # the account that recorded it
+    assert (vaccination.given_by.name, vaccination.injection_site) == (nurse, "left_arm")
 
 
 def test_a_refusal_reads_clearly_on_a_tablet(browser, live_server, demo):
@@ -233,7 +250,7 @@ def test_a_nurse_checks_in_a_booked_demo_person_by_name_in_one_look_up(demo, liv
     page.get_by_test_id("screen-submit").click()
     expect(card).to_have_attribute("data-step", "shot")
     expect(waiting).to_contain_text("已预检，待接种")
-    page.get_by_test_id("shot-submit").click()
+    shoot(page)
     expect(card).to_have_attribute("data-step", "done")
     expect(waiting).to_have_count(0)
 

@@ -200,7 +200,8 @@ def resident_detail(request, pk):
     role = role_of(request.user)
     full = sees_full_values(request.user)
     appointments = list(resident.appointments.select_related("site").order_by("dose_number", "date"))
-    vaccinations = list(resident.vaccinations.select_related("site").order_by("dose_number"))
+    vaccinations = list(resident.vaccinations.select_related("site__campaign", "given_by").order_by("dose_number"))
+    correctable = _doses_correctable(request.user, vaccinations)
     given = {v.dose_number for v in vaccinations}
     open_doses = {a.dose_number for a in appointments if a.status in ("booked", "arrived")}
     if full:
@@ -224,6 +225,8 @@ def resident_detail(request, pk):
             "history": resident_history(resident, full=full),
             "appointments": appointments,
             "vaccinations": vaccinations,
+            "correctable": correctable,
+            "voided_doses": resident.voided_doses.select_related("voided_by").order_by("voided_at"),
             "can_book": resident.status == Resident.Status.ELIGIBLE and 1 not in given and 1 not in open_doses,
             "needs_dose2": 1 in given and 2 not in given and 2 not in open_doses and resident.campaign.doses > 1,
             "today": timezone.localdate(),
@@ -236,6 +239,15 @@ def resident_detail(request, pk):
             **_sms_of(request, resident),
         },
     )
+
+
+def _doses_correctable(user, vaccinations) -> set[int]:
+    """The doses `user` may correct or void (the site's doctor, the office): sites.dose_record decides."""
+    from sites.dose_record import may_keep_dose_record
+
+    sites = {v.site_id: v.site for v in vaccinations}
+    allowed = {pk for pk, site in sites.items() if may_keep_dose_record(user, site)}
+    return {v.pk for v in vaccinations if v.site_id in allowed}
 
 
 def _sms_of(request, resident) -> dict:

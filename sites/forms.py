@@ -5,11 +5,12 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaign.lib.text import CleanTextMixin
 from residents.forms import ScreeningQuestionsMixin
 from residents.services import screening_outcome
-from sites.models import AdverseEvent
+from sites.models import AdverseEvent, Lot, Vaccination, Vaccinator
 from sites.services import prescreen_answers
 
 
@@ -67,6 +68,73 @@ class ShotForm(CleanTextMixin, forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )
+    injection_site = forms.ChoiceField(
+        label=_("injection site"), choices=Vaccination.InjectionSite.choices, widget=forms.RadioSelect
+    )
+
+
+class ShiftForm(forms.Form):
+    """The nurse's name, picked once per shift at the shot step."""
+
+    vaccinator = forms.ModelChoiceField(label=_("vaccinator"), queryset=Vaccinator.objects.none())
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vaccinator"].queryset = Vaccinator.objects.filter(site=site, is_active=True)
+
+
+class VaccinatorForm(CleanTextMixin, forms.Form):
+    name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=50)
+
+
+class DoseCorrectionForm(CleanTextMixin, forms.Form):
+    """更正: the dose's values as they should be, and why. Only what differs from the record changes."""
+
+    vaccinated_at = forms.DateTimeField(
+        label=_("time of vaccination"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    given_by = forms.ModelChoiceField(label=_("vaccinator"), queryset=Vaccinator.objects.none(), required=False)
+    lot = forms.ModelChoiceField(label=_("lot"), queryset=Lot.objects.none(), required=False)
+    injection_site = forms.ChoiceField(
+        label=_("injection site"), choices=[("", "—"), *Vaccination.InjectionSite.choices], required=False
+    )
+    reason = forms.CharField(label=_("reason for the correction"), max_length=200)
+
+    def __init__(self, *args, vaccination, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["given_by"].queryset = Vaccinator.objects.filter(site_id=vaccination.site_id)
+        self.fields["lot"].queryset = Lot.objects.filter(campaign_id=vaccination.site.campaign_id)
+        for name, field in self.fields.items():
+            select = isinstance(field.widget, forms.Select)
+            field.widget.attrs.update(
+                {"class": "form-select" if select else "form-control", "data-testid": f"correct-{name}"}
+            )
+        if not self.is_bound:
+            self.initial.update(
+                vaccinated_at=timezone.localtime(vaccination.vaccinated_at).replace(second=0, microsecond=0),
+                given_by=vaccination.given_by_id,
+                lot=vaccination.lot_id,
+                injection_site=vaccination.injection_site,
+            )
+
+    def changes(self, vaccination) -> dict:
+        """What differs from the record, as vaccination_correct's arguments (the same minute is no change)."""
+        data = self.cleaned_data
+        changes = {}
+        at = data.get("vaccinated_at")
+        if at is not None and at != vaccination.vaccinated_at.replace(second=0, microsecond=0):
+            changes["vaccinated_at"] = at
+        for name in ("given_by", "lot"):
+            if data.get(name) is not None and data[name].pk != getattr(vaccination, f"{name}_id"):
+                changes[name] = data[name]
+        if data.get("injection_site") and data["injection_site"] != vaccination.injection_site:
+            changes["injection_site"] = data["injection_site"]
+        return changes
+
+
+class DoseVoidForm(CleanTextMixin, forms.Form):
+    reason = forms.CharField(label=_("reason for voiding"), max_length=200)
 
 
 class AdverseEventForm(CleanTextMixin, forms.ModelForm):

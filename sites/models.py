@@ -8,6 +8,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from residents.models import ScreeningAnswers
 
@@ -287,6 +288,10 @@ class Vaccination(models.Model):
     observation_until = models.DateTimeField(_("observation ends"))
     released_at = models.DateTimeField(_("released from observation"), null=True, blank=True)
 
+    # Each correction (sites.services.vaccination_correct) and the void keep the values as they were.
+    # The release from observation is no correction: it is not kept.
+    history = HistoricalRecords(excluded_fields=["released_at"])
+
     class Meta:
         # The table keeps its name from before the move to sites (sites/migrations/0004).
         db_table = "appointments_vaccination"
@@ -304,11 +309,68 @@ class Vaccination(models.Model):
                 condition=Q(observation_until__gte=F("vaccinated_at")),
                 name="appointments_vaccination_observation_after_shot",
             ),
+            # Empty only on doses recorded before it was asked (the shot requires it: sites.services).
+            models.CheckConstraint(
+                condition=Q(injection_site__in=["", "left_arm", "right_arm"]), name="sites_vaccination_injection_site"
+            ),
         ]
         indexes = [models.Index(fields=["site", "vaccinated_at"], name="appointments_vacc_site_time")]
 
     def __str__(self):
         return f"{self.resident} #{self.dose_number}"
+
+
+class VaccinationVoid(models.Model):
+    """A dose voided (作废): recorded on the wrong person, so its row was deleted (sites.services.vaccination_void).
+
+    Who voided it, when and why, and the dose as it was when voided; the dose's own history
+    (Vaccination.history) keeps its earlier values, under `vaccination_id`.
+    """
+
+    vaccination_id = models.PositiveIntegerField(_("dose record number"))
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="voided_doses", verbose_name=_("resident")
+    )
+    dose_number = models.PositiveSmallIntegerField(_("dose"))
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="voided_doses", verbose_name=_("site"))
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="voided_doses", verbose_name=_("lot")
+    )
+    lot_number = models.CharField(_("vaccine lot number"), max_length=40)
+    given_by = models.ForeignKey(
+        Vaccinator,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="voided_doses",
+        verbose_name=_("vaccinator"),
+    )
+    vaccinated_at = models.DateTimeField(_("time of vaccination"))
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="voided_doses",
+        verbose_name=_("appointment"),
+    )
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("voided by")
+    )
+    voided_at = models.DateTimeField(_("voided at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("voided dose")
+        verbose_name_plural = _("voided doses")
+        ordering = ["-voided_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["vaccination_id"], name="sites_vaccinationvoid_once"),
+            models.CheckConstraint(condition=~Q(reason=""), name="sites_vaccinationvoid_reason_given"),
+        ]
+
+    def __str__(self):
+        return f"{self.resident_id} #{self.dose_number} ×"
 
 
 # No campaign of this product gives a dose before this: an onset earlier is a typing error.

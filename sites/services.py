@@ -37,7 +37,8 @@ from residents.services import (
     screening_outcome,
 )
 from sites.capacity import release_place, site_days_ensure, take_place
-from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
+from sites.dose_record import NOT_ALLOWED, DoseRecordRefused, NotAllowed, may_keep_dose_record
+from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination, VaccinationVoid
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
 
 OBSERVATION = datetime.timedelta(minutes=30)
@@ -384,38 +385,67 @@ class ShotResult:
     refused: BookingRefused | None = None
 
 
-def site_shot(*, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+def site_shot(*, pk: int, lot_number: str, vaccinator, injection_site: str, given_by=None, at=None) -> ShotResult:
     """The shot (接种) at the workstation: appointment `pk` of the vaccinator's own site, read once, under the lock.
 
+    `vaccinator` is the account that records it; `given_by` the site's vaccinator picked for the shift
+    (sites.dose_record); `injection_site` a Vaccination.InjectionSite, required.
     The rules are site_vaccinate's. Returns a ShotResult (with `refused` set when a rule says no,
     nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
     vaccinator's site.
     """
-    return _shot(Q(site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    return _shot(
+        Q(site__team__user=vaccinator),
+        pk=pk,
+        lot_number=lot_number,
+        vaccinator=vaccinator,
+        given_by=given_by,
+        injection_site=injection_site,
+        at=at,
+    )
 
 
-def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
+def site_vaccinate(
+    *,
+    appointment: Appointment,
+    lot_number: str,
+    vaccinator,
+    injection_site: str = Vaccination.InjectionSite.LEFT_ARM,
+    given_by=None,
+    at=None,
+):
     """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, held dose-2 appointment).
 
     Safe against a double scan or double submit: the appointment row is locked,
     and the database allows one vaccination per resident and dose, so a repeat
     returns the dose already recorded. After dose 1 the dose-2 place is confirmed
     (moved if dose 1 came on another day than booked), in the same transaction.
-    Raises BookingRefused when the rules do not allow the shot.
+    Raises BookingRefused when the rules do not allow the shot. (The tests' and the demo's way in:
+    the injection site defaults to the left arm here; the workstation's site_shot asks for it.)
     """
-    result = _shot(Q(), pk=appointment.pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    result = _shot(
+        Q(),
+        pk=appointment.pk,
+        lot_number=lot_number,
+        vaccinator=vaccinator,
+        given_by=given_by,
+        injection_site=injection_site,
+        at=at,
+    )
     if result.refused is not None:
         raise result.refused
     appointment.status = result.appointment.status
     return result.vaccination, result.held
 
 
-def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, injection_site: str, given_by=None, at=None) -> ShotResult:
     """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
 
     lot_number = clean_text(lot_number).strip()
     if not lot_number:
         raise BookingRefused(_("Enter the vaccine lot number."))
+    if injection_site not in Vaccination.InjectionSite.values:
+        raise BookingRefused(_("Choose the injection site (left or right upper arm)."))
     at = at or timezone.now()
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
     appointment = Appointment.objects.filter(pk=pk).order_by()
@@ -471,6 +501,8 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
                 )
                 if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
                     raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
+            if given_by is not None and (given_by.site_id != site.pk or not given_by.is_active):
+                raise BookingRefused(_("Pick a name from this site's list of vaccinators."))
             # The unique (resident, dose) constraint refuses a second dose even past the lock.
             vaccination = Vaccination.objects.create(
                 resident=resident,
@@ -480,6 +512,8 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
                 vaccinated_at=at,
                 lot_number=lot_number[:40],
                 vaccinator=vaccinator,
+                given_by=given_by,
+                injection_site=injection_site,
                 consent_recorded=True,
                 observation_until=at + OBSERVATION,
             )
@@ -573,3 +607,169 @@ def adverse_event_open(*, event: AdverseEvent, user) -> bool:
     One conditional update: two people opening it at once record one of them.
     """
     return adverse_events_to_open(user).filter(pk=event.pk).update(seen_at=timezone.now(), seen_by=user) == 1
+
+
+# Corrections and voids of the dose record ---------------------------------------------------
+
+
+def _progress_follow(campaign, *moments) -> None:
+    """The progress figures follow a changed or voided dose: recompute them from the earliest day touched.
+
+    In the caller's transaction, so the figures and the record change together (reports.progress is
+    the one writer of the figures; stock is computed from the doses by lot, so it follows by itself).
+    """
+    from reports.progress import progress_compute
+
+    progress_compute(campaign=campaign, since=min(timezone.localdate(moment) for moment in moments))
+
+
+def _dose_locked(pk):
+    try:
+        return Vaccination.objects.select_for_update(of=("self",)).select_related("site__campaign").get(pk=pk)
+    except Vaccination.DoesNotExist:
+        raise DoseRecordRefused(_("This dose has been voided meanwhile.")) from None
+
+
+def _reason(reason) -> str:
+    reason = clean_text(reason or "").strip()
+    if not reason:
+        raise DoseRecordRefused(_("Give the reason."))
+    return reason[:200]
+
+
+def _history_baseline(dose) -> None:
+    """A dose recorded before its history was kept gets its first history row, as recorded, before it changes."""
+    if not dose.history.exists():
+        Vaccination.history.bulk_history_create([dose], default_user=dose.vaccinator, default_date=dose.vaccinated_at)
+
+
+def vaccination_correct(
+    *, vaccination, by, reason, lot=None, given_by=None, vaccinated_at=None, injection_site=None
+) -> Vaccination:
+    """更正: correct a dose's lot, vaccinator, time or injection site; the old values stay in its history.
+
+    Only the site's doctor or the office (sites.dose_record.may_keep_dose_record), with a reason.
+    The time is not in the future, not before the campaign's start, and stays between the
+    resident's previous and next doses; the lot is one of the campaign's; the vaccinator one of
+    the site's list. Progress is recomputed when the time changes (stock is computed by lot, so a
+    new lot moves the dose's stock by itself). Returns the corrected dose; raises NotAllowed or
+    DoseRecordRefused (nothing changed then).
+    """
+    if not may_keep_dose_record(by, vaccination.site):
+        raise NotAllowed(NOT_ALLOWED)
+    reason = _reason(reason)
+    with transaction.atomic():
+        dose = _dose_locked(vaccination.pk)
+        _history_baseline(dose)  # as recorded, before anything changes (rolled back with a refusal)
+        campaign = dose.site.campaign
+        was_at = dose.vaccinated_at
+        changed = []
+        if lot is not None and lot.pk != dose.lot_id:
+            if lot.campaign_id != campaign.pk:
+                raise DoseRecordRefused(_("This lot is not one of the campaign's."))
+            dose.lot, dose.lot_number, dose.manufacturer = lot, lot.number[:40], lot.manufacturer
+            changed += ["lot", "lot_number", "manufacturer"]
+        if given_by is not None and given_by.pk != dose.given_by_id:
+            if given_by.site_id != dose.site_id:
+                raise DoseRecordRefused(_("Pick a name from this site's list of vaccinators."))
+            dose.given_by = given_by
+            changed.append("given_by")
+        if injection_site is not None and injection_site != dose.injection_site:
+            if injection_site not in Vaccination.InjectionSite.values:
+                raise DoseRecordRefused(_("Choose the injection site (left or right upper arm)."))
+            dose.injection_site = injection_site
+            changed.append("injection_site")
+        if vaccinated_at is not None and vaccinated_at != dose.vaccinated_at:
+            _check_dose_time(dose, campaign, vaccinated_at)
+            dose.observation_until = vaccinated_at + (dose.observation_until - dose.vaccinated_at)
+            dose.vaccinated_at = vaccinated_at
+            changed += ["vaccinated_at", "observation_until"]
+        if not changed:
+            raise DoseRecordRefused(_("Nothing to correct: the values are the ones recorded."))
+        dose._history_user, dose._change_reason = by, reason
+        dose.save(update_fields=changed)
+        if "vaccinated_at" in changed:
+            _progress_follow(campaign, was_at, dose.vaccinated_at)
+    return dose
+
+
+def _check_dose_time(dose, campaign, at) -> None:
+    if at > timezone.now():
+        raise DoseRecordRefused(_("The time of the dose cannot be in the future."))
+    if timezone.localdate(at) < campaign.start_date:
+        raise DoseRecordRefused(
+            _("The time of the dose cannot be before the campaign's start (%(start)s)."),
+            start=campaign.start_date.isoformat(),
+        )
+    around = Vaccination.objects.filter(
+        resident_id=dose.resident_id, dose_number__in=[dose.dose_number - 1, dose.dose_number + 1]
+    )
+    for other in around:
+        if (other.dose_number < dose.dose_number and at <= other.vaccinated_at) or (
+            other.dose_number > dose.dose_number and at >= other.vaccinated_at
+        ):
+            raise DoseRecordRefused(
+                _("The time must stay after the previous dose and before the next one (dose %(dose)s: %(at)s)."),
+                dose=other.dose_number,
+                at=f"{timezone.localtime(other.vaccinated_at):%Y-%m-%d %H:%M}",
+            )
+
+
+def vaccination_void(*, vaccination, by, reason) -> VaccinationVoid:
+    """作废: void a dose recorded on the wrong person; returns the VaccinationVoid.
+
+    Only the site's doctor or the office, with a reason. In one transaction: the VaccinationVoid
+    records who, when, why and the dose as it was; the dose's row is deleted (its history keeps a
+    last row); the appointment it closed opens again (arrived when it is today's: the person may
+    still be at the site; a no-show when its day is past, so that the night's sweep does not cancel
+    the next dose held); later doses' appointments stay; progress is recomputed (stock is computed
+    from the doses, so it follows). Refused while a later dose is recorded (void that one first) or
+    while adverse events are reported on the dose.
+    """
+    if not may_keep_dose_record(by, vaccination.site):
+        raise NotAllowed(NOT_ALLOWED)
+    reason = _reason(reason)
+    with transaction.atomic():
+        # Appointments are locked before doses, as the shot does.
+        appointment = None
+        if vaccination.appointment_id:
+            locking = Appointment.objects.select_for_update(of=("self",))
+            appointment = locking.filter(pk=vaccination.appointment_id).first()
+        dose = _dose_locked(vaccination.pk)
+        later = (
+            Vaccination.objects.filter(resident_id=dose.resident_id, dose_number__gt=dose.dose_number)
+            .order_by("dose_number")
+            .first()
+        )
+        if later is not None:
+            raise DoseRecordRefused(
+                _("Dose %(dose)s is recorded after this one: void it first."), dose=later.dose_number
+            )
+        if AdverseEvent.objects.filter(vaccination=dose).exists():
+            raise DoseRecordRefused(_("An adverse event is reported on this dose: it cannot be voided."))
+        now = timezone.now()
+        void = VaccinationVoid.objects.create(
+            vaccination_id=dose.pk,
+            resident_id=dose.resident_id,
+            dose_number=dose.dose_number,
+            site_id=dose.site_id,
+            lot_id=dose.lot_id,
+            lot_number=dose.lot_number,
+            given_by_id=dose.given_by_id,
+            vaccinated_at=dose.vaccinated_at,
+            appointment_id=dose.appointment_id,
+            voided_by=by,
+            voided_at=now,
+            reason=reason,
+        )
+        _history_baseline(dose)
+        dose._history_user, dose._change_reason = by, reason
+        dose.delete()
+        if appointment is not None and appointment.status == Appointment.Status.VACCINATED:
+            today = appointment.date == timezone.localdate(now)
+            appointment.status = Appointment.Status.ARRIVED if today else Appointment.Status.NO_SHOW
+            appointment._history_user = by
+            appointment._change_reason = str(_("dose voided: %(reason)s")) % {"reason": reason}
+            appointment.save(update_fields=["status"])
+        _progress_follow(dose.site.campaign, dose.vaccinated_at)
+    return void

@@ -14,6 +14,7 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -40,8 +41,29 @@ from residents.services import (
     reason_labels,
     resident_register,
 )
-from sites.forms import AdverseEventForm, ScanForm, ScreeningForm, ShotForm
-from sites.models import AdverseEvent, PreScreening, Site, Vaccination
+from sites.dose_record import (
+    DoseRecordRefused,
+    dose_history,
+    may_keep_dose_record,
+    shift_end,
+    shift_pick,
+    shift_picked_id,
+    shift_vaccinator,
+    site_vaccinators,
+    vaccinator_add,
+    vaccinator_set_active,
+)
+from sites.forms import (
+    AdverseEventForm,
+    DoseCorrectionForm,
+    DoseVoidForm,
+    ScanForm,
+    ScreeningForm,
+    ShiftForm,
+    ShotForm,
+    VaccinatorForm,
+)
+from sites.models import AdverseEvent, PreScreening, Site, Vaccination, VaccinationVoid, Vaccinator
 from sites.selectors import (
     adverse_events_for_user,
     adverse_events_to_open,
@@ -58,6 +80,8 @@ from sites.services import (
     site_prescreen,
     site_scan,
     site_shot,
+    vaccination_correct,
+    vaccination_void,
 )
 
 # Roles that may watch any site's day, read-only.
@@ -167,7 +191,9 @@ def _person_context(
     returned, so the panel is drawn without asking the database again.
     """
     if vaccination is _UNKNOWN:
-        vaccination = Vaccination.objects.filter(appointment=appointment).select_related("vaccinator").first()
+        vaccination = (
+            Vaccination.objects.filter(appointment=appointment).select_related("vaccinator", "given_by").first()
+        )
     context = {
         "site": site,
         "appointment": appointment,
@@ -206,11 +232,24 @@ def _person_context(
             context["can_override"] = request.user.has_perm("sites.override_screening")
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
         context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
+        context.update(_shift_context(request, site))
     elif screening is not None and screening.outcome not in SCREENING_PASSED:
         context.update(step="stopped", reasons=reason_labels(screening.reasons, _questions_campaign(appointment)))
     else:
         context["step"] = "closed"
     return context
+
+
+def _shift_context(request, site) -> dict:
+    """Who gives the shots at this workstation (picked once per shift), or the site's names to pick from.
+
+    `shift` is the pick; without one, `vaccinators` lists the site's active names (the shot form
+    asks for one first); a site without a list records the shot under the account alone.
+    """
+    shift = shift_vaccinator(request.session, site)
+    if shift is not None:
+        return {"shift": shift}
+    return {"shift": None, "vaccinators": list(site_vaccinators(site))}
 
 
 def _day(moment=None):
@@ -433,14 +472,47 @@ def screen(request, pk):
 
 @require_POST
 @role_required(Role.SITE_TEAM)
+def shift(request, pk):
+    """The nurse picks her name for the shift (kept on this workstation until 换人 or the day's end); or 换人."""
+    appointment = _own_appointment(request, pk)
+    site = appointment.site
+    if "change" in request.POST:
+        shift_end(request.session, site)
+        return _after_action(request, site, appointment)
+    form = ShiftForm(request.POST, site=site)
+    if not form.is_valid():
+        return _again(request, site, appointment, error=_("Pick your name from the list."))
+    try:
+        shift_pick(request.session, site, form.cleaned_data["vaccinator"])
+    except DoseRecordRefused as refused:
+        return _again(request, site, appointment, error=refused.message)
+    return _after_action(request, site, appointment)
+
+
+@require_POST
+@role_required(Role.SITE_TEAM)
 def vaccinate(request, pk):
-    """接种: record the dose with the lot number, by this user, now."""
+    """接种: record the dose (lot number, injection site) by this user and the shift's vaccinator, now."""
     form = ShotForm(request.POST)
     if not form.is_valid():
         appointment = _own_appointment(request, pk)
         return _again(request, appointment.site, appointment, form=form)
+    picked = shift_picked_id(request.session)
+    names = Vaccinator.objects.filter(site__team__user=request.user, is_active=True)
+    given_by = names.filter(pk=picked).first() if picked else None
+    # Nobody picked on this desk while the site keeps a list, or the one picked has left the list: pick again.
+    if given_by is None and (picked or names.exists()):
+        appointment = _own_appointment(request, pk)
+        shift_end(request.session, appointment.site)
+        return _again(request, appointment.site, appointment, form=form, error=_("Pick your name first."))
     try:
-        result = site_shot(pk=pk, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user)
+        result = site_shot(
+            pk=pk,
+            lot_number=form.cleaned_data["lot_number"],
+            injection_site=form.cleaned_data["injection_site"],
+            given_by=given_by,
+            vaccinator=request.user,
+        )
     except Appointment.DoesNotExist:
         _own_site(request)  # 403 for a user bound to no site
         raise Http404 from None
@@ -677,5 +749,176 @@ def adverse_event_detail(request, pk):
             "event": event,
             "resident": resident,
             "id_number": mask_document_number(resident.document_type, resident.id_number),
+        },
+    )
+
+
+# The dose record: vaccinators, the site's doses, corrections and voids ----------------------
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def vaccinators(request, site_pk=None):
+    """接种人员: the site's list of the people who give its shots; the site's doctor or the office keeps it."""
+    site = _site_for(request, site_pk)
+    can_edit = may_keep_dose_record(request.user, site)
+    form = VaccinatorForm(request.POST or None)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        try:
+            if pk := id_param(request.POST, "vaccinator"):
+                vaccinator = get_object_or_404(Vaccinator, pk=pk, site=site)
+                active = request.POST.get("active") == "1"
+                vaccinator_set_active(vaccinator=vaccinator, active=active, by=request.user)
+                messages.success(
+                    request,
+                    (_("%(name)s is back on the list.") if active else _("%(name)s no longer gives shots here."))
+                    % {"name": vaccinator.name},
+                )
+                return redirect(request.path)
+            if form.is_valid():
+                vaccinator = vaccinator_add(site=site, name=form.cleaned_data["name"], by=request.user)
+                messages.success(request, _("%(name)s is on the list.") % {"name": vaccinator.name})
+                return redirect(request.path)
+        except DoseRecordRefused as refused:
+            form.add_error(None, refused.message)
+    return render(
+        request,
+        "sites/vaccinators.html",
+        {
+            "site": site,
+            "vaccinators": site_vaccinators(site, active_only=False).annotate(doses=Count("vaccinations")),
+            "form": form,
+            "can_edit": can_edit,
+            "doses_url": _site_url("sites:doses", site, request),
+        },
+    )
+
+
+def _site_url(name, site, request) -> str:
+    return (
+        reverse(name) if role_of(request.user) == Role.SITE_TEAM else reverse(f"sites:watch_{name[6:]}", args=[site.pk])
+    )
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def doses(request, site_pk=None):
+    """The site's doses of one day (?date=, today by default), each with its record (更正/作废), and the day's voids."""
+    site = _site_for(request, site_pk)
+    day = _date_param(request.GET.get("date")) or timezone.localdate()
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = start + datetime.timedelta(days=1)
+    given = (
+        Vaccination.objects.filter(site=site, vaccinated_at__gte=start, vaccinated_at__lt=end)
+        .select_related("resident__village", "given_by", "vaccinator")
+        .order_by("vaccinated_at", "pk")
+    )
+    voided = (
+        VaccinationVoid.objects.filter(site=site, vaccinated_at__gte=start, vaccinated_at__lt=end)
+        .select_related("resident", "voided_by", "given_by")
+        .order_by("voided_at")
+    )
+    return render(
+        request,
+        "sites/doses.html",
+        {
+            "site": site,
+            "day": day,
+            "previous": day - datetime.timedelta(days=1),
+            "next": day + datetime.timedelta(days=1) if day < timezone.localdate() else None,
+            "given": given,
+            "voided": voided,
+            "can_correct": may_keep_dose_record(request.user, site),
+            "vaccinators_url": _site_url("sites:vaccinators", site, request),
+        },
+    )
+
+
+def _date_param(value):
+    """A day from the query string; None when it is not one (or outside this era: a typing error)."""
+    try:
+        day = datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return day if day is not None and 2000 <= day.year <= 2100 else None
+
+
+def _dose_site_allowed(request, site) -> None:
+    """A dose's page is for its site's team (in its campaign) and for the watchers; 404 for others."""
+    role = role_of(request.user)
+    if role in WATCHERS:
+        return
+    if role == Role.SITE_TEAM:
+        from campaign.scope import bound_site
+
+        bound = bound_site(request.user, site.campaign)
+        if bound is not None and bound.pk == site.pk:
+            return
+    raise Http404
+
+
+@role_required(Role.SITE_TEAM, *WATCHERS)
+def dose_record(request, pk):
+    """One dose's record: its values, its history (old → new, who, when, why), and for the site's doctor
+    or the office the correction (更正) and the void (作废), each with its reason."""
+    vaccination = (
+        Vaccination.objects.select_related("resident__village", "site__campaign", "given_by", "vaccinator", "lot")
+        .filter(pk=pk)
+        .first()
+    )
+    if vaccination is None:
+        void = get_object_or_404(
+            VaccinationVoid.objects.select_related("resident", "site__campaign", "given_by", "voided_by"),
+            vaccination_id=pk,
+        )
+        _dose_site_allowed(request, void.site)
+        return render(request, "sites/dose_record.html", {"void": void, "history": dose_history(pk)})
+    site = vaccination.site
+    _dose_site_allowed(request, site)
+    can_correct = may_keep_dose_record(request.user, site)
+    correction = DoseCorrectionForm(vaccination=vaccination)
+    voiding = DoseVoidForm()
+    error = ""
+    if request.method == "POST":
+        if not can_correct:
+            raise PermissionDenied
+        try:
+            if request.POST.get("action") == "void":
+                voiding = DoseVoidForm(request.POST)
+                if voiding.is_valid():
+                    vaccination_void(vaccination=vaccination, by=request.user, reason=voiding.cleaned_data["reason"])
+                    messages.success(
+                        request,
+                        _("Dose %(dose)s of %(name)s is voided.")
+                        % {"dose": vaccination.dose_number, "name": vaccination.resident.name},
+                    )
+                    return redirect(reverse("sites:dose_record", args=[pk]))
+            else:
+                correction = DoseCorrectionForm(request.POST, vaccination=vaccination)
+                if correction.is_valid():
+                    vaccination_correct(
+                        vaccination=vaccination,
+                        by=request.user,
+                        reason=correction.cleaned_data["reason"],
+                        **correction.changes(vaccination),
+                    )
+                    messages.success(request, _("The dose is corrected; the old values are in its history."))
+                    return redirect(reverse("sites:dose_record", args=[pk]))
+        except DoseRecordRefused as refused:
+            error = refused.message
+    return render(
+        request,
+        "sites/dose_record.html",
+        {
+            "vaccination": vaccination,
+            "resident": vaccination.resident,
+            "masked_id": mask_document_number(vaccination.resident.document_type, vaccination.resident.id_number),
+            "history": dose_history(pk),
+            "can_correct": can_correct,
+            "correction": correction,
+            "voiding": voiding,
+            "error": error,
+            "doses_url": _site_url("sites:doses", site, request)
+            + f"?date={timezone.localdate(vaccination.vaccinated_at).isoformat()}",
         },
     )

@@ -113,7 +113,9 @@ def test_with_redis_stopped_people_stay_logged_in_log_in_use_every_page_and_the_
     screened = team.post(reverse("sites:screen", args=[booked.pk]), {"temperature": "36.6", "consent": "on"}, **HX)
     assert screened.status_code == 200
     assert PreScreening.objects.get(appointment=booked).outcome == PreScreening.Outcome.CLEARED
-    shot = team.post(reverse("sites:vaccinate", args=[booked.pk]), {"lot_number": "202611A01"}, **HX)
+    shot = team.post(
+        reverse("sites:vaccinate", args=[booked.pk]), {"lot_number": "202611A01", "injection_site": "left_arm"}, **HX
+    )
     assert shot.status_code == 200
     vaccination = Vaccination.objects.get(resident=booked.resident)
     released = team.post(reverse("sites:release", args=[vaccination.pk]), **HX)

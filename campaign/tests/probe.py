@@ -212,6 +212,8 @@ PK_OBJECTS = {
     "reports:export_again": "export",
     "sites:screen": "appointment",
     "sites:vaccinate": "appointment",
+    "sites:shift": "appointment",
+    "sites:dose_record": "vaccination",
     "sites:release": "vaccination",
     "sites:adverse_event": "vaccination",
     "sites:adverse_event_detail": "adverse_event",

@@ -54,7 +54,9 @@ def screen(client, appointment, **data):
 
 
 def shoot(client, appointment, lot="202611A01"):
-    return client.post(reverse("sites:vaccinate", args=[appointment.pk]), {"lot_number": lot}, **HX)
+    return client.post(
+        reverse("sites:vaccinate", args=[appointment.pk]), {"lot_number": lot, "injection_site": "left_arm"}, **HX
+    )
 
 
 def arrived(appointment, user):
@@ -138,7 +140,9 @@ def test_a_double_submit_of_the_shot_records_one_dose(team, booked, site_team_ji
 
 def test_a_plain_shot_is_redirected(team, booked, site_team_jiangdian):
     first = cleared(arrived(booked[0], site_team_jiangdian), site_team_jiangdian)
-    response = team.post(reverse("sites:vaccinate", args=[first.pk]), {"lot_number": "L1"})
+    response = team.post(
+        reverse("sites:vaccinate", args=[first.pk]), {"lot_number": "L1", "injection_site": "left_arm"}
+    )
     assert response.status_code == 302 and Vaccination.objects.count() == 1
 
 

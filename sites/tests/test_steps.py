@@ -19,7 +19,7 @@ from campaign.tests.concurrency import at_once
 from residents.models import Resident
 from residents.tests.factories import ResidentFactory
 from sites.capacity import site_days_ensure
-from sites.models import PreScreening, SiteDay, Vaccination
+from sites.models import PreScreening, SiteDay, Vaccination, Vaccinator
 from sites.services import site_checkin, site_prescreen, site_scan, site_vaccinate
 from sites.tests.factories import VaccinationFactory
 
@@ -275,7 +275,9 @@ def test_each_kind_of_shot_is_decided_by_the_shot_service(
     if case == "already_given":
         site_vaccinate(appointment=arrived, lot_number="L1", vaccinator=nurse)
     client.force_login(other_nurse if case == "another_sites_team" else nurse)
-    response = post(client, "vaccinate", first.pk, lot_number="" if case == "no_lot" else "L1")
+    response = post(
+        client, "vaccinate", first.pk, lot_number="" if case == "no_lot" else "L1", injection_site="left_arm"
+    )
     assert response.status_code == status
     assert Vaccination.objects.count() == doses
     if status == 200:
@@ -291,7 +293,7 @@ def test_dose_1_came_a_day_late_then_the_shot_moves_dose_2(team, book, today):
     hold_dose_2_at(second, today + 13 * DAY)  # as if dose 1 had been booked for yesterday
     post(team, "scan", q=first.token)
     post(team, "screen", first.pk, **screen_data())
-    page = post(team, "vaccinate", first.pk, lot_number="L1")
+    page = post(team, "vaccinate", first.pk, lot_number="L1", injection_site="left_arm")
     second.refresh_from_db()
     assert second.date == today + 14 * DAY
     assert (today + 14 * DAY).isoformat() in page.content.decode()
@@ -304,6 +306,8 @@ def test_each_step_of_an_ordinary_person_stays_within_a_few_queries(team, book, 
     # Counted with the transaction's two statements (BEGIN and COMMIT, here a savepoint and its release),
     # after the user and role are cached. Before the services were made cheap: 6 + 3 + 6 and the two each.
     first, second = book()
+    nurse_on_shift = Vaccinator.objects.create(site=first.site, name="王护士")
+    post(team, "shift", first.pk, vaccinator=nurse_on_shift.pk)  # picked once per shift, before the queue
     # + 1 each for the scan and the screening: the campaign's screening questions (campaign.screening)
     with django_assert_max_num_queries(6 + 1):  # site, slip with any dose given, guarded update, history
         response = post(team, "scan", q=first.token)
@@ -313,11 +317,12 @@ def test_each_step_of_an_ordinary_person_stays_within_a_few_queries(team, book, 
     assert response.context["step"] == "shot"
     # the appointment and the next dose's, locked, with the latest screening; dose, status, history,
     # the site's lot in use (a new lot here); and the next dose's message to the resident (dose_due_queue):
-    # the office's switch, the outbox row in a savepoint
-    with django_assert_max_num_queries(7 + 4):
-        response = post(team, "vaccinate", first.pk, lot_number="L7")
+    # the office's switch, the outbox row in a savepoint; the shift's vaccinator and the dose's history row
+    with django_assert_max_num_queries(7 + 4 + 2):
+        response = post(team, "vaccinate", first.pk, lot_number="L7", injection_site="left_arm")
     assert response.context["step"] == "done" and response.context["held"] == second
     assert Vaccination.objects.get().lot_number == "L7"
+    assert Vaccination.objects.get().given_by == nurse_on_shift
 
 
 def test_an_ordinary_dose_2_goes_from_scan_to_the_complete_course(team, book, site_centre, today):
@@ -333,7 +338,7 @@ def test_an_ordinary_dose_2_goes_from_scan_to_the_complete_course(team, book, si
     hold_dose_2_at(second, today)
     assert post(team, "scan", q=second.token).context["step"] == "screen"
     assert post(team, "screen", second.pk, **screen_data(temperature="36.4")).context["step"] == "shot"
-    done = post(team, "vaccinate", second.pk, lot_number="L2").content.decode()
+    done = post(team, "vaccinate", second.pk, lot_number="L2", injection_site="left_arm").content.decode()
     assert 'data-step="done"' in done and "已完成全程接种" in done  # the course is complete
     dose = Vaccination.objects.get(resident=first.resident, dose_number=2)
     assert (dose.site, dose.lot_number, dose.appointment_id) == (site_centre, "L2", second.pk)
@@ -368,7 +373,12 @@ def test_twenty_concurrent_submits_of_one_shot_through_the_views_record_one_dose
     first, second = book()
     clear(site_checkin(site=site_centre, resident=first.resident, checked_in_by=nurse), nurse)
     browsers = [_browser(nurse) for _ in range(20)]
-    pages = _race(20, lambda: post(browsers.pop(), "vaccinate", first.pk, lot_number="L1").content.decode())
+    pages = _race(
+        20,
+        lambda: post(
+            browsers.pop(), "vaccinate", first.pk, lot_number="L1", injection_site="left_arm"
+        ).content.decode(),
+    )
     assert len(pages) == 20 and all('data-step="done"' in page for page in pages)
     assert Vaccination.objects.count() == 1
     assert Appointment.objects.get(pk=second.pk).status == "booked"
