@@ -33,6 +33,7 @@ from residents.services import number_search_allowed, record_full_view, resident
 from sites.capacity import release_place, site_days_ensure, take_place
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
+from sites.supply.services import shot_draw, vial_close_if_empty
 
 OBSERVATION = datetime.timedelta(minutes=30)
 
@@ -369,17 +370,17 @@ class ShotResult:
     refused: BookingRefused | None = None
 
 
-def site_shot(*, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+def site_shot(*, pk: int, lot_number: str = "", lot=None, vaccinator, at=None) -> ShotResult:
     """The shot (接种) at the workstation: appointment `pk` of the vaccinator's own site, read once, under the lock.
 
     The rules are site_vaccinate's. Returns a ShotResult (with `refused` set when a rule says no,
     nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
     vaccinator's site.
     """
-    return _shot(Q(site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    return _shot(Q(site__team__user=vaccinator), pk=pk, lot_number=lot_number, lot=lot, vaccinator=vaccinator, at=at)
 
 
-def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
+def site_vaccinate(*, appointment: Appointment, lot_number: str = "", lot=None, vaccinator, at=None):
     """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, held dose-2 appointment).
 
     Safe against a double scan or double submit: the appointment row is locked,
@@ -388,18 +389,18 @@ def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=
     (moved if dose 1 came on another day than booked), in the same transaction.
     Raises BookingRefused when the rules do not allow the shot.
     """
-    result = _shot(Q(), pk=appointment.pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    result = _shot(Q(), pk=appointment.pk, lot_number=lot_number, lot=lot, vaccinator=vaccinator, at=at)
     if result.refused is not None:
         raise result.refused
     appointment.status = result.appointment.status
     return result.vaccination, result.held
 
 
-def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
+def _shot(scope: Q, *, pk: int, lot_number: str, lot=None, vaccinator, at=None) -> ShotResult:
     """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
 
     lot_number = clean_text(lot_number).strip()
-    if not lot_number:
+    if not lot_number and lot is None:
         raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
@@ -456,6 +457,8 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
                 )
                 if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
                     raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
+            # The lot (usable at this site) and the vial the dose is drawn from, the lot locked (sites.supply).
+            drawn = shot_draw(site=site, lot=lot, lot_number=lot_number, user=vaccinator, at=at)
             # The unique (resident, dose) constraint refuses a second dose even past the lock.
             vaccination = Vaccination.objects.create(
                 resident=resident,
@@ -463,11 +466,16 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, at=None) -> ShotRes
                 site=site,
                 appointment=locked,
                 vaccinated_at=at,
-                lot_number=lot_number[:40],
+                lot_number=drawn.lot_number,
+                lot=drawn.lot,
+                vial=drawn.vial,
+                manufacturer=drawn.manufacturer,
                 vaccinator=vaccinator,
                 consent_recorded=True,
                 observation_until=at + OBSERVATION,
             )
+            if drawn.vial is not None:
+                vial_close_if_empty(vial=drawn.vial, at=at)
             locked.status = Appointment.Status.VACCINATED
             locked._history_user = vaccinator
             locked.save(update_fields=["status"])
