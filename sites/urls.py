@@ -3,6 +3,7 @@
 from django.urls import path
 
 from sites import views
+from sites.supply import views as supply
 
 app_name = "sites"
 urlpatterns = [
@@ -21,6 +22,11 @@ urlpatterns = [
     path("adverse-events/", views.adverse_recent, name="adverse_events"),
     path("adverse-events/inbox/", views.adverse_inbox, name="adverse_inbox"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse_event_detail"),
+    path("supply/", supply.supply, name="supply"),
+    path("supply/delivery/", supply.delivery, name="supply_delivery"),
+    path("supply/transfer/", supply.transfer, name="supply_transfer"),
+    path("supply/vials/<int:pk>/discard/", supply.discard, name="supply_discard"),
+    path("supply/vials/discard-all/", supply.discard_all, name="supply_discard_all"),
     path("<int:site_pk>/", views.watch, name="watch"),
     path("<int:site_pk>/live/", views.live, name="watch_live"),
     path("<int:site_pk>/observation/", views.observation, name="watch_observation"),

@@ -58,6 +58,7 @@ from sites.services import (
     site_scan,
     site_shot,
 )
+from sites.supply.selectors import shot_lots
 
 # Roles that may watch any site's day, read-only.
 WATCHERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
@@ -194,7 +195,9 @@ def _person_context(
             context["would_exclude"] = form.would_exclude()
             context["can_override"] = request.user.has_perm("sites.override_screening")
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
-        context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
+        lots = shot_lots(site=site, on=_day())
+        initial = {"lot_number": site.current_lot, "lot": lots[0].pk if lots else None}
+        context.update(step="shot", form=form or ShotForm(initial=initial), lots=lots)
     elif screening is not None and screening.outcome not in SCREENING_PASSED:
         context.update(step="stopped", reasons=reason_labels(screening.reasons))
     else:
@@ -429,7 +432,9 @@ def vaccinate(request, pk):
         appointment = _own_appointment(request, pk)
         return _again(request, appointment.site, appointment, form=form)
     try:
-        result = site_shot(pk=pk, lot_number=form.cleaned_data["lot_number"], vaccinator=request.user)
+        result = site_shot(
+            pk=pk, lot=form.cleaned_data["lot"], lot_number=form.cleaned_data["lot_number"], vaccinator=request.user
+        )
     except Appointment.DoesNotExist:
         _own_site(request)  # 403 for a user bound to no site
         raise Http404 from None

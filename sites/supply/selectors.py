@@ -176,6 +176,13 @@ def campaign_tracks_lots(campaign) -> bool:
     return Lot.objects.filter(campaign=campaign).exists()
 
 
+def shot_lots(*, site, on=None) -> list[Lot] | None:
+    """The lots the shot form offers at `site` (lots_usable), or None when the campaign tracks no lots."""
+    if not campaign_tracks_lots(site.campaign_id):
+        return None
+    return lots_usable(site=site, on=on)
+
+
 @dataclass
 class SiteSupply:
     """One site's supply at a glance: usable doses, the daily need, days of stock, wastage, bookings ahead."""

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
@@ -256,3 +257,75 @@ def test_racing_transfers_never_send_more_than_the_site_has(site_centre, site_ji
     )
     assert len(results) == 2 and len(errors) == 2 and all(isinstance(e, OutOfStock) for e in errors)
     assert stock_of(site=site_centre, lot=lot).sealed_vials == 1
+
+
+# The pages
+
+
+def _delivery_data(site, **over):
+    return {
+        "site": site.pk,
+        "date": timezone.localdate().isoformat(),
+        "manufacturer": "国药中生北京",
+        "number": "202612B07",
+        "expiry_date": (timezone.localdate() + 90 * DAY).isoformat(),
+        "doses_per_vial": 2,
+        "vials": 30,
+        **over,
+    }
+
+
+def test_the_office_records_a_delivery_and_sees_the_stock(client, office, site_centre):
+    client.force_login(office)
+    response = client.post(reverse("sites:supply_delivery"), _delivery_data(site_centre))
+    assert response.status_code == 302
+    page = client.get(reverse("sites:supply"))
+    (row,) = page.context["stocks"]
+    assert (row.site, row.lot.number, row.on_hand) == (site_centre, "202612B07", 60)
+    assert "202612B07" in page.content.decode()
+
+
+def test_an_empty_or_refused_delivery_writes_nothing(client, office, site_centre, today):
+    client.force_login(office)
+    assert client.post(reverse("sites:supply_delivery"), {}).status_code == 200
+    expired = client.post(
+        reverse("sites:supply_delivery"), _delivery_data(site_centre, expiry_date=(today - DAY).isoformat())
+    )
+    assert expired.status_code == 200 and "过期" in expired.content.decode()
+    assert not Delivery.objects.exists()
+
+
+def test_a_site_team_records_only_for_its_own_site(client, nurse, site_centre, site_jiangdian):
+    client.force_login(nurse)
+    client.post(reverse("sites:supply_delivery"), _delivery_data(site_jiangdian))
+    assert not Delivery.objects.exists()
+    client.post(reverse("sites:supply_delivery"), _delivery_data(site_centre))
+    assert Delivery.objects.get().site == site_centre
+    page = client.get(reverse("sites:supply"))
+    assert [s.site for s in page.context["supplies"]] == [site_centre]
+
+
+def test_supervision_reads_the_stock_and_records_nothing(client, supervisor, site_centre):
+    client.force_login(supervisor)
+    assert client.get(reverse("sites:supply")).status_code == 200
+    assert client.post(reverse("sites:supply_delivery"), _delivery_data(site_centre)).status_code == 403
+    assert not Delivery.objects.exists()
+
+
+def test_the_site_discards_its_open_vials_with_one_button(client, nurse, site_centre, office, arrive):
+    lot = deliver(site_centre, office, vials=2, per_vial=5).lot
+    site_vaccinate(appointment=arrive(), lot=lot, vaccinator=nurse)
+    client.force_login(nurse)
+    client.post(reverse("sites:supply_discard_all"))
+    assert stock_of(site=site_centre, lot=lot).wasted == 4
+
+
+def test_the_shot_form_offers_the_usable_lots_and_records_the_chosen_one(client, nurse, site_centre, office, arrive):
+    soon = deliver(site_centre, office, number="SOON", expiry=timezone.localdate() + 20 * DAY).lot
+    late = deliver(site_centre, office, number="LATE").lot
+    arrived = arrive()
+    client.force_login(nurse)
+    panel = client.get(reverse("sites:workstation"), {"a": arrived.pk})
+    assert panel.context["lots"] == [soon, late] and panel.context["form"].initial["lot"] == soon.pk
+    client.post(reverse("sites:vaccinate", args=[arrived.pk]), {"lot": late.pk})
+    assert Vaccination.objects.get().lot == late
