@@ -400,8 +400,6 @@ def _shot(scope: Q, *, pk: int, lot_number: str, lot=None, vaccinator, at=None) 
     """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
 
     lot_number = clean_text(lot_number).strip()
-    if not lot_number and lot is None:
-        raise BookingRefused(_("Enter the vaccine lot number."))
     at = at or timezone.now()
     latest = PreScreening.objects.filter(appointment=OuterRef("pk")).order_by("-screened_at")
     appointment = Appointment.objects.filter(pk=pk).order_by()

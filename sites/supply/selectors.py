@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -142,9 +143,8 @@ def _stocks(*, sites, lot=None, on=None) -> dict[tuple[int, int], Stock]:
 
 def stock_of(*, site, lot, on=None) -> Stock:
     """One site's stock of one lot."""
-    return _stocks(sites=[site], lot=lot, on=on).get((site.pk, lot.pk)) or Stock(
-        site=site, lot=lot, on=on or timezone.localdate()
-    )
+    found = next(_site_lots(site=site, on=on or timezone.localdate(), only=lot), None)
+    return found.stock if found is not None else Stock(site=site, lot=lot, on=on or timezone.localdate())
 
 
 def stock_by_site_lot(*, campaign, on=None, site=None) -> list[Stock]:
@@ -154,17 +154,56 @@ def stock_by_site_lot(*, campaign, on=None, site=None) -> list[Stock]:
     return sorted(rows, key=lambda s: (s.site.pk, s.lot.expiry_date, s.lot.pk))
 
 
+def _site_lots(*, site, on, only=None):
+    """Every lot of the site's campaign with its stock at `site` on `on` (`stock`: a Stock), in one query."""
+
+    def total(model, site_field, value, date_filter):
+        rows = (
+            model.objects.filter(**{site_field: site.pk}, lot=OuterRef("pk"), **date_filter)
+            .values("lot")
+            .annotate(total=value)
+            .values("total")
+            .order_by()
+        )
+        return Coalesce(Subquery(rows[:1]), 0)
+
+    lots = Lot.objects.filter(campaign_id=site.campaign_id, **({"pk": only.pk} if only is not None else {})).annotate(
+        delivered=total(Delivery, "site", Sum("doses"), {"date__lte": on}),
+        delivered_vials=total(Delivery, "site", Sum("vials"), {"date__lte": on}),
+        came=total(Transfer, "to_site", Sum("doses"), {"date__lte": on}),
+        came_vials=total(Transfer, "to_site", Sum("vials"), {"date__lte": on}),
+        went=total(Transfer, "from_site", Sum("doses"), {"date__lte": on}),
+        went_vials=total(Transfer, "from_site", Sum("vials"), {"date__lte": on}),
+        given=total(Vaccination, "site", Count("pk"), {"vaccinated_at__date__lte": on}),
+        opened=total(Vial, "site", Count("pk"), {"opened_at__date__lte": on}),
+        wasted=total(Vial, "site", Sum("wasted_doses"), {"discarded_at__date__lte": on}),
+    )
+    for lot in lots:
+        lot.stock = Stock(
+            site=site,
+            lot=lot,
+            received=lot.delivered + lot.came - lot.went,
+            vials_received=lot.delivered_vials + lot.came_vials - lot.went_vials,
+            given=lot.given,
+            wasted=lot.wasted,
+            vials_opened=lot.opened,
+            on=on,
+        )
+        lot.on_hand = lot.stock.on_hand
+        yield lot
+
+
 def lots_usable(*, site, on=None) -> list[Lot]:
     """The lots a shot at `site` may come from on `on`: in stock there, not expired.
 
     The site's current lot (the one it used last) first, then by expiry, then by id. Each lot
-    carries `on_hand` (doses at the site).
+    carries `on_hand` (doses at the site) and `stock`. One query.
     """
-    on = on or timezone.localdate()
-    usable = [s for s in _stocks(sites=[site], on=on).values() if s.usable]
-    for s in usable:
-        s.lot.on_hand = s.on_hand
-    lots = sorted((s.lot for s in usable), key=lambda x: (x.expiry_date, x.pk))
+    return _usable(list(_site_lots(site=site, on=on or timezone.localdate())), site)
+
+
+def _usable(lots, site):
+    lots = sorted((x for x in lots if x.stock.usable), key=lambda x: (x.expiry_date, x.pk))
     return sorted(lots, key=lambda x: x.number != site.current_lot)
 
 
@@ -177,10 +216,9 @@ def campaign_tracks_lots(campaign) -> bool:
 
 
 def shot_lots(*, site, on=None) -> list[Lot] | None:
-    """The lots the shot form offers at `site` (lots_usable), or None when the campaign tracks no lots."""
-    if not campaign_tracks_lots(site.campaign_id):
-        return None
-    return lots_usable(site=site, on=on)
+    """The lots the shot form offers at `site` (lots_usable), or None when the campaign tracks no lots. One query."""
+    lots = list(_site_lots(site=site, on=on or timezone.localdate()))
+    return _usable(lots, site) if lots else None
 
 
 @dataclass

@@ -82,15 +82,15 @@ def test_a_delivery_creates_the_lot_once_and_counts_doses_per_vial(site_centre, 
 
 def test_a_lot_already_known_with_another_expiry_or_vial_size_is_refused(site_centre, office):
     known = deliver(site_centre, office, per_vial=2)
-    with pytest.raises(SupplyRefused, match="already recorded"):
+    with pytest.raises(SupplyRefused, match="已登记"):
         deliver(site_centre, office, per_vial=2, expiry=known.lot.expiry_date + DAY)
-    with pytest.raises(SupplyRefused, match="already recorded"):
+    with pytest.raises(SupplyRefused, match="已登记"):
         deliver(site_centre, office, per_vial=1, expiry=known.lot.expiry_date)
     assert Delivery.objects.count() == 1
 
 
 def test_an_expired_lot_is_not_received(site_centre, office, today):
-    with pytest.raises(SupplyRefused, match="expired"):
+    with pytest.raises(SupplyRefused, match="过期"):
         deliver(site_centre, office, expiry=today - DAY)
     assert not Lot.objects.exists()
 
@@ -189,8 +189,8 @@ def test_an_expired_lot_or_one_not_at_the_site_is_refused_at_the_shot(
     elsewhere = deliver(site_jiangdian, office, number="ELSEWHERE").lot
     arrived = arrive()
     expired_shot = site_shot(pk=arrived.pk, lot=expired.pk, vaccinator=nurse)
-    assert "expired" in expired_shot.refused.message
-    assert "not in stock" in site_shot(pk=arrived.pk, lot=elsewhere, vaccinator=nurse).refused.message
+    assert "过期" in expired_shot.refused.message
+    assert "没有批号 ELSEWHERE" in site_shot(pk=arrived.pk, lot=elsewhere, vaccinator=nurse).refused.message
     assert site_shot(pk=arrived.pk, lot_number="OLD", vaccinator=nurse).refused is not None
     assert not Vaccination.objects.exists() and not Vial.objects.exists()
     assert Appointment.objects.get(pk=arrived.pk).status == "arrived"
