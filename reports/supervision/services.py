@@ -25,6 +25,7 @@ from reports.models import DailyProgress, SupervisionFinding, SupervisionThresho
 from reports.progress import progress_compute
 from reports.selectors import expected_percent
 from sites.models import Site
+from sites.supply.selectors import supply_figures
 
 Level = SupervisionFinding.Level
 SNAPSHOT_VERSION = 1
@@ -224,6 +225,8 @@ def weekly_figures(*, campaign: Campaign, week_start: datetime.date, today: date
         "sites": sites,
         "totals": totals,
         "levels": {level: sum(v["level"] == level for v in villages) for level in LEVELS},
+        # Vaccine stock and wastage per site and lot at the week's end (sites.supply; absent in older snapshots).
+        "supply": supply_figures(campaign=campaign, on=min(week_end, today)),
     }
 
 
@@ -358,7 +361,13 @@ def upward_figures(*, campaign: Campaign, on: datetime.date) -> dict:
             }
         )
     quota = sum(site["subtotal"]["quota"] for site in sites)
-    return {"on": on, "campaign": campaign.name, "sites": sites, "total": row("", quota, every)}
+    return {
+        "on": on,
+        "campaign": campaign.name,
+        "sites": sites,
+        "total": row("", quota, every),
+        "supply": supply_figures(campaign=campaign, on=on),  # stock and wastage (sites.supply)
+    }
 
 
 def upward_report_figures(*, campaign: Campaign, on: datetime.date) -> dict:

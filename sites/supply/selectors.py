@@ -233,6 +233,7 @@ class SiteSupply:
     need_per_day: Decimal | None = None
     booked_ahead: int = 0
     expected: int = 0
+    days: int = NEED_DAYS
     lots: list = field(default_factory=list)
 
     @property
@@ -255,6 +256,20 @@ class SiteSupply:
         """Doses booked in the days ahead beyond the stock on hand and the deliveries expected."""
         return max(self.booked_ahead - self.on_hand - self.expected, 0)
 
+    @property
+    def short_message(self) -> str:
+        return _(
+            "%(site)s: %(booked)s doses booked for the next %(days)s days, %(stock)s on hand and %(expected)s "
+            "expected: %(short)s short."
+        ) % {
+            "site": self.site.name,
+            "booked": self.booked_ahead,
+            "days": self.days,
+            "stock": self.on_hand,
+            "expected": self.expected,
+            "short": self.short,
+        }
+
 
 def supply_by_site(*, campaign, on=None, days=NEED_DAYS, site=None) -> list[SiteSupply]:
     """Per site of `campaign` (or `site` alone): usable stock, daily need, days of stock, wastage, bookings ahead.
@@ -264,8 +279,10 @@ def supply_by_site(*, campaign, on=None, days=NEED_DAYS, site=None) -> list[Site
     last `days` days. Expected deliveries are those dated after today within the days ahead.
     """
     on = on or timezone.localdate()
+    if not campaign_tracks_lots(campaign if site is None else site.campaign_id):
+        return [SiteSupply(site=site)] if site is not None else []
     sites = list(Site.objects.filter(campaign=campaign) if site is None else Site.objects.filter(pk=site.pk))
-    result = {s.pk: SiteSupply(site=s) for s in sites}
+    result = {s.pk: SiteSupply(site=s, days=days) for s in sites}
     for stock in _stocks(sites=sites, on=on).values():
         row = result[stock.site.pk]
         row.received += stock.received
@@ -311,6 +328,12 @@ def supply_by_site(*, campaign, on=None, days=NEED_DAYS, site=None) -> list[Site
         elif given_before.get(pk):
             row.need_per_day = Decimal(given_before[pk]) / days
     return [result[s.pk] for s in sites]
+
+
+def supply_short(*, campaign, site=None, days=NEED_DAYS, on=None) -> list[SiteSupply]:
+    """The sites (of `campaign`, or `site` alone) whose bookings of the coming `days` days exceed their stock
+    on hand plus the deliveries expected (none while the campaign tracks no lots)."""
+    return [s for s in supply_by_site(campaign=campaign, site=site, days=days, on=on) if s.short]
 
 
 def days_of_stock(*, site, on=None) -> Decimal | None:
@@ -396,3 +419,41 @@ def supply_alerts(*, campaign, site=None, on=None, supplies=None) -> list[Alert]
                 )
             )
     return alerts
+
+
+def _number(value):
+    return None if value is None else float(value)
+
+
+def supply_figures(*, campaign, on) -> list[dict]:
+    """Stock and wastage per site and lot as at the end of `on`, JSON-ready: the weekly and upward reports' section.
+
+    [{"name", "received", "given", "wasted", "on_hand", "wastage_rate", "days_of_stock", "lots": [{"number",
+    "manufacturer", "expiry_date", "received", "given", "wasted", "on_hand", "wastage_rate"}]}]; [] while the
+    campaign tracks no lots.
+    """
+    return [
+        {
+            "name": supply.site.name,
+            "received": supply.received,
+            "given": supply.given,
+            "wasted": supply.wasted,
+            "on_hand": supply.on_hand,
+            "wastage_rate": _number(supply.wastage_rate),
+            "days_of_stock": _number(supply.days_of_stock),
+            "lots": [
+                {
+                    "number": stock.lot.number,
+                    "manufacturer": stock.lot.manufacturer,
+                    "expiry_date": stock.lot.expiry_date.isoformat(),
+                    "received": stock.received,
+                    "given": stock.given,
+                    "wasted": stock.wasted,
+                    "on_hand": stock.on_hand,
+                    "wastage_rate": _number(stock.wastage_rate),
+                }
+                for stock in sorted(supply.lots, key=lambda s: (s.lot.expiry_date, s.lot.pk))
+            ],
+        }
+        for supply in supply_by_site(campaign=campaign, on=on)
+    ]
