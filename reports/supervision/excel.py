@@ -211,8 +211,6 @@ def write_weekly_report(*, target, report, findings) -> None:
             ]
         )
 
-    _supply_sheet(workbook, title, data.get("supply"), on=data["week_end"])
-
     # The chart on a sheet of its own, reading the villages sheet's names and % of quota.
     chart_ws = workbook.create_sheet(CHART_SHEET)
     set_widths(chart_ws, [CHART_COLUMN_WIDTH] * CHART_COLUMNS)
@@ -250,6 +248,8 @@ def write_weekly_report(*, target, report, findings) -> None:
     chart_ws.add_chart(chart)
     chart_ws.print_area = f"A1:{get_column_letter(CHART_COLUMNS)}{CHART_ROWS}"
     print_setup(chart_ws, landscape=True, one_page=True)
+    # The vaccine stock and wastage, last (reports made before supply was tracked have none).
+    _supply_sheet(workbook, title, data.get("supply"), on=data["week_end"])
 
     workbook.save(target)
 
