@@ -329,3 +329,19 @@ def test_the_shot_form_offers_the_usable_lots_and_records_the_chosen_one(client,
     assert panel.context["lots"] == [soon, late] and panel.context["form"].initial["lot"] == soon.pk
     client.post(reverse("sites:vaccinate", args=[arrived.pk]), {"lot": late.pk})
     assert Vaccination.objects.get().lot == late
+
+
+def test_the_booking_page_plan_and_dashboard_warn_when_bookings_exceed_the_stock(
+    client, cadre_qingshan, office, site_centre, qingshan, today
+):
+    site_days_ensure(campaign=site_centre.campaign)
+    deliver(site_centre, office, vials=2)
+    for _ in range(3):
+        appointment_book_pair(resident=ResidentFactory(village=qingshan), day=today)
+    client.force_login(cadre_qingshan)
+    page = client.get(reverse("appointments:booking")).content.decode()
+    assert 'data-testid="supply-short"' in page and "缺 1 剂" in page
+    client.force_login(office)
+    assert "缺 1 剂" in client.get(reverse("plan:week")).content.decode()
+    dashboard = client.get(reverse("reports:dashboard"))
+    assert [s.short for s in dashboard.context["supply"]] == [1] and "days-of-stock" in dashboard.content.decode()
