@@ -2,7 +2,8 @@
 
 Written in bulk next to the demo's vaccinations (campaign.demo.load_residents), as sites.supply's
 services would have written them: each site received the first lot (expiring within days: the
-alert shows) and then its own lot; a third lot sits in the fridge of every other site; the doses
+alert shows) and then its own lot (the first site runs low, a delivery expected); a third lot sits
+in the third site's fridge, and five vials of it went from the second site to the first. The doses
 of a day at a site came from vials of that lot opened in turn, and the rest of the last vial was
 wasted at the end of the day (today's last vial is still open).
 """
@@ -116,15 +117,15 @@ def load_supply(*, campaign, today: datetime.date, vaccinations: list[dict], ins
         daily = max(recent[site.pk] / 7, 20)
         # The first lot: what was drawn, and some vials left (they expire within days).
         deliver(site, first, used[(site.pk, first.pk)] + 10, start - datetime.timedelta(days=1))
-        # The site's own lot: what was drawn and days of stock left (the first site runs low: two days).
-        days_left = 2 if index == 0 else 6 + index
+        # The site's own lot: what was drawn and days of stock left (the first site runs low).
+        days_left = 1 if index == 0 else 6 + index
         extra = 5 if index == 1 else 0  # sent on to the first site (the transfer below)
         left = math.ceil(daily * days_left / mine.doses_per_vial) + extra
         switch = start + datetime.timedelta(days=(today - start).days // 2 - 1)
         deliver(site, mine, used[(site.pk, mine.pk)] + left, min(switch, today))
         if index == 0:
             deliver(site, own, 200, today + datetime.timedelta(days=2))  # expected
-        if index % 2 == 0:
+        if index % 2 == 0 and index > 0:
             deliver(site, spare, 20, today - datetime.timedelta(days=1))  # a third lot, in the fridge
     if len(sites) > 1:
         transfers.append(
