@@ -21,6 +21,7 @@ from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
 from residents.models import Resident
+from sites.supply.selectors import supply_short
 
 BOOKERS = (Role.CADRE, Role.OFFICE)
 
@@ -69,6 +70,8 @@ def booking(request):
             "candidate_count": candidates.count(),
             "results": results,
             "suggestions": _suggestions(results),
+            # The site's bookings of the coming days against its vaccine stock (sites.supply).
+            "supply_short": supply_short(campaign=campaign, site=village.site) if village is not None else [],
         },
     )
 

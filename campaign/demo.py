@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Appointment
 from appointments.services import site_days_recount
+from campaign import demo_supply
 from campaign.lib.documents import DocumentType
 from campaign.lib.idnumber import age_on, make_id_number
 from campaign.lib.pinyin import name_initials
@@ -513,7 +514,7 @@ def plan_demo(
     lots = plan.lots
 
     def lot(site_index: int, day: int) -> str:
-        return f"{start:%Y%m}{'ABCDEF'[site_index % 6]}{day // 7 + 1:02d}"
+        return demo_supply.lot_for(start, site_index, day, (today - start).days)
 
     def book(person: int, dose: int, site_id: int, day: int, booked_at: datetime.datetime) -> int:
         places[(site_id, day)] += 1
@@ -851,6 +852,13 @@ def load_residents(
             appointment = plan.appointments[index]
             vaccination["appointment_id"], vaccination["resident_id"] = appointment["id"], appointment["resident_id"]
             vaccinations.append(vaccination)
+        # The lots, deliveries and vials the doses came from (sites.supply), before the doses name them.
+        demo_supply.load_supply(
+            campaign=campaign,
+            today=today,
+            vaccinations=vaccinations,
+            insert=lambda model, rows: list(insert_rows(model, rows, batch_size=batch_size)),
+        )
         insert(Vaccination, vaccinations, "vaccinations")
         screenings = []
         for index, screening in plan.screenings:

@@ -197,8 +197,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.weekly_report",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
     },
+    # Vaccine supply: the vials still open at night are discarded, the rest of their doses wasted (sites.supply).
+    "discard-open-vials": {"task": "sites.discard_open_vials", "schedule": crontab(hour=22, minute=0)},
     # (And tomorrow's SMS reminders, "queue-tomorrows-reminders": added in the Messages block, after its hour.)
 }
+# Vaccine supply alerts (sites.supply.selectors.supply_alerts): a lot in stock expiring within this many
+# days, and a site whose stock lasts fewer days than this at its bookings.
+SUPPLY_EXPIRY_ALERT_DAYS = env_int("SUPPLY_EXPIRY_ALERT_DAYS", 14)
+SUPPLY_LOW_DAYS = env_int("SUPPLY_LOW_DAYS", 3)
 
 # Accounts
 AUTHENTICATION_BACKENDS = [

@@ -16,6 +16,7 @@ from reports.progress import FRESH_FOR
 from residents.tests.factories import ResidentFactory
 from sites.models import AdverseEvent, Site, Vaccination
 from sites.services import adverse_event_report, site_checkin, site_prescreen, site_vaccinate
+from sites.supply.selectors import lots_usable
 
 JIANGDIAN = "江店体育馆接种点"
 PHONE = {"width": 390, "height": 844}
@@ -38,7 +39,7 @@ def dose_1_at(site) -> Vaccination:
     nurse = site.team.get(user__username="site_jiangdian").user
     arrived = site_checkin(site=site, resident=appointment.resident, checked_in_by=nurse)
     site_prescreen(appointment=arrived, answers={}, temperature="36.5", consent=True, screened_by=nurse)
-    return site_vaccinate(appointment=arrived, lot_number="202612A01", vaccinator=nurse)[0]
+    return site_vaccinate(appointment=arrived, lot=lots_usable(site=site)[0], vaccinator=nurse)[0]
 
 
 def shown(page, testid) -> int:

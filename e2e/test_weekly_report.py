@@ -54,7 +54,7 @@ def test_the_office_makes_last_weeks_report_reads_it_and_downloads_the_excel(pag
     path = tmp_path / "weekly.xlsx"
     download.save_as(path)
     workbook = load_workbook(path)
-    assert workbook.sheetnames == ["村居进度", "接种点进度", "督查记录", "完成率图表"]
+    assert workbook.sheetnames == ["村居进度", "接种点进度", "督查记录", "完成率图表", "疫苗库存"]
     villages = workbook["村居进度"]
     assert villages["A1"].value.startswith("梅山镇新冠病毒疫苗接种周调度通报")
     assert villages["A3"].value == "排名" and villages.freeze_panes == "C4"

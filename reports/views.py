@@ -21,6 +21,7 @@ from reports.services import EXPORT_ROLES, FULL_VALUE_ROLES, export_request, exp
 from residents.filters import ResidentFilter
 from residents.models import FullValueView, Resident
 from residents.services import record_full_view
+from sites.supply.selectors import supply_alerts, supply_by_site
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -37,10 +38,19 @@ def dashboard(request):
     today = timezone.localdate()
     computed_at = progress_fresh(campaign=campaign)
     figures = dashboard_figures_of_run(campaign=campaign, today=today, computed_at=computed_at)
+    supply = supply_by_site(campaign=campaign, on=today)  # days of stock and wastage per site (sites.supply)
+    alerts = supply_alerts(campaign=campaign, on=today, supplies=supply) if role_of(request.user) == Role.OFFICE else []
     return render(
         request,
         "reports/dashboard.html",
-        {"campaign": campaign, "today": today, "figures": figures, "dose_labels": dose_labels(campaign.doses)},
+        {
+            "campaign": campaign,
+            "today": today,
+            "figures": figures,
+            "dose_labels": dose_labels(campaign.doses),
+            "supply": supply,
+            "supply_alerts": alerts,
+        },
     )
 
 

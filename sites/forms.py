@@ -63,9 +63,16 @@ class ScreeningForm(CleanTextMixin, ScreeningQuestionsMixin, forms.Form):
 
 
 class ShotForm(CleanTextMixin, forms.Form):
+    """The lot: chosen among the site's usable lots (sites.supply), or typed in a campaign that tracks none.
+
+    The service decides (an expired lot, or one not in stock here, is refused there).
+    """
+
+    lot = forms.IntegerField(label=_("vaccine lot"), required=False, min_value=1)
     lot_number = forms.CharField(
         label=_("vaccine lot number"),
         max_length=40,
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )
     injection_site = forms.ChoiceField(

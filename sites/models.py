@@ -460,3 +460,68 @@ class AdverseEvent(models.Model):
             )
         if self.onset > reported:
             raise ValidationError({"onset": _("The onset cannot be in the future.")})
+
+
+class Delivery(models.Model):
+    """Vaccine arriving at a site (到货): vials of one lot, recorded by the office or the site (sites.supply).
+
+    `doses` is vials × the lot's doses per vial, fixed when recorded. A delivery dated ahead is an
+    expected one: stock counts it from its date.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("site"))
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("lot"))
+    date = models.DateField(_("date of arrival"))
+    vials = models.PositiveIntegerField(_("vials"))
+    doses = models.PositiveIntegerField(_("doses"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vaccine delivery")
+        verbose_name_plural = _("vaccine deliveries")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(vials__gte=1), name="sites_delivery_vials_positive"),
+            models.CheckConstraint(condition=Q(doses__gte=F("vials")), name="sites_delivery_doses_per_vial"),
+        ]
+        indexes = [models.Index(fields=["site", "lot"], name="sites_delivery_site_lot")]
+
+    def __str__(self):
+        return f"{self.lot} → {self.site} {self.date}"
+
+
+class Transfer(models.Model):
+    """Sealed vials of one lot sent from one site to another (调拨), recorded by sites.supply."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="transfers", verbose_name=_("lot"))
+    from_site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="transfers_out", verbose_name=_("from site")
+    )
+    to_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="transfers_in", verbose_name=_("to site"))
+    date = models.DateField(_("date"))
+    vials = models.PositiveIntegerField(_("vials"))
+    doses = models.PositiveIntegerField(_("doses"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vaccine transfer")
+        verbose_name_plural = _("vaccine transfers")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(vials__gte=1), name="sites_transfer_vials_positive"),
+            models.CheckConstraint(condition=Q(doses__gte=F("vials")), name="sites_transfer_doses_per_vial"),
+            models.CheckConstraint(condition=~Q(from_site=F("to_site")), name="sites_transfer_two_sites"),
+        ]
+        indexes = [
+            models.Index(fields=["from_site", "lot"], name="sites_transfer_from_lot"),
+            models.Index(fields=["to_site", "lot"], name="sites_transfer_to_lot"),
+        ]
+
+    def __str__(self):
+        return f"{self.lot}: {self.from_site} → {self.to_site} {self.date}"

@@ -40,6 +40,7 @@ from sites.capacity import release_place, site_days_ensure, take_place
 from sites.dose_record import NOT_ALLOWED, DoseRecordRefused, NotAllowed, may_keep_dose_record
 from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination, VaccinationVoid
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
+from sites.supply.services import shot_draw, vial_close_if_empty
 
 OBSERVATION = datetime.timedelta(minutes=30)
 
@@ -385,7 +386,9 @@ class ShotResult:
     refused: BookingRefused | None = None
 
 
-def site_shot(*, pk: int, lot_number: str, vaccinator, injection_site: str, given_by=None, at=None) -> ShotResult:
+def site_shot(
+    *, pk: int, lot_number: str = "", lot=None, vaccinator, injection_site: str, given_by=None, at=None
+) -> ShotResult:
     """The shot (接种) at the workstation: appointment `pk` of the vaccinator's own site, read once, under the lock.
 
     `vaccinator` is the account that records it; `given_by` the site's vaccinator picked for the shift
@@ -398,6 +401,7 @@ def site_shot(*, pk: int, lot_number: str, vaccinator, injection_site: str, give
         Q(site__team__user=vaccinator),
         pk=pk,
         lot_number=lot_number,
+        lot=lot,
         vaccinator=vaccinator,
         given_by=given_by,
         injection_site=injection_site,
@@ -408,7 +412,8 @@ def site_shot(*, pk: int, lot_number: str, vaccinator, injection_site: str, give
 def site_vaccinate(
     *,
     appointment: Appointment,
-    lot_number: str,
+    lot_number: str = "",
+    lot=None,
     vaccinator,
     injection_site: str = Vaccination.InjectionSite.LEFT_ARM,
     given_by=None,
@@ -427,6 +432,7 @@ def site_vaccinate(
         Q(),
         pk=appointment.pk,
         lot_number=lot_number,
+        lot=lot,
         vaccinator=vaccinator,
         given_by=given_by,
         injection_site=injection_site,
@@ -438,12 +444,12 @@ def site_vaccinate(
     return result.vaccination, result.held
 
 
-def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, injection_site: str, given_by=None, at=None) -> ShotResult:
+def _shot(
+    scope: Q, *, pk: int, lot_number: str, lot=None, vaccinator, injection_site: str, given_by=None, at=None
+) -> ShotResult:
     """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
 
     lot_number = clean_text(lot_number).strip()
-    if not lot_number:
-        raise BookingRefused(_("Enter the vaccine lot number."))
     if injection_site not in Vaccination.InjectionSite.values:
         raise BookingRefused(_("Choose the injection site (left or right upper arm)."))
     at = at or timezone.now()
@@ -503,6 +509,8 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, injection_site: str
                     raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
             if given_by is not None and (given_by.site_id != site.pk or not given_by.is_active):
                 raise BookingRefused(_("Pick a name from this site's list of vaccinators."))
+            # The lot (usable at this site) and the vial the dose is drawn from, the lot locked (sites.supply).
+            drawn = shot_draw(site=site, lot=lot, lot_number=lot_number, user=vaccinator, at=at)
             # The unique (resident, dose) constraint refuses a second dose even past the lock.
             vaccination = Vaccination.objects.create(
                 resident=resident,
@@ -510,13 +518,18 @@ def _shot(scope: Q, *, pk: int, lot_number: str, vaccinator, injection_site: str
                 site=site,
                 appointment=locked,
                 vaccinated_at=at,
-                lot_number=lot_number[:40],
+                lot_number=drawn.lot_number,
+                lot=drawn.lot,
+                vial=drawn.vial,
+                manufacturer=drawn.manufacturer,
                 vaccinator=vaccinator,
                 given_by=given_by,
                 injection_site=injection_site,
                 consent_recorded=True,
                 observation_until=at + OBSERVATION,
             )
+            if drawn.vial is not None:
+                vial_close_if_empty(vial=drawn.vial, at=at)
             locked.status = Appointment.Status.VACCINATED
             locked._history_user = vaccinator
             locked.save(update_fields=["status"])

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from sites import views
+from sites.supply import views as supply
 
 app_name = "sites"
 urlpatterns = [
@@ -25,6 +26,11 @@ urlpatterns = [
     path("vaccinators/", views.vaccinators, name="vaccinators"),
     path("doses/", views.doses, name="doses"),
     path("dose/<int:pk>/record/", views.dose_record, name="dose_record"),
+    path("supply/", supply.supply, name="supply"),
+    path("supply/delivery/", supply.delivery, name="supply_delivery"),
+    path("supply/transfer/", supply.transfer, name="supply_transfer"),
+    path("supply/vials/<int:pk>/discard/", supply.discard, name="supply_discard"),
+    path("supply/vials/discard-all/", supply.discard_all, name="supply_discard_all"),
     path("<int:site_pk>/", views.watch, name="watch"),
     path("<int:site_pk>/vaccinators/", views.vaccinators, name="watch_vaccinators"),
     path("<int:site_pk>/doses/", views.doses, name="watch_doses"),

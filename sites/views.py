@@ -83,6 +83,7 @@ from sites.services import (
     vaccination_correct,
     vaccination_void,
 )
+from sites.supply.selectors import shot_lots
 
 # Roles that may watch any site's day, read-only.
 WATCHERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
@@ -231,7 +232,9 @@ def _person_context(
             context["would_exclude"] = form.would_exclude()
             context["can_override"] = request.user.has_perm("sites.override_screening")
     elif appointment.status == Appointment.Status.ARRIVED and screening.outcome in SCREENING_PASSED:
-        context.update(step="shot", form=form or ShotForm(initial={"lot_number": site.current_lot}))
+        lots = shot_lots(site=site, on=_day())
+        initial = {"lot_number": site.current_lot, "lot": lots[0].pk if lots else None}
+        context.update(step="shot", form=form or ShotForm(initial=initial), lots=lots)
         context.update(_shift_context(request, site))
     elif screening is not None and screening.outcome not in SCREENING_PASSED:
         context.update(step="stopped", reasons=reason_labels(screening.reasons, _questions_campaign(appointment)))
@@ -508,6 +511,7 @@ def vaccinate(request, pk):
     try:
         result = site_shot(
             pk=pk,
+            lot=form.cleaned_data["lot"],
             lot_number=form.cleaned_data["lot_number"],
             injection_site=form.cleaned_data["injection_site"],
             given_by=given_by,

@@ -18,6 +18,7 @@ from campaign.lib.access import role_required
 from campaign.lib.params import BadParameter, or_default, week_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from sites.supply.selectors import supply_short
 
 READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
 PLACES = re.compile(r"[0-9]{1,6}")  # ASCII digits: "²".isdigit() is True, but int("²") fails
@@ -61,6 +62,8 @@ def _render_week(request, *, day, today, errors=None, typed=None, publishing=Fal
         "problems": [line for line in (plan.notes.splitlines() if plan else []) if line.strip()],
         "errors": errors or [],
         "publishing": publishing,
+        # Sites whose bookings of the coming days exceed their vaccine stock (sites.supply).
+        "supply_short": supply_short(campaign=campaign, on=today),
     }
     return render(request, "appointments/plan_week.html", context, status=400 if errors else 200)
 

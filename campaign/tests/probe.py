@@ -30,7 +30,7 @@ from reports.services import export_request
 from residents.importing import services as importing
 from residents.importing.template import template_workbook
 from residents.models import ImportBatch, Resident
-from sites.models import AdverseEvent, Site, Vaccination
+from sites.models import AdverseEvent, Site, Vaccination, Vial
 
 # Every role of the demo, and nobody logged in. Qingshan is served by the centre site.
 PERSONAS = ["office", "supervisor", "leader", "cadre_qingshan", "site_centre", "doctor_centre", None]
@@ -238,6 +238,7 @@ PK_OBJECTS = {
     "campaign:setup_copy": "campaign",
     "campaign:setup_close": "campaign",
     "campaign:setup_reopen": "campaign",
+    "sites:supply_discard": "vial",
 }
 
 
@@ -284,6 +285,8 @@ def real_kwargs(route: Route, demo: Demo, scope: Scope) -> dict:
                 values[param] = scope.vaccination.adverse_events.order_by("pk").first().pk
             elif kind == "opt_out":  # town-wide, the office's: one phone that replied TD
                 values[param] = _opt_out().pk
+            elif kind == "vial":  # one of the site's vials (sites.supply)
+                values[param] = Vial.objects.filter(site=scope.site).order_by("pk").first().pk
             else:
                 values[param] = {"plan": demo.plan, "campaign": demo.campaign}.get(kind) or getattr(scope, kind)
                 values[param] = values[param].pk

@@ -401,3 +401,19 @@ def test_the_measles_pages_show_its_data(measles, client):
     page = client.get(reverse("residents:village_home")).content.decode()
     newest = Resident.objects.filter(campaign=measles).order_by("-registered_at", "-id").first()
     assert newest.name in page
+
+
+def test_each_demo_site_has_deliveries_stock_and_doses_from_its_lots(loaded):
+    from sites.models import Vaccination
+    from sites.supply.selectors import stock_by_site_lot, supply_alerts
+
+    campaign = loaded
+    stocks = stock_by_site_lot(campaign=campaign)
+    for site in campaign.sites.all():
+        mine = [s for s in stocks if s.site == site]
+        assert 2 <= len(mine) <= 3 and all(s.on_hand >= 0 for s in mine)
+        assert {s.lot.manufacturer for s in mine} <= {"北京科兴中维", "国药中生北京"}
+    assert not Vaccination.objects.filter(lot__isnull=True).exists()
+    assert not Vaccination.objects.filter(vial__isnull=True).exists()
+    kinds = {a.kind for a in supply_alerts(campaign=campaign)}
+    assert "expiring" in kinds and "not_received" not in kinds

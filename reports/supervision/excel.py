@@ -256,6 +256,8 @@ def write_weekly_report(*, target, report, findings) -> None:
     chart_ws.add_chart(chart)
     chart_ws.print_area = f"A1:{get_column_letter(CHART_COLUMNS)}{CHART_ROWS}"
     print_setup(chart_ws, landscape=True, one_page=True)
+    # The vaccine stock and wastage, last (reports made before supply was tracked have none).
+    _supply_sheet(workbook, title, data.get("supply"), on=data["week_end"])
 
     workbook.save(target)
 
@@ -288,4 +290,55 @@ def write_upward_report(*, target, figures: dict, made_at: datetime.datetime | N
         ws.append(_bold(ws, [None, site["name"], "小计", *counts]) + [percent])
     counts, percent = numbers(figures["total"], TOTAL_FONT)
     ws.append(_bold(ws, [None, "全镇合计", None, *counts]) + [percent])
+    _supply_sheet(workbook, upward_title(figures), figures.get("supply"), on=figures["on"])
     workbook.save(target)
+
+
+SUPPLY_SHEET = "疫苗库存"
+SUPPLY_COLUMNS = [
+    ("接种点", 30),
+    ("批号", 14),
+    ("生产企业", 14),
+    ("有效期至", 12),
+    ("入库（剂）", 11),
+    ("已接种（剂）", 12),
+    ("损耗（剂）", 11),
+    ("库存（剂）", 11),
+    ("损耗率（%）", 11),
+    ("库存可用天数", 13),
+]
+
+
+def _supply_sheet(workbook, title: str, sites: list | None, *, on) -> None:
+    """The vaccine stock and wastage per site and lot (sites.supply.selectors.supply_figures), when there are any."""
+    if not sites:
+        return
+    ws = titled_sheet(
+        workbook,
+        SUPPLY_SHEET,
+        SUPPLY_COLUMNS,
+        title=title,
+        note=f"统计截至{on}当日；库存＝入库（到货＋调入－调出）－已接种－损耗；损耗率＝损耗÷（已接种＋损耗）。",
+        freeze="C4",
+    )
+    for site in sites:
+        for lot in site["lots"]:
+            ws.append(
+                [
+                    safe_cell(ws, site["name"]),
+                    safe_cell(ws, lot["number"]),
+                    safe_cell(ws, lot["manufacturer"]),
+                    safe_cell(ws, lot["expiry_date"]),
+                    lot["received"],
+                    lot["given"],
+                    lot["wasted"],
+                    lot["on_hand"],
+                    _percent(ws, lot["wastage_rate"]),
+                    None,
+                ]
+            )
+        counts = [site["received"], site["given"], site["wasted"], site["on_hand"]]
+        ws.append(
+            _bold(ws, [site["name"], "小计", None, None, *counts])
+            + [_percent(ws, site["wastage_rate"], font=TOTAL_FONT), site["days_of_stock"]]
+        )

@@ -27,6 +27,7 @@ from reports.models import DailyProgress, SupervisionFinding, SupervisionThresho
 from reports.progress import progress_compute
 from reports.selectors import expected_percent
 from sites.models import Site
+from sites.supply.selectors import supply_figures
 
 Level = SupervisionFinding.Level
 # 2: per-dose lists (week_given, given) for the campaign's doses; 1 had week_dose1/2, dose2 (migrated).
@@ -252,6 +253,8 @@ def weekly_figures(*, campaign: Campaign, week_start: datetime.date, today: date
         "sites": sites,
         "totals": totals,
         "levels": {level: sum(v["level"] == level for v in villages) for level in LEVELS},
+        # Vaccine stock and wastage per site and lot at the week's end (sites.supply; absent in older snapshots).
+        "supply": supply_figures(campaign=campaign, on=min(week_end, today)),
     }
 
 
@@ -394,7 +397,14 @@ def upward_figures(*, campaign: Campaign, on: datetime.date) -> dict:
             }
         )
     quota = sum(site["subtotal"]["quota"] for site in sites)
-    return {"on": on, "campaign": campaign.name, "doses": doses, "sites": sites, "total": row("", quota, every)}
+    return {
+        "on": on,
+        "campaign": campaign.name,
+        "doses": doses,
+        "sites": sites,
+        "total": row("", quota, every),
+        "supply": supply_figures(campaign=campaign, on=on),  # stock and wastage (sites.supply)
+    }
 
 
 def upward_report_figures(*, campaign: Campaign, on: datetime.date) -> dict:

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('appointments', '0015_self_booking_rules'),
         ('residents', '0007_guardian_and_answers'),
-        ('sites', '0007_lots_vials_vaccinators'),
+        ('sites', '0008_supply_deliveries_transfers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

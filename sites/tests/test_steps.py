@@ -312,13 +312,14 @@ def test_each_step_of_an_ordinary_person_stays_within_a_few_queries(team, book, 
     with django_assert_max_num_queries(6 + 1):  # site, slip with any dose given, guarded update, history
         response = post(team, "scan", q=first.token)
     assert response.context["step"] == "screen" and response["HX-Trigger"] == "site-changed"
-    with django_assert_max_num_queries(4 + 1):  # appointment, screening
+    with django_assert_max_num_queries(4 + 1 + 1):  # appointment, screening; questions; the lots the shot form offers
         response = post(team, "screen", first.pk, **screen_data())
     assert response.context["step"] == "shot"
     # the appointment and the next dose's, locked, with the latest screening; dose, status, history,
     # the site's lot in use (a new lot here); and the next dose's message to the resident (dose_due_queue):
-    # the office's switch, the outbox row in a savepoint; the shift's vaccinator and the dose's history row
-    with django_assert_max_num_queries(7 + 4 + 2):
+    # the office's switch, the outbox row in a savepoint; the shift's vaccinator and the dose's history row;
+    # whether the campaign tracks lots (sites.supply)
+    with django_assert_max_num_queries(7 + 4 + 2 + 1):
         response = post(team, "vaccinate", first.pk, lot_number="L7", injection_site="left_arm")
     assert response.context["step"] == "done" and response.context["held"] == second
     assert Vaccination.objects.get().lot_number == "L7"
