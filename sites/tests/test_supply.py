@@ -188,10 +188,13 @@ def test_an_expired_lot_or_one_not_at_the_site_is_refused_at_the_shot(
     DeliveryFactory(site=site_centre, lot=expired, date=today - 30 * DAY)
     elsewhere = deliver(site_jiangdian, office, number="ELSEWHERE").lot
     arrived = arrive()
-    expired_shot = site_shot(pk=arrived.pk, lot=expired.pk, vaccinator=nurse)
+    expired_shot = site_shot(pk=arrived.pk, lot=expired.pk, vaccinator=nurse, injection_site="left_arm")
     assert "过期" in expired_shot.refused.message
-    assert "没有批号 ELSEWHERE" in site_shot(pk=arrived.pk, lot=elsewhere, vaccinator=nurse).refused.message
-    assert site_shot(pk=arrived.pk, lot_number="OLD", vaccinator=nurse).refused is not None
+    assert (
+        "没有批号 ELSEWHERE"
+        in site_shot(pk=arrived.pk, lot=elsewhere, vaccinator=nurse, injection_site="left_arm").refused.message
+    )
+    assert site_shot(pk=arrived.pk, lot_number="OLD", vaccinator=nurse, injection_site="left_arm").refused is not None
     assert not Vaccination.objects.exists() and not Vial.objects.exists()
     assert Appointment.objects.get(pk=arrived.pk).status == "arrived"
 
@@ -240,7 +243,9 @@ def test_alerts_for_lots_expiring_and_doses_given_from_a_lot_not_received(
 def test_two_nurses_drawing_the_last_dose_one_gets_it(site_centre, office, nurse, arrive):
     lot = deliver(site_centre, office, vials=1, per_vial=1).lot
     pending = [arrive(), arrive()]
-    results, errors = at_once(2, lambda: site_shot(pk=pending.pop().pk, lot=lot, vaccinator=nurse))
+    results, errors = at_once(
+        2, lambda: site_shot(pk=pending.pop().pk, lot=lot, vaccinator=nurse, injection_site="left_arm")
+    )
     assert errors == []
     refused = [r.refused for r in results if r.refused is not None]
     assert len(refused) == 1 and isinstance(refused[0], OutOfStock)
@@ -327,7 +332,7 @@ def test_the_shot_form_offers_the_usable_lots_and_records_the_chosen_one(client,
     client.force_login(nurse)
     panel = client.get(reverse("sites:workstation"), {"a": arrived.pk})
     assert panel.context["lots"] == [soon, late] and panel.context["form"].initial["lot"] == soon.pk
-    client.post(reverse("sites:vaccinate", args=[arrived.pk]), {"lot": late.pk})
+    client.post(reverse("sites:vaccinate", args=[arrived.pk]), {"lot": late.pk, "injection_site": "left_arm"})
     assert Vaccination.objects.get().lot == late
 
 
