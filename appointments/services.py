@@ -622,16 +622,17 @@ def later_doses_follow(
     at the same site, each at least its interval (campaign.interval_before) after the one before.
 
     Moves a held place that the given dose's day makes too early (and those after it with it), books
-    the doses that hold none, and returns the next dose's appointment (dose `dose_number + 1`). Returns
-    None after the last dose, or when no day has room for the next dose: a dose that finds no room is
-    given up with those after it, and the resident then shows in needs_attention(), never dropped in
-    silence. A caller that has already locked the resident's open appointments of the later doses
-    (with their sites) in this transaction passes them as `held`.
+    the doses that hold none (never on a day gone by), and returns the next dose's appointment (dose
+    `dose_number + 1`). Returns None after the last dose, or when no day has room for the next dose:
+    a dose that finds no room is given up with those after it, and the resident then shows in
+    needs_attention(), never dropped in silence. A caller that has already locked the resident's open
+    appointments of the later doses (with their sites) in this transaction passes them as `held`.
     """
     campaign = resident.campaign
     if dose_number >= campaign.doses:
         return None
     site_id = resident.village.site_id
+    today = timezone.localdate()
     # No savepoint when called inside the shot's transaction: nothing here is caught and retried.
     with transaction.atomic(savepoint=False):
         if held is _UNREAD:
@@ -654,7 +655,8 @@ def later_doses_follow(
                 previous = item.date
                 following.append(item)
                 continue
-            day = take_first_place(site_id, due, campaign.end_date)
+            # A dose due on a day gone by (a place held long after the dose before) is held from today on.
+            day = take_first_place(site_id, max(due, today), campaign.end_date)
             if day is None:
                 for dropped in (by_dose.get(later) for later in range(dose, campaign.doses + 1)):
                     if dropped is not None:

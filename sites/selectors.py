@@ -244,7 +244,8 @@ def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
                     % {"day": other.date.isoformat()},
                 )
             )
-    elif result.appointment is None:
+    elif result.appointment is None and dose <= campaign.doses:
+        # Nothing is due after the last dose: no walk-in hint beside "every dose is given".
         warn(("warn", _("No appointment: comes in as a walk-in if today has room.")))
     return result
 
