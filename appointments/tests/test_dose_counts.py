@@ -307,3 +307,117 @@ def test_the_slip_page_shows_dose_2_and_dose_3_held(client, three_doses, today):
     assert html.count('data-testid="slip-held-dose"') == 2
     assert "已为您预留第3剂" in html and f"{third.date.month}月{third.date.day}日" in html
     assert "第二剂" not in html
+
+
+# Pages -------------------------------------------------------------------------------------------
+
+
+def cadre_of(village):
+    return user_with_role(Role.CADRE, village=village, username=f"cadre{village.pk}")
+
+
+def test_the_booking_page_of_a_one_dose_campaign_holds_nothing_and_says_so(client, measles, today):
+    people = ResidentFactory.create_batch(2, village=measles)
+    client.force_login(cadre_of(measles))
+    response = client.post(reverse("appointments:booking"), {"day": today + DAY, "residents": [p.pk for p in people]})
+    html = response.content.decode()
+    assert "本次只接种一剂" in html and "第2剂" not in html and "第二剂" not in html
+    assert [len(r["appointments"]) for r in response.context["results"]] == [1, 1]
+
+
+def test_the_booking_page_of_a_three_dose_campaign_names_each_interval_and_each_held_day(client, three_doses, today):
+    resident = ResidentFactory(village=three_doses)
+    client.force_login(cadre_of(three_doses))
+    html = client.post(
+        reverse("appointments:booking"), {"day": today + DAY, "residents": [resident.pk]}
+    ).content.decode()
+    assert "第2剂在第1剂后间隔28天以上；第3剂在第2剂后间隔60天以上" in html
+    assert f"第3剂 {(today + 89 * DAY):%m-%d}" in html
+
+
+def test_a_full_day_on_the_booking_page_suggests_three_days_per_choice(client, three_doses, today):
+    SiteDay.objects.filter(site=three_doses.site, date=today + DAY).update(capacity=0)
+    resident = ResidentFactory(village=three_doses)
+    client.force_login(cadre_of(three_doses))
+    html = client.post(
+        reverse("appointments:booking"), {"day": today + DAY, "residents": [resident.pk]}
+    ).content.decode()
+    assert "各剂均有名额的最近日期" in html
+    days = (today + 2 * DAY, today + 30 * DAY, today + 90 * DAY)
+    assert " → ".join(f"{day:%m-%d}" for day in days) in html
+
+
+def test_the_plan_page_reads_right_for_one_dose(client, measles, office):
+    client.force_login(office)
+    html = client.get(reverse("plan:week")).content.decode()
+    assert "每人接种一剂" in html and "第二剂" not in html and "已预约（含第二剂）" not in html
+
+
+def test_the_residents_page_books_all_three_doses_and_holds_the_next_dose_after_one_given(client, three_doses, today):
+    resident = ResidentFactory(village=three_doses)
+    client.force_login(cadre_of(three_doses))
+    url = reverse("residents:detail", args=[resident.pk])
+    assert "预约全部3剂" in client.get(url).content.decode()
+    response = client.post(reverse("appointments:book_resident", args=[resident.pk]), {"day": today + DAY}, follow=True)
+    assert "第3剂" in response.content.decode() and Appointment.objects.filter(resident=resident).count() == 3
+    # Dose 2 given, dose 3's place given up: the page offers to hold it.
+    VaccinationFactory(resident=resident, dose_number=1, vaccinated_at=timezone.now() - 90 * DAY)
+    VaccinationFactory(resident=resident, dose_number=2, vaccinated_at=timezone.now() - 60 * DAY)
+    Appointment.objects.filter(resident=resident).update(status="cancelled")
+    html = client.get(url).content.decode()
+    assert "预留第3剂名额" in html
+    response = client.post(reverse("appointments:hold_dose2", args=[resident.pk]), follow=True)
+    assert f"已预留第3剂：{today.isoformat()}" in response.content.decode()
+
+
+def test_the_residents_page_of_a_one_dose_campaign_books_one_dose_and_holds_nothing_after(client, measles, today):
+    resident = ResidentFactory(village=measles)
+    client.force_login(cadre_of(measles))
+    url = reverse("residents:detail", args=[resident.pk])
+    html = client.get(url).content.decode()
+    assert "预约两剂" not in html and 'data-testid="book-form"' in html
+    VaccinationFactory(resident=resident, dose_number=1)
+    assert 'data-testid="hold-next-dose"' not in client.get(url).content.decode()
+
+
+@pytest.fixture
+def open_rules():
+    from appointments.public.models import SelfBookingRules
+
+    def make(campaign):
+        booking.self_days_forget(villages=list(campaign.villages.all()), campaign=campaign)
+        return SelfBookingRules.objects.create(
+            campaign=campaign, open_days_before=28, share_percent=50, changes_allowed=2
+        )
+
+    return make
+
+
+def test_self_booking_a_three_dose_campaign_books_all_three_and_the_slip_lists_both_held(
+    client, three_doses, today, open_rules
+):
+    from appointments.tests.test_public_booking import book, member_of, page, published, signed_in
+
+    open_rules(three_doses.campaign)
+    published(three_doses, today + 3 * DAY, places=20)
+    member = member_of(signed_in(client), ResidentFactory(village=three_doses))
+    html = page(client, member).content.decode()
+    assert "后续各剂在同一接种点" in html
+    html = book(client, member, today + 3 * DAY).content.decode()
+    booked = list(Appointment.objects.filter(resident=member.resident).order_by("dose_number"))
+    assert [(a.dose_number, a.channel) for a in booked] == [(1, "self"), (2, "self"), (3, "self")]
+    assert html.count('data-testid="slip-held-dose"') == 2
+    # Only dose 1 is offered for cancelling (and takes the later doses with it).
+    assert html.count('data-testid="cancel-form"') == 1 and "后续各剂一并取消" in html
+
+
+def test_self_booking_a_one_dose_campaign_books_one_dose(client, measles, today, open_rules):
+    from appointments.tests.test_public_booking import book, member_of, page, published, signed_in
+
+    open_rules(measles.campaign)
+    published(measles, today + 2 * DAY, places=20)
+    member = member_of(signed_in(client), ResidentFactory(village=measles))
+    assert "只需接种一剂" in page(client, member).content.decode()
+    html = book(client, member, today + 2 * DAY).content.decode()
+    assert Appointment.objects.filter(resident=member.resident).count() == 1
+    assert 'data-testid="slip-held-dose"' not in html and "两剂" not in html
