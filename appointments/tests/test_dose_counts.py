@@ -149,6 +149,24 @@ def test_a_full_day_suggests_days_with_room_for_every_dose(three_doses, today, b
     assert full.value.suggestions[0] == (today + DAY, today + 29 * DAY, today + 89 * DAY)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_for_the_last_dose_3_places_never_books_the_first_doses_without_dose_3(today, booking_path):
+    from appointments.tests.test_concurrency import race
+
+    village = _village(
+        CampaignFactory(
+            name="三剂", doses=3, dose_intervals=[28, 60], start_date=today - 5 * DAY, end_date=today + 150 * DAY
+        )
+    )
+    SiteDay.objects.filter(site=village.site, date__gte=today + 88 * DAY).update(capacity=0)
+    SiteDay.objects.filter(site=village.site, date=today + 88 * DAY).update(capacity=3)
+    outcomes = race(ResidentFactory.create_batch(16, village=village), today)
+    assert outcomes.count("booked") == 3 and outcomes.count("day_full") == 13
+    assert [Appointment.objects.filter(dose_number=dose).count() for dose in (1, 2, 3)] == [3, 3, 3]
+    assert places(village, today, today + 28 * DAY, today + 88 * DAY) == [3, 3, 3]
+
+
 # Moving and cancelling ---------------------------------------------------------------------------
 
 
