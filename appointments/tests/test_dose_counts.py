@@ -150,6 +150,7 @@ def test_a_full_day_suggests_days_with_room_for_every_dose(three_doses, today, b
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db
 @pytest.mark.parametrize("campaign", ["measles", "three_doses"])
 def test_every_dose_is_booked_in_one_statement_on_postgresql(request, campaign, today):
     from django.db import connection
@@ -158,8 +159,9 @@ def test_every_dose_is_booked_in_one_statement_on_postgresql(request, campaign, 
     from appointments.tests.test_booking_one_statement import booking_statements, loaded
 
     village = request.getfixturevalue(campaign)
+    resident = loaded(ResidentFactory(village=village))
     with CaptureQueriesContext(connection) as captured:
-        booked = appointment_book(resident=loaded(ResidentFactory(village=village)), day=today + DAY)
+        booked = appointment_book(resident=resident, day=today + DAY)
     assert len(booking_statements(captured)) == 1
     assert len(booked) == village.campaign.doses
     assert [a.pk for a in booked] == list(Appointment.objects.order_by("dose_number").values_list("pk", flat=True))
