@@ -1,4 +1,4 @@
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from appointments.models import OPEN_STATUSES, Appointment
@@ -9,8 +9,7 @@ from sites.models import Vaccination
 
 
 def village_summary(*, village) -> dict:
-    """A village's numbers: registered by status, booked, dose 1 given and the course complete (every dose of
-    the campaign given: `complete`, the same as dose 1 in a one-dose campaign), against its quota."""
+    """A village's numbers: registered by status, booked, dose 1 and dose 2, against its quota."""
     counts = Resident.objects.filter(village=village).aggregate(
         registered=Count("id"),
         **{status: Count("id", filter=Q(status=status)) for status in Resident.Status.values},
@@ -21,23 +20,20 @@ def village_summary(*, village) -> dict:
         .count()
     )
     doses = Vaccination.objects.filter(resident__village=village).aggregate(
-        dose1=Count("id", filter=Q(dose_number=1)), complete=Count("id", filter=Q(dose_number=village.campaign.doses))
+        dose1=Count("id", filter=Q(dose_number=1)), dose2=Count("id", filter=Q(dose_number=2))
     )
     counts.update(doses)
-    counts["doses"] = village.campaign.doses
     counts["quota"] = village.quota
     counts["quota_percent"] = round(100 * doses["dose1"] / village.quota, 1) if village.quota else 0
     return counts
 
 
 def with_progress(queryset):
-    """Annotate residents with has_dose1, complete (every dose of their campaign given), last_dose (the highest
-    dose given, or None) and booked (an open appointment of any dose)."""
+    """Annotate residents with has_dose1, has_dose2 and booked (an open dose-1 or dose-2 place)."""
     dose = Vaccination.objects.filter(resident=OuterRef("pk"))
     return queryset.annotate(
         has_dose1=Exists(dose.filter(dose_number=1)),
-        complete=Exists(dose.filter(dose_number=OuterRef("campaign__doses"))),
-        last_dose=Subquery(dose.order_by("-dose_number").values("dose_number")[:1]),
+        has_dose2=Exists(dose.filter(dose_number=2)),
         booked=Exists(Appointment.objects.filter(resident=OuterRef("pk"), status__in=OPEN_STATUSES)),
     )
 

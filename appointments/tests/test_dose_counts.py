@@ -457,23 +457,3 @@ def test_self_booking_a_one_dose_campaign_books_one_dose(client, measles, today,
     html = book(client, member, today + 2 * DAY).content.decode()
     assert Appointment.objects.filter(resident=member.resident).count() == 1
     assert 'data-testid="slip-held-dose"' not in html and "两剂" not in html
-
-
-def test_the_village_page_counts_the_course_complete_by_the_campaigns_doses(client, three_doses, today):
-    done, halfway = ResidentFactory.create_batch(2, village=three_doses)
-    for dose in (1, 2, 3):
-        VaccinationFactory(resident=done, dose_number=dose, vaccinated_at=timezone.now() - (100 - 40 * dose) * DAY)
-    for dose in (1, 2):
-        VaccinationFactory(resident=halfway, dose_number=dose, vaccinated_at=timezone.now() - (100 - 40 * dose) * DAY)
-    client.force_login(cadre_of(three_doses))
-    response = client.get(reverse("residents:village_home"))
-    assert (response.context["summary"]["dose1"], response.context["summary"]["complete"]) == (2, 1)
-    html = response.content.decode()
-    assert "已全程接种" in html and "第2剂" in html and "已接种第二剂次" not in html
-
-
-def test_the_village_page_of_a_one_dose_campaign_has_no_second_count(client, measles, today):
-    VaccinationFactory(resident=ResidentFactory(village=measles))
-    client.force_login(cadre_of(measles))
-    html = client.get(reverse("residents:village_home")).content.decode()
-    assert 'data-testid="complete"' not in html and "第二剂" not in html and "已全程接种" in html
