@@ -22,19 +22,25 @@ def residents_to_book(*, village):
     )
 
 
-def without_dose2_place():
-    """The condition, on Resident rows, of a two-dose campaign's dose 1 given with dose 2 neither given nor held."""
-    return (
-        Q(campaign__doses__gte=2)
-        & _has(Vaccination.objects.filter(dose_number=1))
-        & ~_has(Vaccination.objects.filter(dose_number=2))
-        & ~_has(Appointment.objects.filter(dose_number=2, status__in=OPEN_STATUSES))
+def without_next_dose_place():
+    """The condition, on Resident rows, of a dose given that is not the campaign's last, with the next dose
+    neither given nor held (dose 1 of two given and no dose-2 place; dose 2 of three and no dose-3 place)."""
+    next_given = Vaccination.objects.filter(resident=OuterRef("resident"), dose_number=OuterRef("dose_number") + 1)
+    next_held = Appointment.objects.filter(
+        resident=OuterRef("resident"), dose_number=OuterRef("dose_number") + 1, status__in=OPEN_STATUSES
+    )
+    return Q(
+        Exists(
+            Vaccination.objects.filter(resident=OuterRef("pk"), dose_number__lt=OuterRef("campaign__doses"))
+            .exclude(Exists(next_given))
+            .exclude(Exists(next_held))
+        )
     )
 
 
 def needs_attention(*, village):
-    """Residents with dose 1 given but neither dose 2 given nor a dose-2 place held."""
-    return Resident.objects.filter(village=village).filter(without_dose2_place()).order_by("name")
+    """Residents with a dose given but neither the next dose given nor its place held (see without_next_dose_place)."""
+    return Resident.objects.filter(village=village).filter(without_next_dose_place()).order_by("name")
 
 
 def open_no_shows():

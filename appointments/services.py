@@ -2,9 +2,10 @@
 
 Capacity is guarded by the database: a place is taken (sites.capacity) with a
 conditional UPDATE of the site-day row (`booked = booked + 1 WHERE booked < capacity`), and a
-check constraint refuses any row above capacity. Dose 1 and its held dose-2
-place are taken in one transaction, or neither is. Rows are always taken in
-date order, so two bookings never wait on each other in a cycle.
+check constraint refuses any row above capacity. Dose 1 and the places held for
+every later dose of the campaign (dose n+1 at least the campaign's interval after
+dose n, at the same site) are taken in one transaction, or none is. Rows are
+always taken in date order, so two bookings never wait on each other in a cycle.
 """
 
 import collections
@@ -14,7 +15,7 @@ import functools
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery, prefetch_related_objects
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
@@ -54,7 +55,8 @@ class OutsideWindow(BookingRefused):
 
 
 class DayFull(BookingRefused):
-    """The day (or every dose-2 day after it) is full; `suggestions` lists (dose-1 day, dose-2 day) pairs with room."""
+    """The day (or every day a later dose could take after it) is full; `suggestions` lists the next
+    dose-1 days with room for every dose, each as a tuple of the days of dose 1, 2, ... (one per dose)."""
 
     code = "day_full"
 
@@ -89,35 +91,45 @@ def site_days_recount(*, campaign) -> None:
 # Queries that bookings need -----------------------------------------------
 
 
-def next_pair_days(
-    *, campaign, site, after: datetime.date, count: int = 5
-) -> list[tuple[datetime.date, datetime.date]]:
-    """The next dose-1 days from `after` on (up to the deadline) that still leave a dose-2 place."""
+def next_booking_days(*, campaign, site, after: datetime.date, count: int = 5) -> list[tuple[datetime.date, ...]]:
+    """The next dose-1 days from `after` on (up to the deadline) that still leave a place for every later dose.
+
+    Each is a tuple of days, one per dose: dose 1's, then each later dose on the first day with room at
+    least its interval after the one before (as booking takes them). A one-dose campaign gives 1-tuples.
+    """
     free = dict(
         SiteDay.objects.filter(site=site, date__gte=after, date__lte=campaign.end_date, booked__lt=F("capacity"))
         .order_by("date")
         .values_list("date", "booked")
     )
     days = sorted(free)
-    pairs = []
+    found = []
     for day in days:
         if day > campaign.first_dose_deadline:
             break
-        due = day + datetime.timedelta(days=campaign.min_interval_days)
-        second = next((d for d in days if d >= due), None)
-        if second is not None:
-            pairs.append((day, second))
-            if len(pairs) == count:
+        chain = [day]
+        for dose in campaign.dose_numbers[1:]:
+            due = chain[-1] + datetime.timedelta(days=campaign.interval_before(dose))
+            later = next((d for d in days if d >= due), None)
+            if later is None:
                 break
-    return pairs
+            chain.append(later)
+        if len(chain) == campaign.doses:
+            found.append(tuple(chain))
+            if len(found) == count:
+                break
+    return found
 
 
-def _dose1_date(resident) -> datetime.date | None:
-    """When dose 1 was given, or else when it is booked."""
-    given = resident.vaccinations.filter(dose_number=1).values_list("vaccinated_at", flat=True).first()
+def _previous_dose_date(resident, dose_number: int) -> datetime.date | None:
+    """When the dose before `dose_number` was given, or else when it is booked (None for dose 1 or neither)."""
+    if dose_number <= 1:
+        return None
+    previous = dose_number - 1
+    given = resident.vaccinations.filter(dose_number=previous).values_list("vaccinated_at", flat=True).first()
     if given is not None:
         return timezone.localdate(given)
-    return resident.appointments.open().filter(dose_number=1).values_list("date", flat=True).first()
+    return resident.appointments.open().filter(dose_number=previous).values_list("date", flat=True).first()
 
 
 # Booking ------------------------------------------------------------------
@@ -141,7 +153,7 @@ def booking_refusal(resident: Resident) -> NotEligible | None:
     return None
 
 
-def appointment_book_pair(
+def appointment_book(
     *,
     resident: Resident,
     day: datetime.date,
@@ -149,18 +161,21 @@ def appointment_book_pair(
     slot: str = "",
     channel: str = Channel.CADRE,
     self_place: PlanAllocation | None = None,
-) -> tuple[Appointment, Appointment]:
-    """Book dose 1 on `day` and hold dose 2 on the first day with room at least the interval later.
+) -> list[Appointment]:
+    """Book dose 1 on `day` and hold every later dose of the campaign at the same site: dose n+1 on the
+    first day with room at least the campaign's interval (campaign.interval_before(n+1)) after dose n,
+    up to the campaign's end. A one-dose campaign holds nothing.
 
     `channel` says who booked (Channel: a cadre unless told); `self_place` is the village's plan place a
     self-booking already took from its share in this transaction (appointments.public.booking), kept on
     dose 1 so that cancelling or moving it gives the place back.
 
-    Both places are taken in one transaction or neither is; on PostgreSQL in one
+    Every place is taken in one transaction or none is; on PostgreSQL in one
     statement, elsewhere (and whenever that statement finds something in the way)
-    step by step. Returns the two appointments. Raises NotEligible, AlreadyBooked,
-    OutsideWindow, or DayFull with the next days that have room for both doses.
-    Pass the resident loaded with its campaign and village's site to save reads.
+    step by step. Returns the appointments in dose order (dose 1 first). Raises
+    NotEligible, AlreadyBooked, OutsideWindow, or DayFull with the next days that
+    have room for every dose. Pass the resident loaded with its campaign and
+    village's site to save reads.
     """
     campaign = resident.campaign
     today = timezone.localdate()
@@ -174,22 +189,24 @@ def appointment_book_pair(
             deadline=campaign.first_dose_deadline.isoformat(),
         )
     site = resident.village.site
-    due = day + datetime.timedelta(days=campaign.min_interval_days)
     how = {"channel": channel, "self_place": self_place}
     for attempt in range(SLIP_CODE_DRAWS):
         try:
             if _one_statement_possible(campaign):
-                pair = _book_pair_in_one_statement(resident, site, day, due, campaign.end_date, booked_by, slot, how)
-                if pair is not None:
-                    return pair
+                booked = _book_in_one_statement(resident, site, day, campaign, booked_by, slot, how)
+                if booked is not None:
+                    return booked
                 # Something stood in the way (already booked, a day full, a missing site-day, a place
                 # taken by a racing booking): nothing was changed, and the step-by-step path decides and explains.
-            return _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot, how)
+            return _book_step_by_step(resident, site, day, campaign, booked_by, slot, how)
         except _SlipCodeTaken:
             # Nothing was written: book again with newly drawn codes.
             if attempt == SLIP_CODE_DRAWS - 1:
                 raise
 
+
+# Transitional name (two doses were assumed): callers unpack `first, second` for a two-dose campaign.
+appointment_book_pair = appointment_book
 
 # Who booked, when the caller does not say: a cadre, without a self-booking place.
 DEFAULT_HOW = {"channel": Channel.CADRE, "self_place": None}
@@ -209,7 +226,7 @@ def _refused_insert(error: IntegrityError, resident) -> Exception:
     return AlreadyBooked(_("%(name)s already has an open appointment."), name=resident.name)
 
 
-def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot, how=None):
+def _book_step_by_step(resident, site, day, campaign, booked_by, slot, how=None):
     # One query for both: dose 1 given already, or booked already.
     given, booked = (
         Resident.objects.filter(pk=resident.pk)
@@ -232,65 +249,74 @@ def _book_pair_step_by_step(resident, site, day, due, campaign, booked_by, slot,
                 if not SiteDay.objects.filter(site=site, date=day).exists():
                     site_days_ensure(campaign=campaign, sites=[site])
                     if take_place(site.id, day):
-                        return _create_pair(resident, site, day, due, campaign, booked_by, slot, how)
+                        return _create_doses(resident, site, day, campaign, booked_by, slot, how)
                 raise DayFull(
                     _("%(day)s is full at %(site)s."),
-                    suggestions=next_pair_days(campaign=campaign, site=site, after=day),
+                    suggestions=next_booking_days(campaign=campaign, site=site, after=day),
                     day=day.isoformat(),
                     site=site.name,
                 )
-            return _create_pair(resident, site, day, due, campaign, booked_by, slot, how)
+            return _create_doses(resident, site, day, campaign, booked_by, slot, how)
     except IntegrityError as error:
         raise _refused_insert(error, resident) from None
 
 
-def _create_pair(resident, site, day, due, campaign, booked_by, slot, how=None):
+def _no_room_for_dose(campaign, site, dose: int, due: datetime.date, after: datetime.date | None = None) -> DayFull:
+    return DayFull(
+        _("No day from %(due)s to %(end)s has room for dose %(dose)s at %(site)s."),
+        suggestions=next_booking_days(campaign=campaign, site=site, after=after) if after else (),
+        due=due.isoformat(),
+        end=campaign.end_date.isoformat(),
+        dose=dose,
+        site=site.name,
+    )
+
+
+def _create_doses(resident, site, day, campaign, booked_by, slot, how=None):
+    """Dose 1's place is taken: take each later dose's place, in date order, and write the appointments."""
     how = how or DEFAULT_HOW
-    second = take_first_place(site.id, due, campaign.end_date)
-    if second is None:
-        raise DayFull(
-            _("No day from %(due)s to %(end)s has room for dose 2 at %(site)s."),
-            suggestions=next_pair_days(campaign=campaign, site=site, after=day),
-            due=due.isoformat(),
-            end=campaign.end_date.isoformat(),
-            site=site.name,
+    booked = [Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by, **how)]
+    for dose in campaign.dose_numbers[1:]:
+        due = booked[-1].date + datetime.timedelta(days=campaign.interval_before(dose))
+        later = take_first_place(site.id, due, campaign.end_date)
+        if later is None:
+            raise _no_room_for_dose(campaign, site, dose, due, after=day)
+        booked.append(
+            Appointment(
+                resident=resident, dose_number=dose, site=site, date=later, booked_by=booked_by, channel=how["channel"]
+            )
         )
-    pair = [
-        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by, **how),
-        Appointment(
-            resident=resident, dose_number=2, site=site, date=second, booked_by=booked_by, channel=how["channel"]
-        ),
-    ]
-    # Two statements instead of four: the pair, then its history rows.
-    Appointment.objects.bulk_create(pair)
-    Appointment.history.bulk_history_create(pair, default_user=booked_by)
-    # Dose 1's confirmation, in the booking's transaction; dose 2's day comes when dose 1 is given (dose_due).
-    triggers.confirmation_queue(appointments=pair[:1])
-    return pair[0], pair[1]
+    # Two statements instead of one pair per dose: the appointments, then their history rows.
+    Appointment.objects.bulk_create(booked)
+    Appointment.history.bulk_history_create(booked, default_user=booked_by)
+    # Dose 1's confirmation, in the booking's transaction; a later dose's day comes when the one before is given.
+    triggers.confirmation_queue(appointments=booked[:1])
+    return booked
 
 
-# Vendors where the whole pair is one statement (data-modifying WITH queries); elsewhere step by step.
+# Vendors where the whole booking is one statement (data-modifying WITH queries); elsewhere step by step.
 ONE_STATEMENT_VENDORS = {"postgresql"}
 
 
 def _one_statement_possible(campaign) -> bool:
-    # With an interval of 0 days both doses can fall on one site-day row, which one statement
+    # With an interval of 0 days two doses can fall on one site-day row, which one statement
     # cannot update twice (it would find nothing and go step by step anyway); with history
     # switched off the statement would still write it.
     return (
         connection.vendor in ONE_STATEMENT_VENDORS
-        and campaign.min_interval_days >= 1
+        and all(campaign.interval_before(dose) >= 1 for dose in campaign.dose_numbers[1:])
         and getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
     )
 
 
 @functools.cache
-def _pair_statement() -> tuple[str, list]:
-    """The SQL that books a pair, and the Appointment fields it takes as parameters for each dose.
+def _booking_statement(doses: int) -> tuple[str, list]:
+    """The SQL that books dose 1 and holds doses 2..`doses`, and the Appointment fields it takes as
+    parameters for each dose.
 
-    Built once from the models' metadata, so that a new column is written as
-    bulk_create and bulk_history_create would write it. Each dose's date comes
-    from the site-day row the statement took.
+    Built once per number of doses from the models' metadata, so that a new column is written as
+    bulk_create and bulk_history_create would write it. Each dose's date comes from the site-day
+    row the statement took.
     """
     site_day = SiteDay._meta.db_table
     history = Appointment.history.model
@@ -306,6 +332,25 @@ def _pair_statement() -> tuple[str, list]:
         history._meta.get_field(name).column
         for name in ("history_date", "history_change_reason", "history_type", "history_user")
     ]
+    steps = ["dose1"] + [f"dose{dose}" for dose in range(2, doses + 1)]
+    # Each later dose only once the dose before has its place, at least the interval after it; guarded
+    # again in case a racing booking filled the day found.
+    later = "".join(
+        f"""
+    {step} AS (
+        UPDATE {site_day} SET booked = booked + 1
+        WHERE booked < capacity AND id = (
+            SELECT id FROM {site_day}
+            WHERE site_id = %s AND date >= (SELECT date FROM {before}) + CAST(%s AS integer) AND date <= %s
+            AND booked < capacity
+            ORDER BY date LIMIT 1
+        )
+        RETURNING date
+    ),"""
+        for before, step in zip(steps, steps[1:], strict=False)
+    )
+    every = ", ".join(steps)
+    inserted = "\n        UNION ALL\n        ".join(f"SELECT {values(f'{step}.date')} FROM {every}" for step in steps)
     sql = f"""
     WITH ready AS (
         SELECT NOT EXISTS (
@@ -316,63 +361,56 @@ def _pair_statement() -> tuple[str, list]:
         ) AS ok
     ),
     -- Guarded: no row when the day is full. Takes the dose-1 row lock first, as every booking does.
-    first AS (
+    dose1 AS (
         UPDATE {site_day} SET booked = booked + 1
         WHERE site_id = %s AND date = %s AND booked < capacity AND (SELECT ok FROM ready)
         RETURNING date
-    ),
-    -- Only once dose 1 has its place; guarded again in case a racing booking filled the day found.
-    second AS (
-        UPDATE {site_day} SET booked = booked + 1
-        WHERE booked < capacity AND id = (
-            SELECT id FROM {site_day}
-            WHERE site_id = %s AND date >= %s AND date <= %s AND booked < capacity AND EXISTS (SELECT 1 FROM first)
-            ORDER BY date LIMIT 1
-        )
-        RETURNING date
-    ),
-    pair AS (
+    ),{later}
+    booked AS (
         INSERT INTO {Appointment._meta.db_table} ({", ".join(field.column for field in fields)})
-        SELECT {values("first.date")} FROM first, second
-        UNION ALL
-        SELECT {values("second.date")} FROM first, second
+        {inserted}
         RETURNING *
     ),
     history AS (
         INSERT INTO {history._meta.db_table} ({", ".join(history_columns)})
-        SELECT {", ".join(f"pair.{column}" for column in tracked)}, %s, %s, '+', %s FROM pair
+        SELECT {", ".join(f"booked.{column}" for column in tracked)}, %s, %s, '+', %s FROM booked
     )
-    SELECT id, date FROM pair ORDER BY dose_number
+    SELECT id, date FROM booked ORDER BY dose_number
     """  # noqa: S608 - table and column names come from the models, values are parameters
     return sql, given
 
 
-def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot, how=None):
-    """Book the pair in one round trip; returns the two appointments, or None with nothing changed.
+def _book_in_one_statement(resident, site, day, campaign, booked_by, slot, how=None):
+    """Book dose 1 and hold every later dose in one round trip; returns the appointments, or None with
+    nothing changed.
 
-    The rule it enforces is the capacity rule of a pair: a dose-1 place on the day and a
-    dose-2 place on the first day with room at least the interval later, taken together or
-    not at all, for a resident with dose 1 neither given nor booked. It is the same guarded
+    The rule it enforces is the capacity rule of a booking: a dose-1 place on the day and, for each
+    later dose, a place on the first day with room at least the interval after the dose before, taken
+    together or not at all, for a resident with dose 1 neither given nor booked. It is the same guarded
     `UPDATE ... WHERE booked < capacity` as sites.capacity.take_place and take_first_place, written once
-    as one statement (PostgreSQL) that also inserts both appointments and their history
-    rows; the dose-1 row is locked before the later dose-2 row, as everywhere else.
+    as one statement (PostgreSQL) that also inserts the appointments and their history rows; the rows
+    are locked in date order (dose 1's first), as everywhere else.
 
     It only ever declines: when any step finds nothing, the rows after it are not written,
-    the transaction is rolled back (giving back a dose-1 place taken alone), and the caller
-    goes step by step (_book_pair_step_by_step), the full rule, which decides and explains.
-    Eligibility and the booking window are checked before either, in appointment_book_pair;
+    the transaction is rolled back (giving back the places taken before), and the caller
+    goes step by step (_book_step_by_step), the full rule, which decides and explains.
+    Eligibility and the booking window are checked before either, in appointment_book;
     the database's check constraint (booked <= capacity) and partial unique index (one open
     appointment per resident and dose) hold under both.
     """
     how = how or DEFAULT_HOW
-    sql, given = _pair_statement()
-    pair = [
-        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by, **how),
-        Appointment(resident=resident, dose_number=2, site=site, booked_by=booked_by, channel=how["channel"]),
+    sql, given = _booking_statement(campaign.doses)
+    booked = [
+        Appointment(resident=resident, dose_number=1, site=site, date=day, slot=slot, booked_by=booked_by, **how)
+    ] + [
+        Appointment(resident=resident, dose_number=dose, site=site, booked_by=booked_by, channel=how["channel"])
+        for dose in campaign.dose_numbers[1:]
     ]
-    history_user = booked_by or Appointment.history.model.get_default_history_user(pair[0])
-    params = [resident.pk, resident.pk, OPEN_STATUSES, site.id, day, site.id, due, end]
-    for appointment in pair:
+    history_user = booked_by or Appointment.history.model.get_default_history_user(booked[0])
+    params = [resident.pk, resident.pk, OPEN_STATUSES, site.id, day]
+    for dose in campaign.dose_numbers[1:]:
+        params += [site.id, campaign.interval_before(dose), campaign.end_date]
+    for appointment in booked:
         params += [field.get_db_prep_save(getattr(appointment, field.attname), connection) for field in given]
     params += [timezone.now(), "", history_user.pk if history_user is not None else None]
     try:
@@ -380,22 +418,22 @@ def _book_pair_in_one_statement(resident, site, day, due, end, booked_by, slot, 
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
-            if len(rows) != 2:
+            if len(rows) != len(booked):
                 transaction.set_rollback(True)
                 return None
-            for appointment, (pk, date) in zip(pair, rows, strict=True):
+            for appointment, (pk, date) in zip(booked, rows, strict=True):
                 appointment.pk, appointment.date = pk, date
                 appointment._state.adding, appointment._state.db = False, connection.alias
-            triggers.confirmation_queue(appointments=pair[:1])
+            triggers.confirmation_queue(appointments=booked[:1])
     except IntegrityError as error:
         raise _refused_insert(error, resident) from None
-    return pair[0], pair[1]
+    return booked
 
 
 def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> list[dict]:
-    """Book each resident's pair on `day`, each in its own transaction.
+    """Book each resident's doses on `day` (appointment_book), each in its own transaction.
 
-    Returns one entry per resident: {"resident", "booked": bool, "appointments" or "reason"}.
+    Returns one entry per resident: {"resident", "booked": bool, "appointments" (in dose order) or "reason"}.
     """
     residents = list(residents)
     # The residents of a village share one campaign, village and site: read them once for all, not once each.
@@ -403,7 +441,7 @@ def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> 
     results = []
     for resident in residents:
         try:
-            pair = appointment_book_pair(resident=resident, day=day, booked_by=booked_by)
+            booked = appointment_book(resident=resident, day=day, booked_by=booked_by)
         except BookingRefused as refused:
             results.append(
                 {
@@ -414,7 +452,7 @@ def appointments_book_bulk(*, residents, day: datetime.date, booked_by=None) -> 
                 }
             )
         else:
-            results.append({"resident": resident, "booked": True, "appointments": pair})
+            results.append({"resident": resident, "booked": True, "appointments": booked})
     return results
 
 
@@ -439,7 +477,8 @@ def _self_place_release(item: Appointment) -> None:
 def appointment_cancel(
     *, appointment: Appointment, cancelled_by=None, reason: str, channel: str = Channel.CADRE
 ) -> list[Appointment]:
-    """Cancel an open appointment with a reason; cancelling dose 1 also gives up its held dose 2.
+    """Cancel an open appointment with a reason; it also gives up the later doses held after it (dose 1
+    takes every held dose with it, dose 2 of three takes dose 3).
 
     `channel` says who cancelled (kept in cancelled_via). A self-booking's plan place goes back to the
     village's self-booking share, and the site's place to the site. Returns the appointments cancelled.
@@ -449,13 +488,11 @@ def appointment_cancel(
     if not reason.strip():
         raise BookingRefused(_("Say why the appointment is cancelled."))
     with transaction.atomic():
-        ids = [appointment.pk]
-        if appointment.dose_number == 1:
-            ids += list(
-                Appointment.objects.open()
-                .filter(resident_id=appointment.resident_id, dose_number__gt=1)
-                .values_list("pk", flat=True)
-            )
+        ids = [appointment.pk] + list(
+            Appointment.objects.open()
+            .filter(resident_id=appointment.resident_id, dose_number__gt=appointment.dose_number)
+            .values_list("pk", flat=True)
+        )
         cancelled = []
         for item in _locked(ids):
             if item.status not in OPEN_STATUSES:
@@ -502,25 +539,23 @@ def appointment_reschedule(
     to the village's self-booking share; a self-booking's own move (channel "self") leaves the plan
     places to its caller, appointments.public.booking, which takes the new day's place first.
 
-    Dose 1 stays within the window and the deadline, and drags its dose 2 along
-    when the interval would break. Dose 2 goes no earlier than the interval after
-    dose 1 (given or booked) and no later than the end. Returns the moved appointments.
+    Dose 1 stays within the window and the deadline; a later dose goes no earlier than its interval
+    after the dose before (given or booked) and no later than the end. The later doses held after the
+    one moved are dragged along where an interval would break. Returns the moved appointments.
     """
     reason = clean_text(reason)
     if not reason.strip():
         raise BookingRefused(_("Say why the appointment is moved."))
     campaign = appointment.site.campaign
-    interval = datetime.timedelta(days=campaign.min_interval_days)
     today = timezone.localdate()
     with transaction.atomic():
-        pair = Appointment.objects.open().filter(resident_id=appointment.resident_id).values_list("pk", flat=True)
-        locked = {item.pk: item for item in _locked(list(pair))}
+        held = Appointment.objects.open().filter(resident_id=appointment.resident_id).values_list("pk", flat=True)
+        locked = {item.pk: item for item in _locked(list(held))}
         item = locked.get(appointment.pk)
         if item is None:
             raise BookingRefused(_("This appointment is no longer open."))
         if day == item.date:
             return []
-        moved = []
         if item.dose_number == 1:
             if day < max(campaign.start_date, today) or day > campaign.first_dose_deadline:
                 raise OutsideWindow(
@@ -528,94 +563,128 @@ def appointment_reschedule(
                     first=max(campaign.start_date, today).isoformat(),
                     deadline=campaign.first_dose_deadline.isoformat(),
                 )
-            second = next((a for a in locked.values() if a.dose_number == 2), None)
-            # Take the later place first only when moving forward, so rows are always taken in date order.
-            _move(item, day, changed_by, reason, channel)
-            moved.append(item)
-            if second is not None and second.date < day + interval:
-                new_day = take_first_place(second.site_id, day + interval, campaign.end_date)
-                if new_day is None:
-                    raise DayFull(
-                        _("No day from %(due)s to %(end)s has room for dose 2 at %(site)s."),
-                        due=(day + interval).isoformat(),
-                        end=campaign.end_date.isoformat(),
-                        site=second.site.name,
-                    )
-                release_place(second.site_id, second.date)
-                second.date = new_day
-                second._change_reason = reason[:100]
-                second._history_user = changed_by
-                second.save(update_fields=["date"])
-                moved.append(second)
         else:
-            first_day = _dose1_date(item.resident)
-            earliest = (first_day + interval) if first_day else campaign.start_date
+            before = _previous_dose_date(item.resident, item.dose_number)
+            earliest = (
+                before + datetime.timedelta(days=campaign.interval_before(item.dose_number))
+                if before
+                else campaign.start_date
+            )
             if day < max(earliest, today) or day > campaign.end_date:
                 raise OutsideWindow(
-                    _("Dose 2 can be moved to a day from %(earliest)s to %(end)s, at the same site."),
+                    _("Dose %(dose)s can be moved to a day from %(earliest)s to %(end)s, at the same site."),
+                    dose=item.dose_number,
                     earliest=max(earliest, today).isoformat(),
                     end=campaign.end_date.isoformat(),
                 )
-            _move(item, day, changed_by, reason, channel)
-            moved.append(item)
-        # The appointment moved gets a confirmation of its new day; a dose 2 dragged along is told by dose_due.
+        # The new day's place first; the later doses' places come after it, so rows are taken in date order.
+        _move(item, day, changed_by, reason, channel)
+        moved = [item, *_drag_later_doses(item, locked.values(), campaign, changed_by, reason)]
+        # The appointment moved gets a confirmation of its new day; a later dose dragged along is told by dose_due.
         triggers.confirmation_queue(appointments=moved[:1])
         return moved
+
+
+def _drag_later_doses(item: Appointment, held, campaign, changed_by, reason: str) -> list[Appointment]:
+    """Move each held dose after `item` that its interval no longer allows to the first day with room
+    after it; returns those moved. Raises DayFull (the caller's transaction is rolled back) when a dose finds none."""
+    moved = []
+    previous = item
+    for later in sorted((a for a in held if a.dose_number > item.dose_number), key=lambda a: a.dose_number):
+        due = previous.date + datetime.timedelta(days=campaign.interval_before(later.dose_number))
+        if later.date < due:
+            new_day = take_first_place(later.site_id, due, campaign.end_date)
+            if new_day is None:
+                raise _no_room_for_dose(campaign, later.site, later.dose_number, due)
+            release_place(later.site_id, later.date)
+            later.date = new_day
+            later._change_reason = reason[:100]
+            later._history_user = changed_by
+            later.save(update_fields=["date"])
+            moved.append(later)
+        previous = later
+    return moved
 
 
 _UNREAD = object()
 
 
-def dose2_follow_dose1(
-    *, resident: Resident, given_on: datetime.date, changed_by=None, held=_UNREAD, channel: str = Channel.CADRE
+def later_doses_follow(
+    *,
+    resident: Resident,
+    dose_number: int,
+    given_on: datetime.date,
+    changed_by=None,
+    held=_UNREAD,
+    channel: str = Channel.CADRE,
 ) -> Appointment | None:
-    """After dose 1 is given, make sure dose 2 is held at the same site at least the interval later.
+    """After dose `dose_number` is given on `given_on`, make sure every later dose of the campaign is held
+    at the same site, each at least its interval (campaign.interval_before) after the one before.
 
-    Moves the held place when dose 1 came later than booked, books one when none is
-    held, and returns it; returns None when no day has room (the resident then shows
-    in needs_attention(), never dropped in silence). A caller that has already locked
-    the open dose-2 appointment (with its site) in this transaction passes it as `held`
-    (None when there is none).
+    Moves a held place that the given dose's day makes too early (and those after it with it), books
+    the doses that hold none (never on a day gone by), and returns the next dose's appointment (dose
+    `dose_number + 1`). Returns None after the last dose, or when no day has room for the next dose:
+    a dose that finds no room is given up with those after it, and the resident then shows in
+    needs_attention(), never dropped in silence. A caller that has already locked the resident's open
+    appointments of the later doses (with their sites) in this transaction passes them as `held`.
     """
     campaign = resident.campaign
-    if campaign.doses < 2:
+    if dose_number >= campaign.doses:
         return None
-    due = given_on + datetime.timedelta(days=campaign.min_interval_days)
     site_id = resident.village.site_id
+    today = timezone.localdate()
     # No savepoint when called inside the shot's transaction: nothing here is caught and retried.
     with transaction.atomic(savepoint=False):
         if held is _UNREAD:
             held = (
                 Appointment.objects.open()
-                .filter(resident=resident, dose_number=2)
+                .filter(resident=resident, dose_number__gt=dose_number)
                 .select_for_update(of=("self",))
                 .select_related("site")
-                .first()
+                .order_by("pk")
             )
-        if held is not None:
-            site_id = held.site_id  # dose 2 stays at the site that holds it
-            if held.date >= due:
-                return held
-        day = take_first_place(site_id, due, campaign.end_date)
-        if day is None:
-            if held is not None:
-                held.status = Appointment.Status.CANCELLED
-                held.cancel_reason = str(_("no room for dose 2 after the interval"))
-                held.cancelled_via = Channel.SYSTEM
-                held._history_user = changed_by
-                held.save(update_fields=["status", "cancel_reason", "cancelled_via"])
-                release_place(held.site_id, held.date)
-            return None
-        if held is not None:
-            release_place(held.site_id, held.date)
-            held.date = day
-            held._change_reason = str(_("dose 1 was given on another day"))
-            held._history_user = changed_by
-            held.save(update_fields=["date"])
-            return held
-        return Appointment.objects.create(
-            resident=resident, dose_number=2, site_id=site_id, date=day, booked_by=changed_by, channel=channel
-        )
+        by_dose = {item.dose_number: item for item in held if item.dose_number > dose_number}
+        previous = given_on
+        following = []
+        for dose in campaign.dose_numbers[dose_number:]:
+            item = by_dose.get(dose)
+            if item is not None:
+                site_id = item.site_id  # a later dose stays at the site that holds it
+            due = previous + datetime.timedelta(days=campaign.interval_before(dose))
+            if item is not None and item.date >= due:
+                previous = item.date
+                following.append(item)
+                continue
+            # A dose due on a day gone by (a place held long after the dose before) is held from today on.
+            day = take_first_place(site_id, max(due, today), campaign.end_date)
+            if day is None:
+                for dropped in (by_dose.get(later) for later in range(dose, campaign.doses + 1)):
+                    if dropped is not None:
+                        dropped.status = Appointment.Status.CANCELLED
+                        dropped.cancel_reason = str(_("no room for dose %(dose)s after the interval") % {"dose": dose})
+                        dropped.cancelled_via = Channel.SYSTEM
+                        dropped._history_user = changed_by
+                        dropped.save(update_fields=["status", "cancel_reason", "cancelled_via"])
+                        release_place(dropped.site_id, dropped.date)
+                break
+            if item is not None:
+                release_place(item.site_id, item.date)
+                item.date = day
+                item._change_reason = str(_("dose %(dose)s was given on another day") % {"dose": dose_number})
+                item._history_user = changed_by
+                item.save(update_fields=["date"])
+            else:
+                item = Appointment.objects.create(
+                    resident=resident,
+                    dose_number=dose,
+                    site_id=site_id,
+                    date=day,
+                    booked_by=changed_by,
+                    channel=channel,
+                )
+            previous = day
+            following.append(item)
+        return following[0] if following and following[0].dose_number == dose_number + 1 else None
 
 
 def mark_no_shows(*, day: datetime.date, campaign=None) -> int:
@@ -624,9 +693,9 @@ def mark_no_shows(*, day: datetime.date, campaign=None) -> int:
     Booked appointments nobody came to, and arrivals who left before the shot (not
     screened, or screened and cleared), become no-shows: the cadre calls them. An
     arrival whose latest pre-screening deferred or excluded them is not a no-show:
-    it is cancelled with that reason, as the pre-screening itself does. A dose-1
-    no-show gives up the dose-2 place held for it, so the cadre books the pair
-    again. Safe to run twice: only appointments still open are touched. Returns how
+    it is cancelled with that reason, as the pre-screening itself does. A no-show
+    gives up the later doses' places held after it (dose 1's: every held dose), so
+    the cadre books again. Safe to run twice: only appointments still open are touched. Returns how
     many were marked as no-shows. `campaign`: that campaign's appointments only (the
     periodic job runs once per open campaign); None: every campaign's.
     """
@@ -656,21 +725,29 @@ def mark_no_shows(*, day: datetime.date, campaign=None) -> int:
         for appointment in missed:
             appointment.status = Appointment.Status.NO_SHOW
         _save_with_history(missed, ["status"], reason=str(_("nobody came")))
+        # The later doses held after each missed one, e.g. dose 2 and 3 after a missed dose 1.
+        missed_dose = {}
+        for appointment in missed:
+            missed_dose[appointment.resident_id] = min(
+                appointment.dose_number, missed_dose.get(appointment.resident_id, appointment.dose_number)
+            )
+        after_missed = Q(pk__in=[])
+        for dose in set(missed_dose.values()):
+            residents = [resident for resident, missed_one in missed_dose.items() if missed_one == dose]
+            after_missed |= Q(resident_id__in=residents, dose_number__gt=dose)
         held = list(
             Appointment.objects.select_for_update()
-            .filter(
-                resident_id__in=[a.resident_id for a in missed if a.dose_number == 1],
-                dose_number__gt=1,
-                status=Appointment.Status.BOOKED,
-                date__gt=day,
-            )
+            .filter(after_missed, status=Appointment.Status.BOOKED, date__gt=day)
             .order_by("pk")
         )
-        for appointment in held:
-            appointment.status = Appointment.Status.CANCELLED
-            appointment.cancel_reason = str(_("dose 1 was missed"))
-            appointment.cancelled_via = Channel.SYSTEM
-        _save_with_history(held, ["status", "cancel_reason", "cancelled_via"], reason=str(_("dose 1 was missed")))
+        for dose in sorted(set(missed_dose.values())):
+            dropped = [item for item in held if missed_dose[item.resident_id] == dose]
+            reason = str(_("dose %(dose)s was missed") % {"dose": dose})
+            for appointment in dropped:
+                appointment.status = Appointment.Status.CANCELLED
+                appointment.cancel_reason = reason
+                appointment.cancelled_via = Channel.SYSTEM
+            _save_with_history(dropped, ["status", "cancel_reason", "cancelled_via"], reason=reason)
         for (site_id, date), n in collections.Counter((a.site_id, a.date) for a in held).items():
             SiteDay.objects.filter(site_id=site_id, date=date).update(booked=F("booked") - n)
         # Each no-show hears whom to call to book again (sent in the morning: quiet hours).

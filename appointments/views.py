@@ -10,11 +10,11 @@ from appointments.selectors import booking_days, residents_to_book
 from appointments.services import (
     BookingRefused,
     DayFull,
-    appointment_book_pair,
+    appointment_book,
     appointment_cancel,
     appointment_reschedule,
     appointments_book_bulk,
-    dose2_follow_dose1,
+    later_doses_follow,
 )
 from campaign.lib.access import role_required
 from campaign.lib.params import id_param
@@ -90,28 +90,38 @@ def _resident(request, pk):
 @require_POST
 @role_required(*BOOKERS)
 def book_resident(request, pk):
-    """Book one resident's pair from their page; a full day offers the next days with room."""
+    """Book one resident's doses from their page (dose 1 and every later dose held); a full day offers
+    the next days with room."""
     resident = _resident(request, pk)
     form = BookForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a day."))
         return redirect("residents:detail", pk=pk)
     try:
-        first, second = appointment_book_pair(resident=resident, day=form.cleaned_data["day"], booked_by=request.user)
+        booked = appointment_book(resident=resident, day=form.cleaned_data["day"], booked_by=request.user)
     except DayFull as full:
-        days = "、".join(f"{a:%m-%d}（{_('dose 2')} {b:%m-%d}）" for a, b in full.suggestions) or _("none")
+        days = "、".join(" → ".join(f"{day:%m-%d}" for day in chain) for chain in full.suggestions) or _("none")
         messages.error(
             request,
-            _("%(message)s Next days with room for both doses: %(days)s") % {"message": full.message, "days": days},
+            _("%(message)s Next days with room for every dose: %(days)s") % {"message": full.message, "days": days},
         )
     except BookingRefused as refused:
         messages.error(request, refused.message)
     else:
-        messages.success(
-            request,
-            _("Booked: dose 1 on %(first)s, dose 2 held on %(second)s at %(site)s.")
-            % {"first": first.date.isoformat(), "second": second.date.isoformat(), "site": first.site.name},
-        )
+        first, later = booked[0], booked[1:]
+        if later:
+            held = "、".join(
+                _("dose %(dose)s on %(day)s") % {"dose": item.dose_number, "day": item.date.isoformat()}
+                for item in later
+            )
+            message = _("Booked: dose 1 on %(first)s; held at %(site)s: %(held)s.") % {
+                "first": first.date.isoformat(),
+                "site": first.site.name,
+                "held": held,
+            }
+        else:
+            message = _("Booked on %(first)s at %(site)s.") % {"first": first.date.isoformat(), "site": first.site.name}
+        messages.success(request, message)
     return redirect("residents:detail", pk=pk)
 
 
@@ -163,15 +173,24 @@ def reschedule(request, pk):
 @require_POST
 @role_required(*BOOKERS)
 def hold_dose2(request, pk):
-    """Hold a dose-2 place for someone whose dose 1 is given but who has none."""
+    """Hold the next dose's place (and the later ones') for someone with a dose given and the next one not held."""
     resident = _resident(request, pk)
-    given = resident.vaccinations.filter(dose_number=1).values_list("vaccinated_at", flat=True).first()
-    if given is None:
-        messages.error(request, _("Dose 1 is not given yet: book the pair instead."))
+    last = resident.vaccinations.order_by("-dose_number").values_list("dose_number", "vaccinated_at").first()
+    if last is None:
+        messages.error(request, _("Dose 1 is not given yet: book dose 1 instead."))
+    elif last[0] >= resident.campaign.doses:
+        messages.error(request, _("Every dose is given already."))
     elif (
-        held := dose2_follow_dose1(resident=resident, given_on=timezone.localdate(given), changed_by=request.user)
+        held := later_doses_follow(
+            resident=resident, dose_number=last[0], given_on=timezone.localdate(last[1]), changed_by=request.user
+        )
     ) is None:
-        messages.error(request, _("No day until the end of the campaign has room for dose 2 at this site."))
+        messages.error(
+            request,
+            _("No day until the end of the campaign has room for dose %(dose)s at this site.") % {"dose": last[0] + 1},
+        )
     else:
-        messages.success(request, _("Dose 2 held on %(day)s.") % {"day": held.date.isoformat()})
+        messages.success(
+            request, _("Dose %(dose)s held on %(day)s.") % {"dose": held.dose_number, "day": held.date.isoformat()}
+        )
     return redirect("residents:detail", pk=pk)

@@ -87,7 +87,7 @@ def test_a_resident_books_from_the_qr_link_to_the_slip_and_the_site_scans_it(bro
 
     slip = page.get_by_test_id("slip")
     expect(slip).to_be_visible()
-    expect(page.get_by_test_id("slip-second-dose")).to_contain_text("第2剂")
+    expect(page.get_by_test_id("slip-held-dose")).to_contain_text("第2剂")
     first = Appointment.objects.get(resident=person, dose_number=1)
     assert (first.date, first.channel) == (day, Channel.SELF)
     assert Appointment.objects.filter(resident=person, dose_number=2, status="booked").exists()

@@ -45,7 +45,7 @@ def test_a_cadre_prints_a_villages_slips_four_to_an_a4_sheet_and_the_site_types_
     # A dose-1 slip shows the dose-2 place held for it: its day and the site.
     first = cadre.get_by_test_id("slip").filter(has_text="张三丰")
     second = Appointment.objects.get(resident__name="张三丰", resident__village=qingshan, dose_number=2)
-    held = first.get_by_test_id("slip-second-dose")
+    held = first.get_by_test_id("slip-held-dose")
     expect(held).to_contain_text(f"{second.date.month}月{second.date.day}日")
     expect(held).to_contain_text(second.site.name)
 

@@ -228,7 +228,11 @@ def resident_detail(request, pk):
             "correctable": correctable,
             "voided_doses": resident.voided_doses.select_related("voided_by").order_by("voided_at"),
             "can_book": resident.status == Resident.Status.ELIGIBLE and 1 not in given and 1 not in open_doses,
-            "needs_dose2": 1 in given and 2 not in given and 2 not in open_doses and resident.campaign.doses > 1,
+            # The next dose after the last given, when the campaign has one and it is neither given nor held.
+            "needs_next_dose": bool(given)
+            and max(given) < resident.campaign.doses
+            and max(given) + 1 not in open_doses,
+            "next_dose": max(given, default=0) + 1,
             "today": timezone.localdate(),
             # Every dose of the campaign given (one for a one-dose campaign): 已完成全程接种.
             "complete": set(resident.campaign.dose_numbers) <= given,

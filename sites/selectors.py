@@ -110,7 +110,7 @@ def _booked_by_name(site, *, name: str, phone: str | None, on: datetime.date) ->
     Today's first, then by day: someone booked on another day comes in as the rules say (site_checkin).
     Only masked values are shown from here, so a name search is not a number search (nothing recorded).
     """
-    # A booked pair holds dose 1 and dose 2: the person is listed once, with the dose that comes next.
+    # A booking holds dose 1 and every later dose: the person is listed once, with the dose that comes next.
     earlier = Appointment.objects.open().filter(
         resident=OuterRef("resident_id"), dose_number__lt=OuterRef("dose_number")
     )
@@ -211,9 +211,15 @@ def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
         warn(("block", _("Wrong site: this resident's site is %(site)s.") % {"site": resident.village.site.name}))
     if 1 < dose <= campaign.doses:
         if doses[-1].site_id != site.id:
-            warn(("block", _("Wrong site: dose 1 was given at %(site)s.") % {"site": doses[-1].site.name}))
+            warn(
+                (
+                    "block",
+                    _("Wrong site: dose %(previous)s was given at %(site)s.")
+                    % {"previous": doses[-1].dose_number, "site": doses[-1].site.name},
+                )
+            )
         given = timezone.localdate(doses[-1].vaccinated_at)
-        due = given + datetime.timedelta(days=campaign.min_interval_days)
+        due = given + datetime.timedelta(days=campaign.interval_before(dose))
         if on < due:
             warn(
                 (
@@ -238,7 +244,8 @@ def _describe(site, resident, on, slip=None, doses=None) -> Lookup:
                     % {"day": other.date.isoformat()},
                 )
             )
-    elif result.appointment is None:
+    elif result.appointment is None and dose <= campaign.doses:
+        # Nothing is due after the last dose: no walk-in hint beside "every dose is given".
         warn(("warn", _("No appointment: comes in as a walk-in if today has room.")))
     return result
 

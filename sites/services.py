@@ -3,7 +3,7 @@ and adverse events (不良反应): the one place these rules live.
 
 Each step is one service that decides and returns what happened (CheckinResult, ShotResult, the
 PreScreening). Places are taken with appointments.services' capacity guard, and a shot confirms
-the next dose's place there (dose2_follow_dose1): sites calls appointments, never the reverse.
+every later dose's place there (later_doses_follow): sites calls appointments, never the reverse.
 """
 
 import datetime
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +24,7 @@ from appointments.services import (
     NotEligible,
     OutsideWindow,
     appointment_cancel,
-    dose2_follow_dose1,
+    later_doses_follow,
 )
 from campaign.lib.idnumber import normalize_id_number
 from campaign.lib.text import clean_text
@@ -169,8 +169,8 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None)
 
     Uses today's appointment at this site; an appointment here on another day is
     moved to today, and a resident without one comes in as a walk-in, both only
-    while today has room. Refuses another site's resident, dose 2 before the
-    interval or at another site than dose 1, a second dose on one day, an
+    while today has room. Refuses another site's resident, a later dose before its
+    interval or at another site than the dose before, a second dose on one day, an
     excluded resident, and a finished course. Arriving twice is harmless.
     `doses` are the resident's vaccinations in dose order when the caller has just
     read them (the scan's lookup has); otherwise they are read here. `booked` is
@@ -197,15 +197,19 @@ def site_checkin(*, site, resident, checked_in_by=None, doses=None, booked=None)
     if dose > 1:
         if last.site_id != site.id:
             raise BookingRefused(
-                _("Dose %(dose)s must be given at %(site)s, where dose 1 was given."), dose=dose, site=last.site.name
+                _("Dose %(dose)s must be given at %(site)s, where dose %(previous)s was given."),
+                dose=dose,
+                previous=last.dose_number,
+                site=last.site.name,
             )
-        due = timezone.localdate(last.vaccinated_at) + datetime.timedelta(days=campaign.min_interval_days)
+        due = timezone.localdate(last.vaccinated_at) + datetime.timedelta(days=campaign.interval_before(dose))
         if today < due:
             raise OutsideWindow(
-                _("Too early for dose %(dose)s: not before %(due)s (%(days)s days after dose 1)."),
+                _("Too early for dose %(dose)s: not before %(due)s (%(days)s days after dose %(previous)s)."),
                 dose=dose,
                 due=due.isoformat(),
-                days=campaign.min_interval_days,
+                days=campaign.interval_before(dose),
+                previous=last.dose_number,
             )
     expected = (resident.pk, Appointment.Status.BOOKED, dose, site.id, today)
     if booked is not None and (
@@ -419,12 +423,14 @@ def site_vaccinate(
     given_by=None,
     at=None,
 ):
-    """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, held dose-2 appointment).
+    """Record the shot (接种) for an arrived, cleared appointment; returns (vaccination, the next dose's held
+    appointment or None).
 
     Safe against a double scan or double submit: the appointment row is locked,
     and the database allows one vaccination per resident and dose, so a repeat
-    returns the dose already recorded. After dose 1 the dose-2 place is confirmed
-    (moved if dose 1 came on another day than booked), in the same transaction.
+    returns the dose already recorded. After any dose but the last, the later doses'
+    places are confirmed (moved if this dose came on another day than booked), in the
+    same transaction.
     Raises BookingRefused when the rules do not allow the shot. (The tests' and the demo's way in:
     the injection site defaults to the left arm here; the workstation's site_shot asks for it.)
     """
@@ -459,7 +465,7 @@ def _shot(
     try:
         with transaction.atomic():
             # Lock the appointment, so that two submits for one person are served one after the other,
-            # and the next dose's open appointment that the shot may move (both in primary-key order).
+            # and the later doses' open appointments that the shot may move (all in primary-key order).
             # One query reads both, with what the rules and the panel need.
             rows = list(
                 Appointment.objects.select_for_update(of=("self",))
@@ -468,7 +474,7 @@ def _shot(
                     Q(pk=Subquery(appointment.filter(scope).values("pk")[:1]))
                     | Q(
                         resident_id=Subquery(appointment.values("resident_id")[:1]),
-                        dose_number=Subquery(appointment.values(next=F("dose_number") + 1)[:1]),
+                        dose_number__gt=Subquery(appointment.values("dose_number")[:1]),
                         status__in=OPEN_STATUSES,
                     )
                 )
@@ -482,7 +488,7 @@ def _shot(
             locked = next((row for row in rows if row.pk == pk), None)
             if locked is None:
                 raise Appointment.DoesNotExist
-            next_held = next((row for row in rows if row.pk != pk), None)
+            later_held = [row for row in rows if row.pk != pk]
             site, resident = locked.site, locked.resident
             campaign = site.campaign
             if resident.campaign_id == campaign.pk:
@@ -490,7 +496,7 @@ def _shot(
             if locked.status != Appointment.Status.ARRIVED:
                 existing = Vaccination.objects.filter(resident_id=resident.pk, dose_number=locked.dose_number).first()
                 if existing is not None:
-                    return ShotResult(locked, existing, _held_dose2(resident))
+                    return ShotResult(locked, existing, _held_next(resident, locked.dose_number))
                 raise BookingRefused(_("Check the resident in first."))
             if (
                 locked.screening_outcome not in (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDEN)
@@ -503,7 +509,7 @@ def _shot(
                     resident_id=resident.pk, dose_number=locked.dose_number - 1
                 ).first()
                 due = previous and timezone.localdate(previous.vaccinated_at) + datetime.timedelta(
-                    days=campaign.min_interval_days
+                    days=campaign.interval_before(locked.dose_number)
                 )
                 if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
                     raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
@@ -538,12 +544,13 @@ def _shot(
                 site.current_lot = vaccination.lot_number
             held = None
             if locked.dose_number < campaign.doses:
-                held = dose2_follow_dose1(
+                held = later_doses_follow(
                     resident=resident,
+                    dose_number=locked.dose_number,
                     given_on=timezone.localdate(at),
                     changed_by=vaccinator,
                     channel=Channel.SITE,
-                    **({"held": next_held} if locked.dose_number == 1 else {}),
+                    held=later_held,
                 )
                 if held is not None:
                     # The next dose's day and site, to the resident's phone, with the shot.
@@ -556,12 +563,13 @@ def _shot(
         if existing is None:
             raise
         locked.status = Appointment.Status.VACCINATED
-        return ShotResult(locked, existing, _held_dose2(locked.resident))
+        return ShotResult(locked, existing, _held_next(locked.resident, locked.dose_number))
     return ShotResult(locked, vaccination, held)
 
 
-def _held_dose2(resident):
-    return Appointment.objects.open().filter(resident=resident, dose_number=2).first()
+def _held_next(resident, dose_number: int):
+    """The open appointment of the dose after `dose_number` (None after the last dose, or when none is held)."""
+    return Appointment.objects.open().filter(resident=resident, dose_number=dose_number + 1).first()
 
 
 def observation_release(*, vaccination: Vaccination, released_by=None) -> bool:

@@ -7,7 +7,7 @@ the appointment's slip code (appointments.slipcode) and nothing else.
 
 import datetime
 import functools
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import segno
@@ -210,11 +210,11 @@ def slip_qr_svg(code: str) -> str:
 
 @dataclass(frozen=True)
 class Slip:
-    """What a slip shows: masked details, a QR code only while the appointment stands, and for dose 1
-    the dose-2 place held for it (None when none is held)."""
+    """What a slip shows: masked details, a QR code only while the appointment stands, and the later
+    doses' places held after it (dose 1's slip: dose 2, 3 ... as booked; none for a one-dose campaign)."""
 
     appointment: Appointment
-    second_dose: Appointment | None = None
+    later_doses: tuple[Appointment, ...] = ()
 
     @property
     def usable(self) -> bool:
@@ -241,23 +241,24 @@ class Slip:
 
 
 def slips_for(appointments: list[Appointment], *, open_appointments: list[Appointment] | None = None) -> list[Slip]:
-    """The slips of these appointments, each dose-1 slip with its held dose-2 place (one query for all).
+    """The slips of these appointments, each with the later doses' places held after it (one query for all).
 
     A caller that has read these people's open appointments (with their sites) passes them as
     `open_appointments`: the held places are taken from them, with no query."""
-    firsts = [item.resident_id for item in appointments if item.dose_number == 1]
-    held = {}
-    if firsts:
-        if open_appointments is None:
-            seconds = Appointment.objects.open().filter(resident_id__in=firsts, dose_number=2).select_related("site")
-        else:
-            seconds = [
-                item
-                for item in open_appointments
-                if item.dose_number == 2 and item.resident_id in firsts and item.status in OPEN_STATUSES
-            ]
-        held = {item.resident_id: item for item in seconds}
-    return [Slip(item, held.get(item.resident_id) if item.dose_number == 1 else None) for item in appointments]
+    people = {item.resident_id for item in appointments}
+    if not people:
+        return []
+    if open_appointments is None:
+        held = Appointment.objects.open().filter(resident_id__in=people, dose_number__gt=1).select_related("site")
+    else:
+        held = [item for item in open_appointments if item.resident_id in people and item.status in OPEN_STATUSES]
+    by_person = defaultdict(list)
+    for item in sorted(held, key=lambda item: item.dose_number):
+        by_person[item.resident_id].append(item)
+    return [
+        Slip(item, tuple(later for later in by_person[item.resident_id] if later.dose_number > item.dose_number))
+        for item in appointments
+    ]
 
 
 # The papers a slip prints on: A6, one slip a page, or A4, four slips a sheet to cut in quarters.

@@ -7,7 +7,7 @@ from django.db.models import BooleanField, Case, Exists, F, IntegerField, OuterR
 
 from appointments.messaging.models import Message, OptOut
 from appointments.models import CallAttempt
-from appointments.selectors import open_no_shows, without_dose2_place
+from appointments.selectors import open_no_shows, without_next_dose_place
 from campaign.roles import Role
 from residents.models import Resident
 
@@ -44,7 +44,7 @@ def follow_up_list(
     """The residents the user may see who are to be called back, one row per person, as a Resident queryset.
 
     A person is on the list for a no-show whose dose is neither given nor booked again
-    (`missed_on`, `missed_dose`), or for dose 1 given with no dose-2 place (`missed_on` is None).
+    (`missed_on`, `missed_dose`), or for a dose given whose next dose has no place (`missed_on` is None).
     Each row carries its last call: `last_call_id`, `last_result`, `last_called_at`, `next_try`.
     Each row carries its last SMS too: `last_sms_id`, `last_sms_status`, `sms_opted_out` (the phone
     opted out) and `sms_unreachable` (no phone, opted out, or the last message failed).
@@ -60,7 +60,7 @@ def follow_up_list(
         village_id = getattr(getattr(cadre, "profile", None), "village_id", None)
         people = people.filter(Q(responsible_cadre=cadre) | Q(responsible_cadre__isnull=True, village_id=village_id))
     missed_people = open_no_shows().filter(resident__in=people).values_list("resident_id", flat=True)
-    unplaced_people = people.filter(without_dose2_place()).values_list("pk", flat=True)
+    unplaced_people = people.filter(without_next_dose_place()).values_list("pk", flat=True)
     missed_ids, unplaced_ids = set(missed_people), set(unplaced_people)
     if reason == "no_show":
         ids, on_list = missed_ids, Q(pk__in=missed_people)

@@ -25,15 +25,24 @@ def may_call(*, user, resident: Resident) -> bool:
 def come_on_window(*, resident: Resident, today: datetime.date) -> tuple[datetime.date, datetime.date]:
     """The first and last day the resident can come for the dose they still need.
 
-    Dose 1 by the first-dose deadline; dose 2 from the interval after dose 1 to the campaign's end;
-    never before today nor the campaign's start.
+    Dose 1 by the first-dose deadline; a later dose from its interval after the last dose given to the
+    campaign's end; never before today nor the campaign's start. Once every dose is given, no day is
+    left (the first day comes after the last).
     """
     campaign = resident.campaign
     first = max(today, campaign.start_date)
-    given = Vaccination.objects.filter(resident=resident, dose_number=1).values_list("vaccinated_at", flat=True).first()
-    if given is None:
+    last = (
+        Vaccination.objects.filter(resident=resident)
+        .order_by("-dose_number")
+        .values_list("dose_number", "vaccinated_at")
+        .first()
+    )
+    if last is None:
         return first, campaign.first_dose_deadline
-    earliest = timezone.localdate(given) + datetime.timedelta(days=campaign.min_interval_days)
+    dose, given = last
+    if dose >= campaign.doses:
+        return campaign.end_date + datetime.timedelta(days=1), campaign.end_date
+    earliest = timezone.localdate(given) + datetime.timedelta(days=campaign.interval_before(dose + 1))
     return max(first, earliest), campaign.end_date
 
 

@@ -5,11 +5,12 @@ services in appointments.planning.services feed it from the database and store t
 part of its answer that falls in one week.
 
 How a site is planned, day by day from the first day:
-- a day's load is its existing bookings (both doses), the new first doses and the
-  second doses those reserve; it never goes above the day's capacity;
-- every new first dose on day d reserves its next dose at the same site on the
-  first day on or after d + interval that still has room, and not after the end
-  date (a first dose without such a place is not planned);
+- a day's load is its existing bookings (every dose), the new first doses and the
+  later doses those reserve; it never goes above the day's capacity;
+- every new first dose on day d reserves each later dose at the same site: dose
+  n+1 on the first day on or after dose n's day + its interval that still has room,
+  and not after the end date (a first dose without such places is not planned; a
+  one-dose campaign reserves nothing);
 - every day takes the same number of first doses (the rate), or more where that is
   what it takes to bring the day up to the daily floor. The rate is the lowest that
   plans the site's whole remaining quota by the deadline (or the most that fits when
@@ -36,7 +37,7 @@ ONE_DAY = datetime.timedelta(days=1)
 
 @dataclass(frozen=True)
 class SiteInput:
-    """A site: its usual capacity, per-day exceptions, and places already taken per day (both doses)."""
+    """A site: its usual capacity, per-day exceptions, and places already taken per day (every dose)."""
 
     id: int
     name: str
@@ -60,14 +61,20 @@ class VillageInput:
 
 @dataclass(frozen=True)
 class PlanInput:
+    """The campaign's days and rules, its sites and villages. `dose_intervals`: the days between dose n and
+    n+1, one per gap (Campaign.dose_intervals): () for one dose, (14,) for two, (28, 60) for three."""
+
     start: datetime.date
     end: datetime.date
     first_dose_deadline: datetime.date
-    min_interval_days: int
+    dose_intervals: tuple[int, ...]
     daily_floor: int
     sites: list[SiteInput]
     villages: list[VillageInput]
-    doses: int = 2
+
+    @property
+    def doses(self) -> int:
+        return len(self.dose_intervals) + 1
 
 
 @dataclass(frozen=True)
@@ -195,8 +202,8 @@ class _SitePlanner:
 
     def __init__(self, plan: PlanInput, site: SiteInput, villages: list[VillageInput], days, proposal: Proposal):
         self.plan, self.site, self.villages, self.days, self.proposal = plan, site, villages, days, proposal
-        self.interval = max(plan.min_interval_days, 1)
-        self.later_doses = max(plan.doses - 1, 0)
+        # Two doses never share a day: a gap of 0 is planned as 1.
+        self.intervals = tuple(max(days, 1) for days in plan.dose_intervals)
         self.capacity = {day: max(site.capacity_on(day), 0) for day in days}
         self.taken = {day: max(site.taken.get(day, 0), 0) for day in days}
         self.first_days = [day for day in days if day <= plan.first_dose_deadline]
@@ -238,22 +245,22 @@ class _SitePlanner:
             want = min(max(rate, to_floor), room[day], left)
             if want <= 0:
                 continue
-            got = self._reserve(day, want, self.later_doses, room, reserved)
+            got = self._reserve(day, want, self.intervals, room, reserved)
             if got:
                 room[day] -= got
                 first[day] = got
                 left -= got
         return first, reserved
 
-    def _reserve(self, after: datetime.date, count: int, doses: int, room, reserved) -> int:
-        """Reserve `doses` later doses for up to `count` people dosed on `after`; returns how many fit."""
-        if doses == 0:
+    def _reserve(self, after: datetime.date, count: int, intervals: tuple[int, ...], room, reserved) -> int:
+        """Reserve the later doses `intervals` apart for up to `count` people dosed on `after`; returns how many fit."""
+        if not intervals:
             return count
         done = 0
-        day = after + datetime.timedelta(days=self.interval)
+        day = after + datetime.timedelta(days=intervals[0])
         while done < count and day <= self.plan.end:
             if room[day] > 0:
-                got = self._reserve(day, min(count - done, room[day]), doses - 1, room, reserved)
+                got = self._reserve(day, min(count - done, room[day]), intervals[1:], room, reserved)
                 room[day] -= got
                 reserved[day] += got
                 done += got
@@ -402,7 +409,7 @@ class _SitePlanner:
                 self.people,
             )
             % {"people": _n(self.people)},
-            "no_room": _("first doses here would leave no room for their second doses by %(end)s")
+            "no_room": _("first doses here would leave no room for their later doses by %(end)s")
             % {"end": self.plan.end.isoformat()},
         }
         # One line per reason, listing its runs of days, instead of one line per run.

@@ -83,9 +83,8 @@ def plan_inputs(*, campaign, start: datetime.date) -> PlanInput:
         start=start,
         end=campaign.end_date,
         first_dose_deadline=campaign.first_dose_deadline,
-        min_interval_days=campaign.min_interval_days,
+        dose_intervals=tuple(campaign.interval_before(dose) for dose in campaign.dose_numbers[1:]),
         daily_floor=campaign.daily_floor_per_site,
-        doses=campaign.doses,
         sites=site_inputs,
         villages=villages,
     )

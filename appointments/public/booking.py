@@ -1,7 +1,7 @@
 """Residents booking themselves: the office's rules, the days offered, and booking, moving and cancelling.
 
 The one place the self-booking rules live; the public pages and the benchmark call these functions.
-The booking itself is appointments.services' (appointment_book_pair, appointment_reschedule,
+The booking itself is appointments.services' (appointment_book, appointment_reschedule,
 appointment_cancel, with channel "self"): this module adds the village's self-booking share and the
 office's times and limits around it.
 
@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from appointments.models import OPEN_STATUSES, Appointment, Channel, PlanAllocation, WeeklyPlan
 from appointments.public.models import SelfBookingRules, SelfChange
-from appointments.services import BookingRefused, appointment_book_pair, appointment_cancel, appointment_reschedule
+from appointments.services import BookingRefused, appointment_book, appointment_cancel, appointment_reschedule
 from sites.models import SiteDay
 
 # --- refusals ------------------------------------------------------------------------------
@@ -293,15 +293,23 @@ def _check_cutoff(rules, day: datetime.date, now: datetime.datetime) -> None:
         )
 
 
-def check_cancel(*, rules, appointment: Appointment, now: datetime.datetime, dose1_open: bool) -> None:
-    """Refuse cancelling `appointment` online: not booked, past the cutoff, or a later dose while dose 1
-    is still booked (cancelling dose 1 takes its held dose with it; the held dose alone would leave
-    dose 1 without it). The person's page asks it before offering the button; self_cancel raises it."""
+def check_cancel(*, rules, appointment: Appointment, now: datetime.datetime, earlier_open: int | None) -> None:
+    """Refuse cancelling `appointment` online: not booked, past the cutoff, or a later dose while an
+    earlier dose is still booked (`earlier_open`: the lowest open dose number below it, or None).
+    Cancelling a dose takes the doses held after it with it; a held dose alone would leave the earlier
+    one's booking without it. The person's page asks it before offering the button; self_cancel raises it."""
     if appointment.status != Appointment.Status.BOOKED:
         raise BookingRefused(_("This appointment can no longer be changed."))
     _check_cutoff(rules, appointment.date, now)
-    if appointment.dose_number > 1 and dose1_open:
-        raise BookingRefused(_("While dose 1 is booked, dose 2 is cancelled together with it: cancel dose 1."))
+    if earlier_open is not None and earlier_open < appointment.dose_number:
+        raise BookingRefused(
+            _(
+                "While dose %(earlier)s is booked, dose %(dose)s is cancelled together with it: "
+                "cancel dose %(earlier)s."
+            ),
+            earlier=earlier_open,
+            dose=appointment.dose_number,
+        )
 
 
 def _check_changes(rules, resident) -> None:
@@ -329,15 +337,14 @@ def _take_share(allocation: PlanAllocation, rules) -> None:
         )
 
 
-def self_book(
-    *, resident, day: datetime.date, account=None, now: datetime.datetime | None = None
-) -> tuple[Appointment, Appointment]:
-    """A resident books dose 1 on `day` (and the held later dose) on the public pages.
+def self_book(*, resident, day: datetime.date, account=None, now: datetime.datetime | None = None) -> list[Appointment]:
+    """A resident books dose 1 on `day` (and the held later doses) on the public pages.
 
     The day must be in the village's published plan, its week open to self-booking and the cutoff not
     passed; the village's self-booking share that day is taken with the site's places, in one
-    transaction (appointment_book_pair, channel "self"). Booking again after cancelling counts as a
-    change. Returns the two appointments. Raises SelfBookingClosed, NotOffered, NotOpenYet, PastCutoff,
+    transaction (appointment_book, channel "self"). Booking again after cancelling counts as a
+    change. Returns the appointments in dose order (dose 1 and every later dose held). Raises
+    SelfBookingClosed, NotOffered, NotOpenYet, PastCutoff,
     ChangeLimit, ShareFull, Busy, or the booking's own refusals (NotEligible, AlreadyBooked, DayFull...).
     """
     now = now or timezone.now()
@@ -352,14 +359,14 @@ def self_book(
     if rebooking:
         _check_changes(rules, resident)
     with _short_locks():
-        # The plan place first, then the site-days (in appointment_book_pair): the order every path takes.
+        # The plan place first, then the site-days (in appointment_book): the order every path takes.
         _take_share(allocation, rules)
-        first, second = appointment_book_pair(resident=resident, day=day, channel=Channel.SELF, self_place=allocation)
+        booked = appointment_book(resident=resident, day=day, channel=Channel.SELF, self_place=allocation)
         if rebooking:
             SelfChange.objects.create(
-                resident=resident, appointment=first, account=account, kind=SelfChange.Kind.REBOOK
+                resident=resident, appointment=booked[0], account=account, kind=SelfChange.Kind.REBOOK
             )
-    return first, second
+    return booked
 
 
 def _lock_open(resident) -> dict[int, Appointment]:
@@ -380,8 +387,8 @@ def self_move(
 
     Both days must be before the cutoff; the move counts as a change (at most the office's number per
     person). The new day's self-booking place is taken and the old one given back; the site's places
-    move with appointment_reschedule (channel "self"), which also moves dose 2 when the interval would
-    break. Returns the moved appointments. Raises as self_book does, and BookingRefused for an
+    move with appointment_reschedule (channel "self"), which also moves the later doses when an interval
+    would break. Returns the moved appointments. Raises as self_book does, and BookingRefused for an
     appointment that is not a booked dose 1.
     """
     now = now or timezone.now()
@@ -422,15 +429,21 @@ def self_move(
 
 
 def self_cancel(*, appointment: Appointment, account=None, now: datetime.datetime | None = None) -> list[Appointment]:
-    """A resident cancels their booking before the cutoff; dose 1 takes its held dose 2 with it.
+    """A resident cancels their booking before the cutoff; a dose takes the doses held after it with it.
 
     The self-booking place and the site's places are given back (appointment_cancel, channel "self").
     Cancelling is not counted as a change (booking again is). Returns the appointments cancelled.
     """
     now = now or timezone.now()
     rules = rules_for(appointment.resident.campaign)
-    dose1_open = Appointment.objects.open().filter(resident_id=appointment.resident_id, dose_number=1).exists()
-    check_cancel(rules=rules, appointment=appointment, now=now, dose1_open=dose1_open)
+    earlier_open = (
+        Appointment.objects.open()
+        .filter(resident_id=appointment.resident_id, dose_number__lt=appointment.dose_number)
+        .order_by("dose_number")
+        .values_list("dose_number", flat=True)
+        .first()
+    )
+    check_cancel(rules=rules, appointment=appointment, now=now, earlier_open=earlier_open)
     with _short_locks():
         cancelled = appointment_cancel(
             appointment=appointment, reason=_("cancelled by the person online"), channel=Channel.SELF

@@ -49,9 +49,9 @@ def _day(raw: str) -> datetime.date | None:
         return None
 
 
-def _can_cancel(rules, appointment, now, *, dose1_open: bool) -> bool:
+def _can_cancel(rules, appointment, now, *, earlier_open: int | None) -> bool:
     try:
-        booking.check_cancel(rules=rules, appointment=appointment, now=now, dose1_open=dose1_open)
+        booking.check_cancel(rules=rules, appointment=appointment, now=now, earlier_open=earlier_open)
     except BookingRefused:
         return False
     return True
@@ -68,7 +68,7 @@ def _page(request, member, *, busy: bool = False, done: str = "", status: int = 
     open_ones = [item for item in appointments if item.status in OPEN_STATUSES]
     vaccinations = list(resident.vaccinations.select_related("site").order_by("dose_number"))
     given = {item.dose_number for item in vaccinations}
-    # The slip to show: the next open appointment (dose 1 carries its held dose 2).
+    # The slip to show: the next open appointment (it carries the later doses held after it).
     upcoming = sorted(open_ones, key=lambda item: (item.date, item.dose_number))
     slip = slips_for([upcoming[0]], open_appointments=open_ones)[0] if upcoming else None
     dose1 = next((item for item in open_ones if item.dose_number == 1), None)
@@ -79,7 +79,8 @@ def _page(request, member, *, busy: bool = False, done: str = "", status: int = 
     changeable = dose1 is not None and dose1.status == Appointment.Status.BOOKED
     # Counted only where a change can be offered (the move itself counts again, under its lock).
     used = SelfChange.objects.filter(resident=resident, kind__in=SelfChange.COUNTED).count() if changeable else 0
-    cancellable = [item for item in open_ones if _can_cancel(rules, item, now, dose1_open=dose1 is not None)]
+    lowest_open = min((item.dose_number for item in open_ones), default=None)
+    cancellable = [item for item in open_ones if _can_cancel(rules, item, now, earlier_open=lowest_open)]
     return render(
         request,
         "public/person_page.html",
@@ -138,14 +139,14 @@ def _refused(request, member, refused: BookingRefused):
 @require_POST
 @_limited
 def book(request, member_id: int):
-    """Book dose 1 on the chosen day and the held dose 2 (booking.self_book)."""
+    """Book dose 1 on the chosen day and hold the later doses (booking.self_book)."""
     member = identity.member_for(request, member_id)
     day = _day(request.POST.get("day"))
     if day is None:
         messages.error(request, _("Choose a day."))
         return redirect("public:person", member.pk)
     try:
-        first, second = booking.self_book(resident=member.resident, day=day, account=member.account)
+        booking.self_book(resident=member.resident, day=day, account=member.account)
     except AlreadyBooked as refused:
         # A reload of the page that answered the booking posts again: nothing is booked twice, and the
         # page with the first booking's slip is shown with a note, not an error.

@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import pgettext
+from django.utils.translation import gettext, pgettext
 
 from appointments.planning.selectors import village_places
 
@@ -14,6 +14,17 @@ def village_plan_places(village, limit=7):
     if village is None:
         return []
     return village_places(village=village, since=timezone.localdate(), limit=limit)
+
+
+@register.filter
+def later_doses(campaign) -> str:
+    """The campaign's later doses as the booking and plan pages say them: "dose 2 14+ days after dose 1;
+    dose 3 60+ days after dose 2" ("" for a one-dose campaign)."""
+    return pgettext("list separator", "; ").join(
+        gettext("dose %(dose)s %(days)s+ days after dose %(previous)s")
+        % {"dose": dose, "days": campaign.interval_before(dose), "previous": dose - 1}
+        for dose in campaign.dose_numbers[1:]
+    )
 
 
 @register.filter

@@ -13,7 +13,7 @@ from appointments.services import (
     appointment_cancel,
     appointment_reschedule,
     appointments_book_bulk,
-    dose2_follow_dose1,
+    later_doses_follow,
 )
 from residents.tests.factories import ResidentFactory
 from sites.capacity import CapacityBelowBooked, site_day_set_capacity, site_days_ensure
@@ -161,7 +161,7 @@ def test_moving_dose_1_later_drags_dose_2_to_keep_the_interval(qingshan, site, t
 def test_dose_2_moves_when_dose_1_was_given_later_than_booked(qingshan, site, today):
     resident = ResidentFactory(village=qingshan)
     _first, second = appointment_book_pair(resident=resident, day=today)
-    held = dose2_follow_dose1(resident=resident, given_on=today + 3 * DAY)
+    held = later_doses_follow(resident=resident, dose_number=1, given_on=today + 3 * DAY)
     assert held.pk == second.pk and held.date == today + 17 * DAY
     assert places(site, today + 14 * DAY) == 0 and places(site, today + 17 * DAY) == 1
 
@@ -169,7 +169,7 @@ def test_dose_2_moves_when_dose_1_was_given_later_than_booked(qingshan, site, to
 def test_dose_2_stays_when_dose_1_came_earlier(qingshan, site, today):
     resident = ResidentFactory(village=qingshan)
     _first, second = appointment_book_pair(resident=resident, day=today + 2 * DAY)
-    assert dose2_follow_dose1(resident=resident, given_on=today).date == second.date
+    assert later_doses_follow(resident=resident, dose_number=1, given_on=today).date == second.date
 
 
 def test_a_resident_whose_dose_2_cannot_fit_needs_attention(qingshan, site, today):
@@ -179,5 +179,5 @@ def test_a_resident_whose_dose_2_cannot_fit_needs_attention(qingshan, site, toda
     appointment_book_pair(resident=resident, day=today)
     VaccinationFactory(resident=resident, site=site)
     SiteDay.objects.filter(site=site, date__gte=today + 16 * DAY).update(capacity=0)
-    assert dose2_follow_dose1(resident=resident, given_on=today + 2 * DAY) is None
+    assert later_doses_follow(resident=resident, dose_number=1, given_on=today + 2 * DAY) is None
     assert list(needs_attention(village=qingshan)) == [resident]

@@ -101,9 +101,7 @@ def test_the_one_statement_gives_back_dose_1_when_no_day_has_room_for_dose_2(qin
     SiteDay.objects.filter(site=site, date__gte=today + 14 * DAY).update(capacity=0)
     resident = loaded(ResidentFactory(village=qingshan))
     campaign = resident.campaign
-    pair = services._book_pair_in_one_statement(
-        resident, site, today, today + 14 * DAY, campaign.end_date, booked_by=None, slot=""
-    )
+    pair = services._book_in_one_statement(resident, site, today, campaign, booked_by=None, slot="")
     assert pair is None
     assert SiteDay.objects.get(site=site, date=today).booked == 0
     assert not Appointment.objects.exists()
@@ -114,9 +112,7 @@ def test_the_one_statement_books_nothing_for_a_resident_with_dose_1_booked(qings
     resident = loaded(ResidentFactory(village=qingshan))
     appointment_book_pair(resident=resident, day=today)
     campaign = resident.campaign
-    pair = services._book_pair_in_one_statement(
-        resident, site, today + DAY, today + 15 * DAY, campaign.end_date, booked_by=None, slot=""
-    )
+    pair = services._book_in_one_statement(resident, site, today + DAY, campaign, booked_by=None, slot="")
     assert pair is None
     assert SiteDay.objects.get(site=site, date=today + DAY).booked == 0
     assert Appointment.objects.count() == 2
@@ -132,7 +128,7 @@ def test_bulk_booking_reads_the_campaign_village_and_site_once_not_per_resident(
 
 def test_a_campaign_without_an_interval_counts_both_doses_on_one_day(qingshan, site, today):
     # One statement cannot update the same site-day row twice: such a campaign is booked step by step.
-    type(qingshan.campaign).objects.filter(pk=qingshan.campaign_id).update(doses=1, dose_intervals=[])
+    type(qingshan.campaign).objects.filter(pk=qingshan.campaign_id).update(doses=2, dose_intervals=[0])
     first, second = appointment_book_pair(resident=loaded(ResidentFactory(village=qingshan)), day=today)
     assert first.date == second.date == today
     assert SiteDay.objects.get(site=site, date=today).booked == 2
@@ -142,10 +138,10 @@ def test_a_campaign_without_an_interval_counts_both_doses_on_one_day(qingshan, s
 def test_without_its_guard_the_dose_2_update_would_overbook_racing_for_the_last_places(qingshan, monkeypatch):
     """Shows the race is real: each statement finds the dose-2 day in its own snapshot, taken before it
     waited for the dose-1 row, so by then the day can be full; only the guard notices."""
-    sql, given = services._pair_statement()
+    sql, given = services._booking_statement(2)
     guard = "WHERE booked < capacity AND id = ("
     assert sql.count(guard) == 1
-    monkeypatch.setattr(services, "_pair_statement", lambda: (sql.replace(guard, "WHERE id = ("), given))
+    monkeypatch.setattr(services, "_booking_statement", lambda doses: (sql.replace(guard, "WHERE id = ("), given))
     site_days_ensure(campaign=qingshan.campaign)
     today = timezone.localdate()
     SiteDay.objects.filter(site=qingshan.site, date__gte=today + 14 * DAY).update(capacity=0)

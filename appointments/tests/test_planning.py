@@ -25,14 +25,15 @@ def _days(start, end):
     return [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def plan_input(*, start=START, end=END, deadline=DEADLINE, interval=14, floor=600, doses=2, sites, villages):
+def plan_input(
+    *, start=START, end=END, deadline=DEADLINE, interval=14, floor=600, doses=2, intervals=None, sites, villages
+):
     return PlanInput(
         start=start,
         end=end,
         first_dose_deadline=deadline,
-        min_interval_days=interval,
+        dose_intervals=tuple(intervals if intervals is not None else [interval] * (doses - 1)),
         daily_floor=floor,
-        doses=doses,
         sites=sites,
         villages=villages,
     )
@@ -119,7 +120,7 @@ def test_the_deadline_is_met_whenever_half_of_each_day_and_its_return_day_would_
         proposal = propose_first_doses(plan)
         for site in plan.sites:
             free = {day: max(site.capacity_on(day) - site.taken.get(day, 0), 0) for day in _days(plan.start, plan.end)}
-            interval = datetime.timedelta(days=plan.min_interval_days)
+            interval = datetime.timedelta(days=plan.dose_intervals[0])
             bound = sum(
                 min(free[day], free[day + interval]) // 2
                 for day in _days(plan.start, plan.first_dose_deadline)
@@ -138,7 +139,7 @@ def test_second_doses_are_reserved_for_every_first_dose_at_the_interval_and_by_t
     for seed in SEEDS:
         plan = random_input(seed, quota_scale=2)
         proposal = propose_first_doses(plan)
-        interval = plan.min_interval_days
+        interval = plan.dose_intervals[0]
         for site in plan.sites:
             days = _days(plan.start, plan.end)
             first = [proposal.totals[(site.id, day)].first for day in days]
@@ -344,7 +345,7 @@ def test_no_room_for_second_doses_before_the_end_is_a_reason_not_an_error():
     late = [day for (_s, _v, day) in proposal.allocations if day > END - datetime.timedelta(days=14)]
     assert late == []
     assert any(p.kind == Problem.SHORTAGE for p in proposal.problems)
-    assert any("no room for their second doses" in p.message for p in proposal.problems)
+    assert any("no room for their later doses" in p.message for p in proposal.problems)
 
 
 def test_a_one_dose_campaign_reserves_nothing_and_a_three_dose_one_reserves_two_places_each():
@@ -362,7 +363,7 @@ def test_the_same_input_gives_the_same_proposal_whatever_the_order():
         plan = random_input(seed)
         again = plan_input(
             start=plan.start,
-            interval=plan.min_interval_days,
+            interval=plan.dose_intervals[0],
             floor=plan.daily_floor,
             sites=list(reversed(plan.sites)),
             villages=sorted(plan.villages, key=lambda v: -v.id),
@@ -380,3 +381,16 @@ def test_problems_speak_chinese_for_the_office():
     short = next(p for p in proposal.problems if p.kind == Problem.SHORTAGE)
     assert short.message.startswith("江店体育馆接种点：")
     assert "截止" in short.message and "红河社区" in short.message
+
+
+def test_a_three_dose_campaign_reserves_each_later_dose_at_its_own_interval():
+    site = SiteInput(id=1, name="卫生服务中心", daily_capacity=900)
+    villages = [VillageInput(id=1, name="青山社区", site_id=1, remaining=300)]
+    plan = plan_input(intervals=[28, 20], floor=0, deadline=START, sites=[site], villages=villages)
+    proposal = propose_first_doses(plan)
+    assert proposal.village_total(1) == 300
+    # Everyone on the first day: dose 2 four weeks later, dose 3 twenty days after that.
+    assert proposal.reserved == {
+        (1, START + datetime.timedelta(days=28)): 300,
+        (1, START + datetime.timedelta(days=48)): 300,
+    }

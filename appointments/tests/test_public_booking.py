@@ -101,7 +101,7 @@ def test_a_booked_persons_page_shows_the_slip_whose_qr_code_is_the_code_the_site
     assert f"{first.code[:5]}-{first.code[5:]}" in html
     assert "张三丰" in html  # the phone that added them sees the name in full
     assert "341524198506150012" not in html and "0012" in html  # the document: the last four only
-    assert 'data-testid="slip-second-dose"' in html
+    assert 'data-testid="slip-held-dose"' in html
     assert first.site.address in html
 
 

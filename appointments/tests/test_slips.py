@@ -238,15 +238,15 @@ def test_the_paper_chosen_is_kept_for_the_next_slip_page(client, cadre_qingshan,
 def test_a_dose_1_slip_shows_the_dose_2_date_and_site_held_for_it(client, cadre_qingshan, appointment):
     held = AppointmentFactory(resident=appointment.resident, dose_number=2, date=TOMORROW + datetime.timedelta(days=21))
     html = slip_page(client, cadre_qingshan, appointment).content.decode()
-    [second] = re.findall(r'data-testid="slip-second-dose">(.*?)</div>', html, re.S)
+    [second] = re.findall(r'data-testid="slip-held-dose"[^>]*>(.*?)</div>', html, re.S)
     assert "第2剂" in second and f"{held.date.month}月{held.date.day}日" in second and held.site.name in second
     assert "第2剂" not in slip_page(client, cadre_qingshan, held).content.decode().split('data-testid="slip-dose">')[0]
-    assert 'data-testid="slip-second-dose"' not in slip_page(client, cadre_qingshan, held).content.decode()
+    assert 'data-testid="slip-held-dose"' not in slip_page(client, cadre_qingshan, held).content.decode()
 
 
 def test_a_dose_1_slip_without_a_held_dose_2_says_only_where_dose_2_is_given(client, cadre_qingshan, appointment):
     html = slip_page(client, cadre_qingshan, appointment).content.decode()
-    assert 'data-testid="slip-second-dose"' not in html and "第二剂须在同一接种点接种" in html
+    assert 'data-testid="slip-held-dose"' not in html and "第二剂须在同一接种点接种" in html
 
 
 def test_a_villages_slips_read_the_dose_2_places_in_one_query(
@@ -259,4 +259,4 @@ def test_a_villages_slips_read_the_dose_2_places_in_one_query(
     client.get(reverse("daily:village_slips"), {"date": TOMORROW.isoformat()})  # warm the session and caches
     with django_assert_max_num_queries(12):
         html = client.get(reverse("daily:village_slips"), {"date": TOMORROW.isoformat()}).content.decode()
-    assert html.count('data-testid="slip-second-dose"') == 5
+    assert html.count('data-testid="slip-held-dose"') == 5
