@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/users/", include("campaign.accounts.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("campaign/", include(([path("choose/", views.choose_campaign, name="choose")], "campaign"))),
     path("residents/", include("residents.urls")),
     # The site team's pages kept the address they had under appointments.
     path("appointments/site/", include("sites.urls")),

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from campaign.lib.documents import DOCUMENT_KINDS, DocumentType, nationality_choices, parse_document
 from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
+from campaign.scope import bound_to_village
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import normalize_name, normalize_phone, registration_check
 
@@ -61,8 +62,11 @@ class ResidentForm(CleanTextMixin, forms.ModelForm):
         if villages is not None:
             self.fields["village"] = forms.ModelChoiceField(queryset=villages, label=_("village"))
             self.order_fields(["village"])
+        # The cadres bound to the village (or to any village of the campaign): by its name, as
+        # bindings hold across campaigns (campaign.scope).
+        names = [village.name] if village else Village.objects.filter(campaign=campaign).values("name")
         self.fields["responsible_cadre"].queryset = User.objects.filter(
-            is_active=True, profile__village__campaign=campaign, **({"profile__village": village} if village else {})
+            is_active=True, profile__village__name__in=names
         ).order_by("first_name")
 
     def clean_name(self):
@@ -138,7 +142,7 @@ class ResidentEditForm(CleanTextMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["responsible_cadre"].queryset = User.objects.filter(
-            is_active=True, profile__village=self.instance.village
+            bound_to_village(self.instance.village), is_active=True
         ).order_by("first_name")
 
     def clean_name(self):

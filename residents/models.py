@@ -32,17 +32,24 @@ FOREIGN_DOCUMENT_TYPES = sorted(str(kind.type) for kind in DOCUMENT_KINDS.values
 
 class ResidentQuerySet(models.QuerySet):
     def for_user(self, user):
-        """The residents a user may see: cadres their village, site teams their site's villages."""
+        """The residents a user may see: cadres their village's, site teams their site's villages'.
+
+        Bindings hold across campaigns (campaign.scope): a cadre sees the residents of the villages
+        named as hers in every campaign, a site team those of the villages whose site is named as
+        theirs. A page narrows this to the campaign it works in.
+        """
+        from campaign.models import Village
         from campaign.roles import Role, role_of
+        from sites.models import Site
 
         role = role_of(user)
         if role in (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP):
             return self
         profile = getattr(user, "profile", None)
         if role == Role.CADRE and profile and profile.village_id:
-            return self.filter(village_id=profile.village_id)
+            return self.filter(village__name__in=Village.objects.filter(cadres__user=user).values("name"))
         if role == Role.SITE_TEAM and profile and profile.site_id:
-            return self.filter(village__site_id=profile.site_id)
+            return self.filter(village__site__name__in=Site.objects.filter(team__user=user).values("name"))
         return self.none()
 
 

@@ -31,7 +31,7 @@ from campaign.lib.text import clean_text
 from residents.models import CONTRAINDICATIONS, FullValueView, Resident
 from residents.services import number_search_allowed, record_full_view, resident_set_refused, resident_update
 from sites.capacity import release_place, site_days_ensure, take_place
-from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
+from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
 
 OBSERVATION = datetime.timedelta(minutes=30)
@@ -376,7 +376,8 @@ def site_shot(*, pk: int, lot_number: str, vaccinator, at=None) -> ShotResult:
     nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
     vaccinator's site.
     """
-    return _shot(Q(site__team__user=vaccinator), pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
+    own_site = Q(site__name__in=Site.objects.filter(team__user=vaccinator).values("name"))  # in any campaign
+    return _shot(own_site, pk=pk, lot_number=lot_number, vaccinator=vaccinator, at=at)
 
 
 def site_vaccinate(*, appointment: Appointment, lot_number: str, vaccinator, at=None):
@@ -557,4 +558,5 @@ def adverse_event_open(*, event: AdverseEvent, user) -> bool:
     `user` (supervision, leadership, a site team member who is not a doctor, another site's doctor).
     One conditional update: two people opening it at once record one of them.
     """
-    return adverse_events_to_open(user).filter(pk=event.pk).update(seen_at=timezone.now(), seen_by=user) == 1
+    unseen = adverse_events_to_open(user, campaign=event.vaccination.site.campaign_id)
+    return unseen.filter(pk=event.pk).update(seen_at=timezone.now(), seen_by=user) == 1
