@@ -2,8 +2,8 @@ from functools import cache
 
 from django.urls import reverse
 
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import open_campaigns
 from sites.selectors import adverse_events_to_open
 
 
@@ -25,7 +25,7 @@ def _campaign_choice(request) -> dict:
         return {}
     match = getattr(request, "resolver_match", None)
     back = request.path if match is not None and not match.kwargs else reverse("home")
-    choices = list(Campaign.objects.open().order_by("-start_date", "-id").only("id", "name"))
+    choices = open_campaigns(request)
     return {"current": current, "choices": choices if len(choices) > 1 else [], "next": back}
 
 

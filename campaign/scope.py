@@ -24,25 +24,61 @@ class NoOpenCampaign(Exception):
     answers it with a page that says so)."""
 
 
+def open_campaigns(request) -> list[Campaign]:
+    """The open campaigns, the one that started last first: one query per request (the top bar's
+    choice reads the same list)."""
+    found = getattr(request, "_open_campaigns", None)
+    if found is None:
+        from django.db.models import Exists, OuterRef, Value
+
+        from campaign.models import Profile
+
+        campaigns = Campaign.objects.open().order_by("-start_date", "-id")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Whether it is the one the user last worked in (Profile.last_campaign), in the same query.
+            last = Profile.objects.filter(user_id=user.pk, last_campaign=OuterRef("pk"))
+            found = list(campaigns.annotate(is_last=Exists(last)))
+        else:
+            found = list(campaigns.annotate(is_last=Value(False)))
+        request._open_campaigns = found
+    return found
+
+
 def campaign_for(request) -> Campaign | None:
     """The campaign this request works in (see the module's docstring), or None when none is open."""
-    open_ = Campaign.objects.open()
+    open_ = {campaign.pk: campaign for campaign in open_campaigns(request)}
+    if not open_:
+        return None
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    if chosen:
-        found = open_.filter(pk=chosen).first()
-        if found is not None:
-            return found
+    if chosen in open_:
+        return open_[chosen]
+    last = next((campaign for campaign in open_.values() if campaign.is_last), None)
+    # Else the default: the open campaign that started last (Campaign.objects.default()).
+    return last or next(iter(open_.values()))
+
+
+def _campaign_id_in_sql(request):
+    """campaign_for's choice as an SQL expression (a subquery of the query it goes into, no query of its
+    own): the session's choice while open, else the user's last campaign while open, else the open
+    campaign that started last. None when there is no signed-in user to choose for."""
+    from django.db.models import IntegerField, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from campaign.models import Profile
+
     user = getattr(request, "user", None)
-    found = None
-    profile = getattr(user, "profile", None) if user is not None and user.is_authenticated else None
-    if profile is not None and profile.last_campaign_id:
-        found = open_.filter(pk=profile.last_campaign_id).first()
-    found = found or Campaign.objects.default()
-    if found is not None and user is not None and user.is_authenticated and hasattr(request, "session"):
-        # Kept for the session: the next pages need not look for it again (and the workstation's
-        # pages find it with their site, in one query: own_site).
-        request.session[SESSION_KEY] = found.pk
-    return found
+    if user is None or not user.is_authenticated:
+        return None
+    choices = []
+    chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if isinstance(chosen, int):
+        choices.append(Subquery(Campaign.objects.open().filter(pk=chosen).values("pk")[:1]))
+    choices.append(
+        Subquery(Profile.objects.filter(user=user, last_campaign__is_open=True).values("last_campaign_id")[:1])
+    )
+    choices.append(Subquery(Campaign.objects.open().order_by("-start_date", "-id").values("pk")[:1]))
+    return Coalesce(*choices, Value(None), output_field=IntegerField())
 
 
 def campaign_choose(request, campaign: Campaign) -> None:
@@ -123,29 +159,26 @@ def _campaign_not_read_yet(request) -> bool:
 
 def in_working_campaign(request, path: str = "campaign") -> Q:
     """A filter for rows of the campaign the page works in, `path` leading to the campaign
-    ("site__campaign"), that costs no query of its own when the session holds the choice: it is
-    the choice while that campaign is open, which is what request.campaign would read. Raises
-    NoOpenCampaign as working_campaign does."""
-    chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    if chosen and _campaign_not_read_yet(request):
-        return Q(**{f"{path}_id": chosen, f"{path}__is_open": True})
+    ("site__campaign"), that costs no query of its own while request.campaign is not read yet."""
+    if _campaign_not_read_yet(request):
+        expression = _campaign_id_in_sql(request)
+        if expression is not None:
+            return Q(**{f"{path}_id": expression})
     return Q(**{path: working_campaign(request)})
 
 
 def own_site(request):
     """A site team's site in the campaign the page works in, with its campaign; 403 when they have
     none there. One query on the workstation's busy pages: the site is read with the campaign
-    chosen in the session, which becomes request.campaign."""
+    (in_working_campaign), which becomes request.campaign."""
     from django.core.exceptions import PermissionDenied
 
     from sites.models import Site
 
-    chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    if chosen and _campaign_not_read_yet(request):
+    if _campaign_not_read_yet(request):
         site = (
             Site.objects.filter(
-                campaign_id=chosen,
-                campaign__is_open=True,
+                in_working_campaign(request),
                 name__in=Site.objects.filter(team__user=request.user).values("name"),
             )
             .select_related("campaign")
