@@ -38,18 +38,17 @@ class ResidentQuerySet(models.QuerySet):
         named as hers in every campaign, a site team those of the villages whose site is named as
         theirs. A page narrows this to the campaign it works in.
         """
-        from campaign.models import Village
+        from campaign.models import Profile
         from campaign.roles import Role, role_of
-        from sites.models import Site
 
         role = role_of(user)
         if role in (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP):
             return self
         profile = getattr(user, "profile", None)
         if role == Role.CADRE and profile and profile.village_id:
-            return self.filter(village__name__in=Village.objects.filter(cadres__user=user).values("name"))
+            return self.filter(village__name__in=Profile.objects.filter(user=user).values("village__name"))
         if role == Role.SITE_TEAM and profile and profile.site_id:
-            return self.filter(village__site__name__in=Site.objects.filter(team__user=user).values("name"))
+            return self.filter(village__site__name__in=Profile.objects.filter(user=user).values("site__name"))
         return self.none()
 
 
