@@ -18,8 +18,8 @@ from appointments.services import (
 )
 from campaign.lib.access import role_required
 from campaign.lib.params import id_param
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import own_village, working_campaign
 from residents.models import Resident
 from sites.supply.selectors import supply_short
 
@@ -27,9 +27,9 @@ BOOKERS = (Role.CADRE, Role.OFFICE)
 
 
 def _village(request, campaign):
-    """The cadre's own village; the office picks one with ?village=."""
+    """The cadre's own village (in this campaign); the office picks one with ?village=."""
     if role_of(request.user) == Role.CADRE:
-        return request.user.profile.village
+        return own_village(request)
     villages = campaign.villages.select_related("site")
     village_id = id_param(request.GET, "village")
     return get_object_or_404(villages, pk=village_id) if village_id else villages.first()
@@ -39,7 +39,7 @@ def _village(request, campaign):
 def booking(request):
     """Book residents onto a day: ticked ones or the next N eligible. The day is picked among the campaign's
     days on which the village's site is open; each shows the site's free places and the village's plan places."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     village = _village(request, campaign)
     candidates = residents_to_book(village=village)
     today = timezone.localdate()
@@ -84,7 +84,8 @@ def _suggestions(results):
 
 
 def _resident(request, pk):
-    return get_object_or_404(Resident.objects.for_user(request.user).select_related("campaign", "village__site"), pk=pk)
+    residents = Resident.objects.for_user(request.user).filter(campaign=working_campaign(request))
+    return get_object_or_404(residents.select_related("campaign", "village__site"), pk=pk)
 
 
 @require_POST
@@ -126,7 +127,7 @@ def book_resident(request, pk):
 
 
 def _appointment(request, pk):
-    scoped = Resident.objects.for_user(request.user)
+    scoped = Resident.objects.for_user(request.user).filter(campaign=working_campaign(request))
     return get_object_or_404(Appointment.objects.filter(resident__in=scoped).select_related("site"), pk=pk)
 
 

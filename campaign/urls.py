@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 
 from campaign import views
 from campaign.accounts import views as account_views
+from campaign.setup import urls as setup_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,8 +16,20 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/users/", include("campaign.accounts.urls")),
-    path("campaign/setup/", include("campaign.setup.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    # One namespace: the top bar's choice of campaign and the office's campaign set-up (campaign.setup).
+    path(
+        "campaign/",
+        include(
+            (
+                [
+                    path("choose/", views.choose_campaign, name="choose"),
+                    path("setup/", include(setup_urls.urlpatterns)),
+                ],
+                "campaign",
+            )
+        ),
+    ),
     path("residents/", include("residents.urls")),
     # The site team's pages kept the address they had under appointments.
     path("appointments/site/", include("sites.urls")),

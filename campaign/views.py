@@ -1,10 +1,15 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from campaign.lib.params import id_param
+from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import campaign_choose
 
 ROLE_HOMES = {
     Role.CADRE: "residents:village_home",
@@ -36,3 +41,18 @@ def health(request):
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the form's token did not check (an expired page, a login in another window)."""
     return render(request, "403_csrf.html", status=403)
+
+
+@require_POST
+def choose_campaign(request):
+    """The top bar's choice: work in another open campaign from now on (this session and the next
+    login), back on the page the choice was made from."""
+    if role_of(request.user) is None:
+        return render(request, "campaign/no_role.html", status=403)
+    campaign_id = id_param(request.POST, "campaign")
+    campaign = Campaign.objects.open().filter(pk=campaign_id).first() if campaign_id else None
+    if campaign is not None:
+        campaign_choose(request, campaign)
+    back = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return HttpResponseRedirect(back) if safe and back.startswith("/") else redirect("home")

@@ -22,6 +22,7 @@ from campaign.lib.jobs import PROGRESS_RESET, ProgressReporter, enqueue_or_run_h
 from campaign.lib.queue import enqueue
 from campaign.models import Campaign, Village
 from campaign.roles import Role, role_of
+from campaign.scope import bound_village
 from reports.models import Export
 from reports.roster import write_roster
 from reports.selectors import describe_filter
@@ -55,8 +56,8 @@ def export_villages(*, user, campaign):
     """The villages a user may name in an export's filter: a cadre's own, all for the other exporters."""
     villages = Village.objects.filter(campaign=campaign)
     if role_of(user) == Role.CADRE:
-        profile = getattr(user, "profile", None)
-        return villages.filter(pk=profile.village_id if profile else None)
+        own = bound_village(user, campaign)  # her village's namesake in this campaign (campaign.scope)
+        return villages.filter(pk=own.pk if own else None)
     return villages
 
 
@@ -86,26 +87,27 @@ def roster_residents(*, user, campaign, parameters: dict):
     return queryset
 
 
-def _roster_parameters(*, user, params) -> dict:
+def _roster_parameters(*, user, campaign, params) -> dict:
     parameters = {}
     for key in FILTER_KEYS:
         value = params.get(key)
         if value is not None and str(value).strip() != "":
             parameters[key] = str(value).strip()
     if role_of(user) == Role.CADRE and "village" not in parameters:
-        profile = getattr(user, "profile", None)
-        if profile is not None and profile.village_id:
-            parameters["village"] = str(profile.village_id)  # a cadre's roster is always their village's
+        own = bound_village(user, campaign)
+        if own is not None:
+            parameters["village"] = str(own.pk)  # a cadre's roster is always their village's
     return parameters
 
 
-def export_request(*, user, kind: str, params, full_values: bool = False, queue: bool = True) -> Export:
+def export_request(*, user, kind: str, params, full_values: bool = False, queue: bool = True, campaign=None) -> Export:
     """Record that `user` asks for an export and enqueue its build once the row is committed.
 
     `params` are the resident list's query parameters (a QueryDict or a dict); only the
     filter's own keys are kept. When the broker cannot be reached the build runs in a thread of
     this process instead (campaign.lib.jobs.enqueue_or_run_here); with `queue=False` nothing is
-    started and the caller builds it (export_build). Returns the pending Export. Raises PermissionDenied when
+    started and the caller builds it (export_build). The roster is of `campaign` (the page's; without
+    one, the default open campaign). Returns the pending Export. Raises PermissionDenied when
     the user's role may not export, or asks for full values without being the office;
     Village.DoesNotExist when the filter names a village outside the user's scope (a cadre
     asking for another village); ValidationError for other invalid parameters.
@@ -117,8 +119,10 @@ def export_request(*, user, kind: str, params, full_values: bool = False, queue:
         raise PermissionDenied("full ID numbers and phones are exported for the office only")
     if kind != Export.Kind.RESIDENTS:
         raise ValueError(f"unknown export kind {kind!r}")
-    campaign = Campaign.objects.current()
-    parameters = _roster_parameters(user=user, params=params)
+    campaign = campaign or Campaign.objects.default()
+    if campaign is None:
+        raise ValidationError("no campaign is open")
+    parameters = _roster_parameters(user=user, campaign=campaign, params=params)
     roster_residents(user=user, campaign=campaign, parameters=parameters)  # refuses a bad filter now, not later
     # The task by its registered name, not by import: reports.tasks imports this module (each task
     # calls one service here). ReportsConfig.ready() registers it in every process; a wrong name is a KeyError.
@@ -146,7 +150,13 @@ def export_retry(*, export: Export, user) -> Export:
     """Ask again for a failed export: a new export of the same filter, by `user` (the record stays)."""
     if export.status != Export.Status.FAILED:
         raise ValidationError("only a failed export is asked for again")
-    return export_request(user=user, kind=export.kind, params=export.parameters, full_values=export.full_values)
+    return export_request(
+        user=user,
+        kind=export.kind,
+        params=export.parameters,
+        full_values=export.full_values,
+        campaign=export.campaign,
+    )
 
 
 def _claimable(*, now, redelivered: bool) -> Q:

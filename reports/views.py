@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
 from campaign.lib.jobs import progress_response
-from campaign.models import Campaign, Village
+from campaign.models import Village
 from campaign.roles import Role, role_of
+from campaign.scope import bound_village, working_campaign
 from reports.doses import dose_labels
 from reports.models import Export
 from reports.progress import progress_fresh
@@ -29,12 +30,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @never_cache
 @role_required(Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
 def dashboard(request):
-    """Progress of the current campaign for the office, supervision and leadership (precomputed rows).
+    """Progress of the campaign the page works in for the office, supervision and leadership (precomputed rows).
 
     The rows are at most a minute behind the records for everyone who opens the page, with or
     without beat, a worker or Redis (reports.progress.progress_fresh); no one presses a button.
     """
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     today = timezone.localdate()
     computed_at = progress_fresh(campaign=campaign)
     figures = dashboard_figures_of_run(campaign=campaign, today=today, computed_at=computed_at)
@@ -57,11 +58,11 @@ def dashboard(request):
 @role_required(*EXPORT_ROLES)
 def export_list(request):
     """Ask for a roster, and the recent exports: the office sees everyone's (the audit trail)."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     role = role_of(request.user)
     villages = None if role == Role.CADRE else export_villages(user=request.user, campaign=campaign)
     filters = ResidentFilter(request.GET or None, queryset=Resident.objects.none(), villages=villages)
-    exports = Export.objects.for_user(request.user).select_related("requested_by")
+    exports = Export.objects.for_user(request.user).filter(campaign=campaign).select_related("requested_by")
     page = Paginator(exports, 25).get_page(request.GET.get("page"))
     descriptions = export_descriptions(page.object_list)
     downloads = Paginator(full_value_downloads(user=request.user), 25).get_page(request.GET.get("downloads_page"))
@@ -70,7 +71,7 @@ def export_list(request):
         "reports/export_list.html",
         {
             "filters": filters,
-            "village": request.user.profile.village if role == Role.CADRE else None,
+            "village": bound_village(request.user, campaign) if role == Role.CADRE else None,
             "page": page,
             "rows": [(export, descriptions[export.pk]) for export in page],
             "sees_everyone": role == Role.OFFICE,
@@ -94,6 +95,7 @@ def export_residents(request):
         export = export_request(
             user=request.user,
             kind=Export.Kind.RESIDENTS,
+            campaign=working_campaign(request),
             params=params,
             full_values=request.POST.get("full_values") in ("1", "on", "true"),
         )
@@ -124,7 +126,8 @@ def export_again(request, pk):
 
 def _export_or_404(request, pk):
     # Someone else's export is simply not there: 404, never 403.
-    return get_object_or_404(Export.objects.for_user(request.user).select_related("requested_by"), pk=pk)
+    exports = Export.objects.for_user(request.user).filter(campaign=working_campaign(request))
+    return get_object_or_404(exports.select_related("requested_by"), pk=pk)
 
 
 @role_required(*EXPORT_ROLES)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from campaign.lib.documents import DOCUMENT_KINDS, DocumentType, nationality_choices, parse_document
 from campaign.lib.text import CleanTextMixin
 from campaign.models import Village
+from campaign.scope import bound_to_village
 from campaign.screening import BUILTIN_CODES
 from residents.models import Resident
 from residents.services import (
@@ -157,8 +158,11 @@ class ResidentForm(CleanTextMixin, ScreeningQuestionsMixin, GuardianFieldsMixin,
         if villages is not None:
             self.fields["village"] = forms.ModelChoiceField(queryset=villages, label=_("village"))
             self.order_fields(["village"])
+        # The cadres bound to the village (or to any village of the campaign): by its name, as
+        # bindings hold across campaigns (campaign.scope).
+        names = [village.name] if village else Village.objects.filter(campaign=campaign).values("name")
         self.fields["responsible_cadre"].queryset = User.objects.filter(
-            is_active=True, profile__village__campaign=campaign, **({"profile__village": village} if village else {})
+            is_active=True, profile__village__name__in=names
         ).order_by("first_name")
 
     def clean_name(self):
@@ -245,7 +249,7 @@ class ResidentEditForm(CleanTextMixin, ScreeningQuestionsMixin, GuardianFieldsMi
             self.initial["guardian_document_type"] = DocumentType.ID_CARD
         self.add_screening_fields(self.instance.campaign, answers_of(self.instance))
         self.fields["responsible_cadre"].queryset = User.objects.filter(
-            is_active=True, profile__village=self.instance.village
+            bound_to_village(self.instance.village), is_active=True
         ).order_by("first_name")
 
     def clean_name(self):

@@ -32,7 +32,13 @@ FOREIGN_DOCUMENT_TYPES = sorted(str(kind.type) for kind in DOCUMENT_KINDS.values
 
 class ResidentQuerySet(models.QuerySet):
     def for_user(self, user):
-        """The residents a user may see: cadres their village, site teams their site's villages."""
+        """The residents a user may see: cadres their village's, site teams their site's villages'.
+
+        Bindings hold across campaigns (campaign.scope): a cadre sees the residents of the villages
+        named as hers in every campaign, a site team those of the villages whose site is named as
+        theirs. A page narrows this to the campaign it works in.
+        """
+        from campaign.models import Profile
         from campaign.roles import Role, role_of
 
         role = role_of(user)
@@ -40,9 +46,9 @@ class ResidentQuerySet(models.QuerySet):
             return self
         profile = getattr(user, "profile", None)
         if role == Role.CADRE and profile and profile.village_id:
-            return self.filter(village_id=profile.village_id)
+            return self.filter(village__name__in=Profile.objects.filter(user=user).values("village__name"))
         if role == Role.SITE_TEAM and profile and profile.site_id:
-            return self.filter(village__site_id=profile.site_id)
+            return self.filter(village__site__name__in=Profile.objects.filter(user=user).values("site__name"))
         return self.none()
 
 

@@ -146,6 +146,8 @@ def reviews_pending(user, *, campaign):
     )
 
 
-def reviews_pending_count(user) -> int:
-    """How many self-registrations of the current campaign wait for `user`'s review (the navigation's badge)."""
-    return Resident.objects.for_user(user).filter(review=Resident.Review.PENDING, campaign__is_open=True).count()
+def reviews_pending_count(user, *, campaign) -> int:
+    """How many self-registrations of `campaign` wait for `user`'s review (the navigation's badge)."""
+    if not campaign:
+        return 0
+    return reviews_pending(user, campaign=campaign).count()

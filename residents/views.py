@@ -19,8 +19,8 @@ from campaign.lib.documents import (
 )
 from campaign.lib.idnumber import age_on
 from campaign.lib.masking import mask_document_number, mask_phone, shown_birth_date, shown_id_number, shown_phone
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import own_village, working_campaign
 from residents.filters import ResidentFilter, search_problem
 from residents.forms import RefuseForm, ResidentEditForm, ResidentForm, ReviewRefuseForm, villages_for
 from residents.models import FullValueView, Resident
@@ -51,7 +51,7 @@ WRITERS = (Role.CADRE, Role.OFFICE)
 
 
 def _scoped(request):
-    return Resident.objects.for_user(request.user).filter(campaign=Campaign.objects.current())
+    return Resident.objects.for_user(request.user).filter(campaign=working_campaign(request))
 
 
 def _resident_or_404(request, pk):
@@ -62,10 +62,10 @@ def _resident_or_404(request, pk):
 @role_required(*READERS)
 def village_home(request):
     """The cadre's village: its numbers and the resident list; the office and readers pick a village."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     role = role_of(request.user)
     villages = None if role == Role.CADRE else villages_for(campaign)
-    village = request.user.profile.village if role == Role.CADRE else None
+    village = own_village(request) if role == Role.CADRE else None
     full = sees_full_values(request.user)
     filters = ResidentFilter(request.GET or None, queryset=_scoped(request), villages=villages, full=full)
     if villages is not None and filters.is_bound and filters.is_valid():
@@ -112,9 +112,9 @@ def _row(resident, *, campaign, full):
 @role_required(*WRITERS)
 def resident_new(request):
     """Register a resident: one screen, usable on a phone."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     is_cadre = role_of(request.user) == Role.CADRE
-    village = request.user.profile.village if is_cadre else None
+    village = own_village(request) if is_cadre else None
     form_kwargs = {"campaign": campaign, "village": village, "villages": None if is_cadre else villages_for(campaign)}
     form = ResidentForm(
         request.POST or None, initial={"responsible_cadre": request.user if is_cadre else None}, **form_kwargs
@@ -173,7 +173,7 @@ def id_preview(request):
     context = {"typed": len(number), "expected": kind.preview_lengths[-1]}
     # A number is judged once it has one of its type's lengths (or more): not while it is typed.
     if len(number) in kind.preview_lengths or len(number) > kind.preview_lengths[-1]:
-        campaign = Campaign.objects.current()
+        campaign = working_campaign(request)
         try:
             parsed = parse_document(kind.type, number)
         except ValidationError as error:
@@ -379,7 +379,7 @@ def full_value_views(request):
 @role_required(*WRITERS)
 def review_list(request):
     """The self-registrations of the cadre's village (every village for the office) waiting for review."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     pending = with_progress(reviews_pending(request.user, campaign=campaign).select_related("village"))
     page = Paginator(pending, 25).get_page(request.GET.get("page"))
     rows = []

@@ -17,7 +17,7 @@ from campaign.lib.idnumber import normalize_id_number
 from campaign.roles import SITE_DOCTOR_GROUP, Role, role_of
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import reason_labels
-from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination
+from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination
 
 # Exactly the last 6 characters of the ID number, with the name: fewer would find too many people,
 # and a shorter or longer run would let the team confirm the hidden digits one at a time.
@@ -276,34 +276,39 @@ def site_day_live(*, site, day: datetime.date) -> dict:
     return counts
 
 
-def adverse_events_to_open(user):
-    """The adverse events waiting to be opened that the top bar shows `user`, as a queryset.
+def _team_sites(user):
+    """The names of the site a site team member is bound to: their site in every campaign (campaign.scope)."""
+    return Site.objects.filter(team__user=user).values("name")
 
-    Those of the current campaign that nobody it is shown to has opened yet: every one for the
-    office, those of their own site for a site doctor (a site team member in the doctor group), none
-    for anyone else. Counting it is one query over the few unopened events (a partial index holds them).
+
+def adverse_events_to_open(user, *, campaign):
+    """The adverse events of `campaign` waiting to be opened that the top bar shows `user`, as a queryset.
+
+    Those that nobody it is shown to has opened yet: every one for the office, those of their own
+    site for a site doctor (a site team member in the doctor group), none for anyone else. Counting
+    it is one query over the few unopened events (a partial index holds them).
     """
     role = role_of(user)
-    unseen = AdverseEvent.objects.filter(seen_at__isnull=True, vaccination__site__campaign__is_open=True)
+    unseen = AdverseEvent.objects.filter(seen_at__isnull=True, vaccination__site__campaign=campaign)
     if role == Role.OFFICE:
         return unseen
     if role == Role.SITE_TEAM:
         doctor = get_user_model().groups.through.objects.filter(user_id=user.pk, group__name=SITE_DOCTOR_GROUP)
-        return unseen.filter(Exists(doctor), vaccination__site__team__user=user)
+        return unseen.filter(Exists(doctor), vaccination__site__name__in=_team_sites(user))
     return AdverseEvent.objects.none()
 
 
-def adverse_events_for_user(user):
-    """The adverse events `user` may read, newest first: the current campaign's for the office, supervision
-    and leadership, their own site's for a site team member, none for anyone else."""
+def adverse_events_for_user(user, *, campaign):
+    """The adverse events of `campaign` that `user` may read, newest first: all for the office,
+    supervision and leadership, their own site's for a site team member, none for anyone else."""
     role = role_of(user)
-    events = AdverseEvent.objects.filter(vaccination__site__campaign__is_open=True).select_related(
+    events = AdverseEvent.objects.filter(vaccination__site__campaign=campaign).select_related(
         "vaccination__resident__village", "vaccination__site", "reported_by", "seen_by"
     )
     if role in (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP):
         return events.order_by("-reported_at", "-pk")
     if role == Role.SITE_TEAM:
-        return events.filter(vaccination__site__team__user=user).order_by("-reported_at", "-pk")
+        return events.filter(vaccination__site__name__in=_team_sites(user)).order_by("-reported_at", "-pk")
     return AdverseEvent.objects.none()
 
 

@@ -38,7 +38,7 @@ from residents.services import (
 )
 from sites.capacity import release_place, site_days_ensure, take_place
 from sites.dose_record import NOT_ALLOWED, DoseRecordRefused, NotAllowed, may_keep_dose_record
-from sites.models import AdverseEvent, PreScreening, SiteDay, Vaccination, VaccinationVoid
+from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination, VaccinationVoid
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
 from sites.supply.services import shot_draw, vial_close_if_empty
 
@@ -401,8 +401,9 @@ def site_shot(
     nothing recorded); raises Appointment.DoesNotExist when `pk` is not an appointment of the
     vaccinator's site.
     """
+    own_site = Q(site__name__in=Site.objects.filter(team__user=vaccinator).values("name"))  # in any campaign
     return _shot(
-        Q(site__team__user=vaccinator),
+        own_site,
         pk=pk,
         lot_number=lot_number,
         lot=lot,
@@ -627,7 +628,8 @@ def adverse_event_open(*, event: AdverseEvent, user) -> bool:
     `user` (supervision, leadership, a site team member who is not a doctor, another site's doctor).
     One conditional update: two people opening it at once record one of them.
     """
-    return adverse_events_to_open(user).filter(pk=event.pk).update(seen_at=timezone.now(), seen_by=user) == 1
+    unseen = adverse_events_to_open(user, campaign=event.vaccination.site.campaign_id)
+    return unseen.filter(pk=event.pk).update(seen_at=timezone.now(), seen_by=user) == 1
 
 
 # Corrections and voids of the dose record ---------------------------------------------------

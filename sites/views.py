@@ -31,6 +31,7 @@ from campaign.lib.masking import mask_document_number
 from campaign.lib.params import id_param
 from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import in_working_campaign, own_site, working_campaign
 from residents.forms import ResidentForm
 from residents.models import Resident
 from residents.services import (
@@ -91,11 +92,9 @@ SCREENING_PASSED = (PreScreening.Outcome.CLEARED, PreScreening.Outcome.OVERRIDDE
 
 
 def _own_site(request) -> Site:
-    """The site bound to the user's profile, with its campaign (one query)."""
-    try:
-        return Site.objects.select_related("campaign").get(team__user=request.user)
-    except Site.DoesNotExist:
-        raise PermissionDenied from None
+    """The site bound to the user's profile in the campaign the page works in (the site of that name,
+    campaign.scope), with its campaign (one query); 403 when the campaign has none of that name."""
+    return own_site(request)
 
 
 def _questions_campaign(appointment) -> Campaign:
@@ -108,14 +107,19 @@ def _questions_campaign(appointment) -> Campaign:
 
 
 def _own_appointment(request, pk) -> Appointment:
-    """An appointment at the user's own site, with the site and the resident (one query).
+    """An appointment at the user's own site in the page's campaign, with the site and the resident (one query).
 
-    The site comes from the user's profile in the same query, so another site's appointment is a 404.
+    The site comes from the user's profile in the same query (the site named as theirs, in this
+    campaign), so another site's appointment, or another campaign's, is a 404.
     The campaign is not joined: the screening and the shot form do not read it, and its fifteen
     columns were a sixth of this query's Python cost (the rare panel that needs it reads it).
     """
     try:
-        return Appointment.objects.select_related("resident__village", "site").get(pk=pk, site__team__user=request.user)
+        return Appointment.objects.select_related("resident__village", "site").get(
+            in_working_campaign(request, "site__campaign"),
+            pk=pk,
+            site__name__in=Site.objects.filter(team__user=request.user).values("name"),
+        )
     except Appointment.DoesNotExist:
         _own_site(request)  # 403 for a user bound to no site
         raise Http404 from None
@@ -130,7 +134,7 @@ def _site_for(request, site_pk=None) -> Site:
         return site
     if site_pk is None:
         raise PermissionDenied
-    return get_object_or_404(Site.objects.select_related("campaign"), pk=site_pk, campaign=Campaign.objects.current())
+    return get_object_or_404(Site.objects.select_related("campaign"), pk=site_pk, campaign=working_campaign(request))
 
 
 def _htmx(request) -> bool:
@@ -586,7 +590,7 @@ def register(request):
     form.fields["village"].widget.attrs["autofocus"] = True  # the keyboard starts at the first field
     # The team may name a cadre of the villages it serves, or leave it to the village.
     form.fields["responsible_cadre"].queryset = form.fields["responsible_cadre"].queryset.filter(
-        profile__village__site=site
+        profile__village__name__in=villages.values("name")
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -711,7 +715,7 @@ def watch(request, site_pk):
 @role_required(*WATCHERS)
 def adverse_recent(request):
     """The latest adverse events of the campaign, newest first, for the office's dashboard."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     events = (
         AdverseEvent.objects.filter(vaccination__site__campaign=campaign)
         .select_related("vaccination__resident__village", "vaccination__site")
@@ -727,8 +731,9 @@ def adverse_recent(request):
 @role_required(Role.SITE_TEAM, *WATCHERS)
 def adverse_inbox(request):
     """The adverse events the user may read, those waiting to be opened first: where the top bar's badge leads."""
-    events = adverse_events_for_user(request.user)
-    waiting = list(adverse_events_to_open(request.user).values_list("pk", flat=True)[:100])
+    campaign = working_campaign(request)
+    events = adverse_events_for_user(request.user, campaign=campaign)
+    waiting = list(adverse_events_to_open(request.user, campaign=campaign).values_list("pk", flat=True)[:100])
     return render(
         request,
         "sites/adverse_inbox.html",
@@ -742,7 +747,7 @@ def adverse_inbox(request):
 @role_required(Role.SITE_TEAM, *WATCHERS)
 def adverse_event_detail(request, pk):
     """One adverse event; opening it marks it seen when the top bar shows it to this user (who and when)."""
-    event = get_object_or_404(adverse_events_for_user(request.user), pk=pk)
+    event = get_object_or_404(adverse_events_for_user(request.user, campaign=working_campaign(request)), pk=pk)
     if adverse_event_open(event=event, user=request.user):
         event.refresh_from_db(fields=["seen_at", "seen_by"])
     resident = event.vaccination.resident

@@ -18,8 +18,9 @@ from django.utils.safestring import mark_safe
 from appointments import slipcode
 from appointments.models import OPEN_STATUSES, Appointment
 from campaign.lib.masking import mask_document_number, mask_phone
-from campaign.models import Campaign, Village
+from campaign.models import Village
 from campaign.roles import Role, role_of
+from campaign.scope import bound_village
 from sites.models import Site
 
 # Everyone who holds or has used a place that day; a cancelled place is free again.
@@ -40,50 +41,55 @@ def default_day() -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=1)
 
 
-def _binding(user) -> tuple[str | None, int | None, int | None]:
-    profile = getattr(user, "profile", None)
-    return role_of(user), getattr(profile, "village_id", None), getattr(profile, "site_id", None)
+def _bound_names(user):
+    """The user's role, and the names of the village (cadre) and site (site team) they are bound to:
+    bindings hold across campaigns by name (campaign.scope). Subqueries, not yet run."""
+    return (
+        role_of(user),
+        Village.objects.filter(cadres__user=user).values("name"),
+        Site.objects.filter(team__user=user).values("name"),
+    )
 
 
-def sites_for_user(user) -> QuerySet[Site]:
-    """The current campaign's sites whose daily list the user may open.
+def sites_for_user(user, *, campaign) -> QuerySet[Site]:
+    """The campaign's sites whose daily list the user may open.
 
     The office, supervision and leadership: every site; a site team: its own; a cadre: their village's site.
     """
-    sites = Site.objects.filter(campaign=Campaign.objects.current()).select_related("campaign")
-    role, village_id, site_id = _binding(user)
+    sites = Site.objects.filter(campaign=campaign).select_related("campaign")
+    role, village_names, site_names = _bound_names(user)
     if role in SEES_EVERY_SITE:
         return sites
-    if role == Role.SITE_TEAM and site_id:
-        return sites.filter(pk=site_id)
-    if role == Role.CADRE and village_id:
-        return sites.filter(villages=village_id)
+    if role == Role.SITE_TEAM:
+        return sites.filter(name__in=site_names)
+    if role == Role.CADRE:
+        return sites.filter(villages__name__in=village_names, villages__campaign=campaign)
     return sites.none()
 
 
-def villages_for_user(user) -> QuerySet[Village]:
-    """The current campaign's villages whose people the user may see: a cadre one, a site team its site's."""
-    villages = Village.objects.filter(campaign=Campaign.objects.current())
-    role, village_id, site_id = _binding(user)
+def villages_for_user(user, *, campaign) -> QuerySet[Village]:
+    """The campaign's villages whose people the user may see: a cadre one, a site team its site's."""
+    villages = Village.objects.filter(campaign=campaign)
+    role, village_names, site_names = _bound_names(user)
     if role in SEES_EVERY_SITE:
         return villages
-    if role == Role.SITE_TEAM and site_id:
-        return villages.filter(site_id=site_id)
-    if role == Role.CADRE and village_id:
-        return villages.filter(pk=village_id)
+    if role == Role.SITE_TEAM:
+        return villages.filter(site__name__in=site_names)
+    if role == Role.CADRE:
+        return villages.filter(name__in=village_names)
     return villages.none()
 
 
-def appointments_for_user(user) -> QuerySet[Appointment]:
-    """The appointments a user may see: a cadre their village's, a site team its site's, readers all."""
-    appointments = Appointment.objects.filter(site__campaign=Campaign.objects.current())
-    role, village_id, site_id = _binding(user)
+def appointments_for_user(user, *, campaign) -> QuerySet[Appointment]:
+    """The campaign's appointments a user may see: a cadre their village's, a site team its site's, readers all."""
+    appointments = Appointment.objects.filter(site__campaign=campaign)
+    role, village_names, site_names = _bound_names(user)
     if role in SEES_EVERY_SITE:
         return appointments
-    if role == Role.SITE_TEAM and site_id:
-        return appointments.filter(site_id=site_id)
-    if role == Role.CADRE and village_id:
-        return appointments.filter(resident__village_id=village_id)
+    if role == Role.SITE_TEAM:
+        return appointments.filter(site__name__in=site_names)
+    if role == Role.CADRE:
+        return appointments.filter(resident__village__name__in=village_names)
     return appointments.none()
 
 
@@ -156,11 +162,11 @@ def daily_list(*, site: Site, day: datetime.date, user=None) -> DailyList:
     only its own site (another site gives an empty list; views 404 before that). Without one
     (the export_roster command, run on the server) the whole list.
     """
-    appointments = appointments_for_user(user) if user is not None else Appointment.objects.all()
-    village = None
-    role, village_id, _site_id = _binding(user)
-    if role == Role.CADRE:
-        village = Village.objects.filter(pk=village_id).first()
+    if user is not None:
+        appointments = appointments_for_user(user, campaign=site.campaign)
+    else:
+        appointments = Appointment.objects.all()
+    village = bound_village(user, site.campaign) if role_of(user) == Role.CADRE else None
     items = list(
         appointments.filter(site=site, date=day, status__in=LISTED_STATUSES)
         .select_related("resident__village")
@@ -190,7 +196,7 @@ def daily_list(*, site: Site, day: datetime.date, user=None) -> DailyList:
 def village_slips(*, village: Village, day: datetime.date, user) -> list[Appointment]:
     """The appointments of a village's people on a day that the user may see (not cancelled), in list order."""
     return list(
-        appointments_for_user(user)
+        appointments_for_user(user, campaign=village.campaign)
         .filter(resident__village=village, date=day, status__in=LISTED_STATUSES)
         .select_related("resident__village", "site__campaign")
         .order_by(*ORDER)

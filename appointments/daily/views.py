@@ -24,6 +24,7 @@ from appointments.daily.selectors import (
 from campaign.lib.access import role_required
 from campaign.lib.params import date_param, id_param, or_default
 from campaign.roles import Role, role_of
+from campaign.scope import working_campaign
 from reports.daily_list import daily_list_filename, daily_list_xlsx
 from residents.models import FullValueView
 from residents.services import record_full_view
@@ -39,7 +40,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _site(request):
     """The site asked for among the user's; another site (or a made-up id) is simply not there: 404."""
-    sites = sites_for_user(request.user)
+    sites = sites_for_user(request.user, campaign=working_campaign(request))
     site_id = id_param(request.GET, "site")
     if not site_id:
         site = sites.first()
@@ -111,9 +112,8 @@ def _slip_paper(request) -> str:
 @role_required(*SLIP_READERS)
 def slip(request, pk):
     """One appointment's slip, to print on A6 (or in a quarter of an A4 sheet) or show on a phone."""
-    appointment = get_object_or_404(
-        appointments_for_user(request.user).select_related("resident__village", "site__campaign"), pk=pk
-    )
+    appointments = appointments_for_user(request.user, campaign=working_campaign(request))
+    appointment = get_object_or_404(appointments.select_related("resident__village", "site__campaign"), pk=pk)
     [slip] = slips_for([appointment])
     paper = _slip_paper(request)
     return render(
@@ -126,7 +126,7 @@ def slip(request, pk):
 @role_required(*SLIP_READERS)
 def village_slips_page(request):
     """All slips of one village for one day, one A6 page each or four to an A4 sheet, to print in one go."""
-    villages = villages_for_user(request.user)
+    villages = villages_for_user(request.user, campaign=working_campaign(request))
     village_id = id_param(request.GET, "village")
     village = get_object_or_404(villages, pk=village_id) if village_id else villages.first()
     day = date_param(request.GET, "date", default=default_day())

@@ -8,6 +8,7 @@ from django.db.models import BooleanField, Case, Exists, F, IntegerField, OuterR
 from appointments.messaging.models import Message, OptOut
 from appointments.models import CallAttempt
 from appointments.selectors import open_no_shows, without_next_dose_place
+from campaign.models import Village
 from campaign.roles import Role
 from residents.models import Resident
 
@@ -57,8 +58,11 @@ def follow_up_list(
     if village is not None:
         people = people.filter(village=village)
     if cadre is not None:
-        village_id = getattr(getattr(cadre, "profile", None), "village_id", None)
-        people = people.filter(Q(responsible_cadre=cadre) | Q(responsible_cadre__isnull=True, village_id=village_id))
+        # Her village in this campaign: the one named as hers (campaign.scope; people are of `campaign`).
+        her_villages = Village.objects.filter(cadres__user=cadre).values("name")
+        people = people.filter(
+            Q(responsible_cadre=cadre) | Q(responsible_cadre__isnull=True, village__name__in=her_villages)
+        )
     missed_people = open_no_shows().filter(resident__in=people).values_list("resident_id", flat=True)
     unplaced_people = people.filter(without_next_dose_place()).values_list("pk", flat=True)
     missed_ids, unplaced_ids = set(missed_people), set(unplaced_people)
@@ -132,9 +136,7 @@ def last_messages(rows) -> dict[int, Message]:
 
 def follow_up_cadres(*, campaign, village=None):
     """The cadres of the campaign's villages (or of one village), to filter the list by."""
-    cadres = get_user_model().objects.filter(
-        groups__name=Role.CADRE, profile__village__campaign=campaign, is_active=True
-    )
-    if village is not None:
-        cadres = cadres.filter(profile__village=village)
+    # Bound by name: a cadre's village holds in every campaign that has a village of its name (campaign.scope).
+    names = [village.name] if village is not None else Village.objects.filter(campaign=campaign).values("name")
+    cadres = get_user_model().objects.filter(groups__name=Role.CADRE, profile__village__name__in=names, is_active=True)
     return cadres.select_related("profile__village").order_by("profile__village_id", "first_name", "username")

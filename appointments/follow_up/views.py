@@ -14,8 +14,8 @@ from appointments.follow_up.selectors import follow_up_cadres, follow_up_list, l
 from appointments.follow_up.services import CALLERS, call_log_record, come_on_window
 from campaign.lib.access import role_required
 from campaign.lib.masking import shown_phone
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import own_village, working_campaign
 from residents.models import FullValueView, Resident
 from residents.services import record_full_view, sees_full_values
 
@@ -47,7 +47,7 @@ class Row:
 @role_required(*CALLERS)
 def follow_up(request):
     """The town's people to call back: the office sees every village, a cadre their own."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     is_cadre = role_of(request.user) == Role.CADRE
     villages = None if is_cadre else campaign.villages.select_related("site")
     form = FollowUpFilterForm(
@@ -58,7 +58,7 @@ def follow_up(request):
     form.is_valid()  # a filter that cannot be read is left out; the others still apply
     filters = form.cleaned_data
     today = timezone.localdate()
-    village = request.user.profile.village if is_cadre else filters.get("village")
+    village = own_village(request) if is_cadre else filters.get("village")
     rows = follow_up_list(
         user=request.user,
         campaign=campaign,
@@ -112,9 +112,8 @@ def _back(request) -> str:
 @role_required(*CALLERS)
 def call_log(request, pk):
     """Log a call to one person: what came of it, the day they will come, the next try; their earlier calls."""
-    resident = get_object_or_404(
-        Resident.objects.for_user(request.user).select_related("campaign", "village", "responsible_cadre"), pk=pk
-    )
+    residents = Resident.objects.for_user(request.user).filter(campaign=working_campaign(request))
+    resident = get_object_or_404(residents.select_related("campaign", "village", "responsible_cadre"), pk=pk)
     campaign = resident.campaign
     today = timezone.localdate()
     form = CallForm(request.POST or None)

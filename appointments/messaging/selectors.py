@@ -60,7 +60,7 @@ def outbox_messages(
     if status:
         rows = rows.filter(status=status)
     if village is not None:
-        cadres = get_user_model().objects.filter(profile__village=village).values("pk")
+        cadres = get_user_model().objects.filter(profile__village__name=village.name).values("pk")  # any campaign
         rows = rows.filter(
             Q(resident__in=Resident.objects.filter(village=village).values("pk")) | Q(recipient__in=cadres)
         )

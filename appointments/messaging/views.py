@@ -27,8 +27,9 @@ from appointments.messaging.selectors import (
 from campaign.lib import sms
 from campaign.lib.access import role_required
 from campaign.lib.masking import mask_phone
-from campaign.models import Campaign, Village
+from campaign.models import Village
 from campaign.roles import Role, role_of
+from campaign.scope import working_campaign
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ def _query_without(request, *names) -> str:
 
 @role_required(*READERS)
 def outbox(request):
-    """Every message of the current campaign, newest first, with the counts, reasons and cost of the filtered set."""
-    campaign = Campaign.objects.current()
+    """Every message of the campaign, newest first, with the counts, reasons and cost of the filtered set."""
+    campaign = working_campaign(request)
     villages = Village.objects.filter(campaign=campaign).order_by("site_id", "pk")
     form = OutboxFilterForm(request.GET, villages=villages)
     form.is_valid()  # a filter that cannot be read is left out (and said so); the others still apply
@@ -160,7 +161,7 @@ def opt_out_remove(request, pk):
 @role_required(*READERS)
 def kind_list(request):
     """Each kind of message, its text with sample values, and whether the campaign sends it."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     return render(
         request,
         "appointments/messaging/kinds.html",
@@ -176,7 +177,7 @@ def kind_list(request):
 @require_POST
 @role_required(Role.OFFICE)
 def kind_switch(request, kind):
-    """Turn one kind of message on or off for the current campaign."""
+    """Turn one kind of message on or off for the campaign the page works in."""
     if kind not in Kind.values:
         raise Http404
     choice = request.POST.get("enabled")
@@ -185,7 +186,7 @@ def kind_switch(request, kind):
         notices.error(request, _("Choose on or off."))
         return redirect("messaging:kinds")
     enabled = choice == "1"
-    kinds.kind_switch_set(campaign=Campaign.objects.current(), kind=kind, enabled=enabled, changed_by=request.user)
+    kinds.kind_switch_set(campaign=working_campaign(request), kind=kind, enabled=enabled, changed_by=request.user)
     label = Kind(kind).label
     if enabled:
         notices.success(request, _("“%(kind)s” messages are sent again.") % {"kind": label})

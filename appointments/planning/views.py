@@ -16,8 +16,8 @@ from appointments.planning.selectors import plan_for_week, plan_grid, plan_revie
 from appointments.planning.services import plan_adjust, plan_propose, plan_publish
 from campaign.lib.access import role_required
 from campaign.lib.params import BadParameter, or_default, week_param
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import own_village, working_campaign
 from sites.supply.selectors import supply_short
 
 READERS = (Role.OFFICE, Role.SUPERVISION, Role.LEADERSHIP)
@@ -36,7 +36,7 @@ def plan_week(request):
 
 
 def _render_week(request, *, day, today, errors=None, typed=None, publishing=False):
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     plan = plan_for_week(campaign=campaign, day=day)
     grid = plan_grid(campaign=campaign, day=day, today=today, plan=plan)
     if typed:
@@ -81,7 +81,7 @@ def plan_propose_view(request):
         messages.error(request, _("Nothing was proposed: choose the week first."))
         return redirect(_week_url(today))
     try:
-        plan = plan_propose(campaign=Campaign.objects.current(), week_start=day, created_by=request.user, today=today)
+        plan = plan_propose(campaign=working_campaign(request), week_start=day, created_by=request.user, today=today)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -99,7 +99,7 @@ def plan_propose_view(request):
 def plan_save(request, pk):
     """Save the numbers on screen. The publish button posts here too (then=publish): what is on screen is
     saved first, then the confirmation shows it; when it cannot be saved, nothing is published."""
-    plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=Campaign.objects.current())
+    plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=working_campaign(request))
     publishing = request.POST.get("then") == "publish"
     changes, typed, errors = _changes_from(request.POST)
     if not errors:
@@ -146,7 +146,7 @@ def _changes_from(data):
 def plan_publish_view(request, pk):
     """GET: the confirmation, showing exactly what would be published. POST: publish, only if the plan's
     numbers are still those the confirmation showed (its version)."""
-    plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=Campaign.objects.current())
+    plan = get_object_or_404(WeeklyPlan, pk=pk, campaign=working_campaign(request))
     if plan.status != WeeklyPlan.Status.DRAFT:
         messages.info(request, _("This plan is already published."))
         return redirect(_week_url(plan.week_start))
@@ -173,7 +173,7 @@ def plan_publish_view(request, pk):
 @role_required(Role.CADRE)
 def village_plan(request):
     """A cadre's village: its places in published plans from today on, and how many are filled."""
-    village = request.user.profile.village
+    village = own_village(request)
     today = timezone.localdate()
     return render(
         request,

@@ -5,14 +5,15 @@ from django.shortcuts import get_object_or_404, render
 
 from appointments.posters.selectors import campaign_poster, public_url, village_posters
 from campaign.lib.access import role_required
-from campaign.models import Campaign, Village
+from campaign.models import Village
 from campaign.roles import Role
+from campaign.scope import working_campaign
 
 
 @role_required(Role.OFFICE)
 def poster_list(request):
-    """The current campaign's villages, each with its poster, the campaign's poster and a print of all."""
-    campaign = Campaign.objects.current()
+    """The campaign's villages, each with its poster, the campaign's poster and a print of all."""
+    campaign = working_campaign(request)
     context = {
         "campaign": campaign,
         "posters": village_posters(request=request, campaign=campaign),
@@ -25,7 +26,7 @@ def poster_list(request):
 
 @role_required(Role.OFFICE)
 def poster_village(request, pk):
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     village = get_object_or_404(Village, pk=pk, campaign=campaign)
     posters = village_posters(request=request, campaign=campaign, villages=Village.objects.filter(pk=village.pk))
     return _print(request, campaign=campaign, posters=posters, title=village.name)
@@ -33,14 +34,14 @@ def poster_village(request, pk):
 
 @role_required(Role.OFFICE)
 def poster_campaign(request):
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     return _print(request, campaign=campaign, posters=[campaign_poster(request=request, campaign=campaign)], title="")
 
 
 @role_required(Role.OFFICE)
 def poster_all(request):
     """Every village's poster, one A4 page each."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     posters = village_posters(request=request, campaign=campaign)
     return _print(request, campaign=campaign, posters=posters, title="", every_village=True)
 

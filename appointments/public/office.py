@@ -1,4 +1,4 @@
-"""The office's page for the self-booking rules of the current campaign (appointments.public.booking reads them)."""
+"""The office's page for the self-booking rules of each campaign (appointments.public.booking reads them)."""
 
 import datetime
 
@@ -13,8 +13,8 @@ from appointments.public import booking
 from appointments.public.models import SelfBookingRules
 from campaign.lib.access import role_required
 from campaign.lib.text import CleanTextMixin
-from campaign.models import Campaign
 from campaign.roles import Role
+from campaign.scope import working_campaign
 
 
 class RulesForm(CleanTextMixin, forms.ModelForm):
@@ -89,8 +89,8 @@ def _example(rules: SelfBookingRules) -> dict:
 
 @role_required(Role.OFFICE)
 def rules(request):
-    """Show and change the current campaign's self-booking rules (the office only)."""
-    campaign = Campaign.objects.current()
+    """Show and change the self-booking rules of the campaign the page works in (the office only)."""
+    campaign = working_campaign(request)
     current = booking.rules_for(campaign)
     form = RulesForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():

@@ -18,10 +18,11 @@ def account_list(*, kind: str = "", village=None, site=None, active: bool | None
         users = users.filter(Q(groups__name=Role.OFFICE) | Q(is_superuser=True))
     elif kind:
         users = users.filter(groups__name=kind)
+    # Bound by name: a binding holds in every campaign with a village or site of that name (campaign.scope).
     if village is not None:
-        users = users.filter(profile__village=village)
+        users = users.filter(profile__village__name=village.name)
     if site is not None:
-        users = users.filter(profile__site=site)
+        users = users.filter(profile__site__name=site.name)
     if active is not None:
         users = users.filter(is_active=active)
     if q:

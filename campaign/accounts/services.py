@@ -151,8 +151,15 @@ def account_change(*, by, user, full_name: str, kind: str, village=None, site=No
     if user.pk == by.pk and kind_role(kind) != Role.OFFICE:
         raise ValidationError(_("You cannot take away your own office role."))
     profile, _created = Profile.objects.get_or_create(user=user)
-    before = (user.first_name, profile.phone, kind_of(user), profile.village_id, profile.site_id)
-    after = (full_name.strip(), phone, kind, getattr(village, "pk", None), getattr(site, "pk", None))
+    # A binding is compared by name: the same village or site of another campaign is no change (campaign.scope).
+    before = (
+        user.first_name,
+        profile.phone,
+        kind_of(user),
+        profile.village.name if profile.village_id else None,
+        profile.site.name if profile.site_id else None,
+    )
+    after = (full_name.strip(), phone, kind, getattr(village, "name", None), getattr(site, "name", None))
     if before == after:
         return False
     if before[2:] != after[2:]:

@@ -16,14 +16,15 @@ from campaign.accounts.middleware import SESSION_KEY
 from campaign.accounts.selectors import account_list as select_accounts
 from campaign.accounts.selectors import account_row
 from campaign.lib.access import role_required
-from campaign.models import Campaign, Profile
+from campaign.models import Profile
 from campaign.roles import Role
+from campaign.scope import bound_site, bound_village, working_campaign
 
 
 @role_required(Role.OFFICE)
 def account_list(request):
     """Every account, filtered by role, village, site, state and name."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     filters = AccountFilterForm(request.GET or None, campaign=campaign)
     values = filters.values() if request.GET else {}
     page = Paginator(select_accounts(**values), 50).get_page(request.GET.get("page"))
@@ -45,7 +46,7 @@ def _temporary_password_page(request, user, password, *, created):
 @role_required(Role.OFFICE)
 def account_new(request):
     """Make an account; the answer shows its temporary password once."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     form = AccountForm(request.POST or None, campaign=campaign)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -87,13 +88,14 @@ def account_detail(request, pk):
 def account_edit(request, pk):
     """Change an account's name, phone, role or binding."""
     user = _account_or_404(pk)
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     profile = getattr(user, "profile", None) or Profile(user=user)
     initial = {
         "full_name": user.first_name,
         "kind": services.kind_of(user),
-        "village": profile.village_id,
-        "site": profile.site_id,
+        # The binding as it reads in this campaign: the village or site of the same name (campaign.scope).
+        "village": getattr(bound_village(user, campaign), "pk", None),
+        "site": getattr(bound_site(user, campaign), "pk", None),
         "phone": profile.phone,
     }
     form = AccountForm(request.POST or None, initial=initial, campaign=campaign, editing=True)

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from campaign.lib.access import role_required
 from campaign.lib.params import BadParameter, date_param
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import working_campaign
 from reports.doses import dose_labels
 from reports.models import SupervisionFinding, WeeklyReport
 from reports.supervision import services as supervision
@@ -46,7 +46,7 @@ def _week_or_404(week: str) -> datetime.date:
 @role_required(*VIEW_ROLES)
 def weekly_list(request):
     """Every weekly report made so far; the office makes one by hand and downloads the upward report."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     today = timezone.localdate()
     return render(
         request,
@@ -66,7 +66,7 @@ def weekly_list(request):
 @role_required(Role.OFFICE)
 def weekly_make(request):
     """Make (or make again) a week's report now, in the request: a few GROUP BY queries."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     form = WeekForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.errors["week"][0])
@@ -107,11 +107,11 @@ def _detail(request, report, finding_form=None, status=200):
     )
 
 
-def _report_or_404(week: str) -> WeeklyReport:
+def _report_or_404(request, week: str) -> WeeklyReport:
     week_start = _week_or_404(week)
     return get_object_or_404(
         WeeklyReport.objects.select_related("campaign", "made_by"),
-        campaign=Campaign.objects.current(),
+        campaign=working_campaign(request),
         week_start=week_start,
     )
 
@@ -119,13 +119,13 @@ def _report_or_404(week: str) -> WeeklyReport:
 @role_required(*VIEW_ROLES)
 def weekly_detail(request, week):
     """The report of one week as a printable page, from its stored snapshot, with the findings."""
-    return _detail(request, _report_or_404(week))
+    return _detail(request, _report_or_404(request, week))
 
 
 @role_required(*VIEW_ROLES)
 def weekly_excel(request, week):
     """The report of one week as an Excel file (built from the snapshot, in memory: a few dozen rows)."""
-    report = _report_or_404(week)
+    report = _report_or_404(request, week)
     findings = supervision.week_findings(campaign=report.campaign, week_start=report.week_start)
     filename = f"{report.campaign.name}周调度通报_{report}.xlsx"
     return _xlsx(lambda target: write_weekly_report(target=target, report=report, findings=findings), filename)
@@ -135,7 +135,7 @@ def weekly_excel(request, week):
 @role_required(*FINDING_ROLES)
 def finding_add(request, week):
     """The supervision group records a finding against a village for the week."""
-    report = _report_or_404(week)
+    report = _report_or_404(request, week)
     form = FindingForm(request.POST, villages=report.campaign.villages.all())
     if form.is_valid():
         try:
@@ -160,7 +160,7 @@ def finding_add(request, week):
 @role_required(*VIEW_ROLES)
 def thresholds(request):
     """The gaps from which the weekly report proposes a level: the office edits them, others read them."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     current = supervision.thresholds_for(campaign=campaign)
     is_office = role_of(request.user) == Role.OFFICE
     form = ThresholdsForm(request.POST or None, instance=current)
@@ -182,7 +182,7 @@ def thresholds(request):
 @role_required(Role.OFFICE)
 def upward_report(request):
     """One click: the day's figures for the county (上报接种进度) as Excel; ?date=YYYY-MM-DD for another day."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     on = date_param(request.GET, "date", default=timezone.localdate())
     try:
         figures = supervision.upward_report_figures(campaign=campaign, on=on)

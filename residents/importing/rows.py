@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from campaign.lib.documents import DocumentType, document_type_from_text, parse_sex
 from campaign.lib.idnumber import make_id_number, normalize_id_number
 from campaign.lib.text import displayable, refuse_unsafe
+from campaign.scope import bound_to_village
 from residents.importing.reading import BRACKETED, HEADERS, Cell, Sheet, blank, cell_text, header_key
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import (
@@ -245,7 +246,7 @@ def birth_date_of(value) -> BirthDate | None:
 def _cadre_lookup(village) -> dict[str, list[User]]:
     """The village's users by every name a cadre might write for them."""
     lookup: dict[str, list[User]] = {}
-    for user in User.objects.filter(is_active=True, profile__village=village):
+    for user in User.objects.filter(bound_to_village(village), is_active=True):
         full = user.get_full_name()
         # "王芳（青山社区）" is written "王芳" on a sheet.
         names = {user.username.lower(), full, user.first_name, BRACKETED.sub("", full)}
@@ -717,7 +718,7 @@ def _build_preview(*, sheet: Sheet, campaign, village, user, lock: bool, progres
 
     existing = _existing_residents(campaign, [d for d, rows in by_document.items() if len(rows) == 1], lock=lock)
     # New rows without a responsible cadre are the uploading cadre's, as on the registration form.
-    is_village_cadre = user is not None and User.objects.filter(pk=user.pk, profile__village=village).exists()
+    is_village_cadre = user is not None and User.objects.filter(bound_to_village(village), pk=user.pk).exists()
     default_cadre = user.pk if is_village_cadre else None
     for row in people:
         resident = existing.get(_document_of(row.values)) if "id_number" in row.values else None

@@ -18,8 +18,8 @@ from campaign.lib.access import role_required
 from campaign.lib.documents import DOCUMENT_KINDS, DocumentType
 from campaign.lib.jobs import progress_response
 from campaign.lib.masking import mask_document_number, mask_phone
-from campaign.models import Campaign
 from campaign.roles import Role, role_of
+from campaign.scope import bound_village, working_campaign
 from residents.importing import rows as judging
 from residents.importing import services as importing
 from residents.importing.forms import ImportUploadForm
@@ -36,15 +36,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _may_import_into(user, village) -> bool:
     if role_of(user) == Role.OFFICE:
         return True
-    profile = getattr(user, "profile", None)
-    return profile is not None and profile.village_id == village.pk
+    # A cadre's village holds across campaigns: the one named as hers (campaign.scope).
+    own = bound_village(user, village.campaign)
+    return own is not None and own.pk == village.pk
 
 
 def _batch_or_404(request, pk) -> ImportBatch:
     # Someone else's upload is simply not there: 404, never 403.
     # The file is read only to confirm or to build the error report: leave it in the database till then.
     batches = ImportBatch.objects.select_related("village", "campaign").defer("content")
-    batch = get_object_or_404(batches, pk=pk, uploaded_by=request.user)
+    batch = get_object_or_404(batches, pk=pk, uploaded_by=request.user, campaign=working_campaign(request))
     if not _may_import_into(request.user, batch.village):
         raise PermissionDenied
     return batch
@@ -53,13 +54,16 @@ def _batch_or_404(request, pk) -> ImportBatch:
 @role_required(*IMPORTERS)
 def import_start(request):
     """The upload form: a cadre imports into their village, the office chooses one."""
-    campaign = Campaign.objects.current()
+    campaign = working_campaign(request)
     is_office = role_of(request.user) == Role.OFFICE
-    if not is_office and "village" in request.POST and request.POST["village"] != str(request.user.profile.village_id):
+    own = None if is_office else bound_village(request.user, campaign)
+    if not is_office and own is None:
+        raise PermissionDenied  # a cadre whose village is not in this campaign
+    if not is_office and "village" in request.POST and request.POST["village"] != str(own.pk):
         raise PermissionDenied  # a cadre imports into their own village only
     form = ImportUploadForm(request.POST or None, request.FILES or None, campaign=campaign, choose_village=is_office)
     if request.method == "POST" and form.is_valid():
-        village = form.cleaned_data["village"] if is_office else request.user.profile.village
+        village = form.cleaned_data["village"] if is_office else own
         upload = form.cleaned_data["file"]
         try:
             batch = importing.import_upload(
@@ -69,7 +73,7 @@ def import_start(request):
             form.add_error("file", str(error))
         else:
             return redirect("residents:import_preview", pk=batch.pk)
-    village = None if is_office else request.user.profile.village
+    village = own
     recent = ImportBatch.objects.filter(uploaded_by=request.user, campaign=campaign).select_related("village")[:5]
     return render(
         request,

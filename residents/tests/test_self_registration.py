@@ -222,7 +222,7 @@ def test_the_review_list_shows_the_village_pending_self_registrations_only(cadre
     assert "红河自助" not in html and "刘已确认" not in html and "干部登记" not in html
     assert mine.id_number not in html  # masked on the list
     assert 'data-testid="reviews-badge">1<' in html  # the navigation's count
-    assert reviews_pending_count(cadre_qingshan) == 1
+    assert reviews_pending_count(cadre_qingshan, campaign=qingshan.campaign) == 1
 
 
 def test_the_office_sees_every_village_pending_self_registrations(client, office, qingshan, honghe):
@@ -273,7 +273,7 @@ def test_the_cadre_of_another_village_can_neither_see_nor_act(client, cadre_hong
     assert client.get(reverse("residents:edit", args=[resident.pk])).status_code == 404
     resident.refresh_from_db()
     assert resident.review == "pending"
-    assert reviews_pending_count(cadre_honghe) == 0
+    assert reviews_pending_count(cadre_honghe, campaign=resident.campaign) == 0
 
 
 def test_readers_cannot_review(client, supervisor, qingshan):

@@ -48,7 +48,7 @@ def test_the_office_and_the_sites_doctor_see_a_new_event_in_the_top_bar(client, 
     for user in (office, doctor_centre):
         client.force_login(user)
         assert badge(client), user.username
-        assert adverse_events_to_open(user).count() == 1
+        assert adverse_events_to_open(user, campaign=reported.vaccination.site.campaign).count() == 1
 
 
 def test_nobody_else_sees_the_badge(
@@ -58,7 +58,7 @@ def test_nobody_else_sees_the_badge(
     for user in (supervisor, leader, cadre_qingshan, site_team_centre, other_doctor):
         client.force_login(user)
         assert not badge(client), user.username
-        assert adverse_events_to_open(user).count() == 0
+        assert adverse_events_to_open(user, campaign=reported.vaccination.site.campaign).count() == 0
 
 
 def test_the_doctor_opening_the_event_clears_the_badge_for_everyone_and_records_who_and_when(
@@ -106,7 +106,7 @@ def test_the_badge_costs_one_query_and_htmx_fragments_none(
 ):
     from campaign.context_processors import adverse_events
 
-    request = type("Request", (), {"user": office})()
+    request = type("Request", (), {"user": office, "campaign": reported.vaccination.site.campaign})()
     counted = adverse_events(request)["adverse_events_to_open"]
     with django_assert_num_queries(1):
         assert counted() == 1
