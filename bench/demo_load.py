@@ -52,7 +52,7 @@ def main():
         wall, cpu = time.monotonic(), time.process_time()
         call_command("load_demo", residents=args.residents, stdout=open(os.devnull, "w"))  # noqa: SIM115
         print(f"{run}: {time.monotonic() - wall:.1f} s wall, {time.process_time() - cpu:.1f} s CPU of this process")
-    campaign = Campaign.objects.current()
+    campaign = Campaign.objects.default()
 
     taken = {
         (r["site"], r["date"]): r["n"]

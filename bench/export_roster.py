@@ -82,7 +82,7 @@ def build_child(village: str | None, trace: bool) -> dict:
     from reports.models import Export
     from reports.services import export_build
 
-    campaign = Campaign.objects.current()
+    campaign = Campaign.objects.default()
     office = User.objects.get(username="office")
     params = {"village": str(campaign.villages.get(name=village).pk)} if village else {}
     # The row export_request would make, without enqueueing its build: this process builds it, timed.
@@ -131,7 +131,7 @@ def writers_child(repeat: int) -> dict:
     from reports.selectors import roster_rows
     from reports.services import roster_residents
 
-    campaign = Campaign.objects.current()
+    campaign = Campaign.objects.default()
     office = User.objects.get(username="office")
     residents = roster_residents(user=office, campaign=campaign, parameters={})
     columns = roster_columns(doses=campaign.doses, age_unit=campaign.age_unit, full_values=False)

@@ -409,7 +409,7 @@ def plan_demo(
     days = (campaign.end_date - start).days + 1
     deadline = (campaign.first_dose_deadline - start).days
     today_index = (today - start).days  # may be past the end (the seed's own 2021 calendar)
-    interval = campaign.min_interval_days
+    interval = campaign.interval_before(2)
     villages = list(campaign.villages.select_related("site").order_by("id"))
     sites = list(campaign.sites.order_by("id"))
     scale = count / campaign.target_people if campaign.target_people else 0

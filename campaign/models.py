@@ -12,19 +12,9 @@ class CampaignQuerySet(models.QuerySet):
         return self.filter(is_open=True)
 
     def default(self):
-        """The open campaign a user without a choice works in: the one that started last, or None."""
-        return self.open().order_by("-start_date", "-id").first()
-
-    # Transitional (several campaigns run at once): pages use request.campaign (campaign.scope),
-    # jobs loop over Campaign.objects.open(). These two answer the default campaign.
-    def current(self):
-        found = self.default()
-        if found is None:
-            raise self.model.DoesNotExist("No campaign is open.")
-        return found
-
-    def current_or_none(self):
-        return self.default()
+        """The open campaign a user without a choice works in, or None: the one that has run longest
+        (a campaign set up later does not move anyone's pages; the top bar's choice does)."""
+        return self.open().order_by("start_date", "id").first()
 
 
 class Campaign(models.Model):
@@ -95,11 +85,6 @@ class Campaign(models.Model):
     def offset(self, dose_number: int) -> int:
         """Days from dose 1 to dose `dose_number` when every gap is the minimum."""
         return sum(self.interval_before(n) for n in range(2, dose_number + 1))
-
-    @property
-    def min_interval_days(self) -> int:
-        """Transitional: the gap before dose 2 (0 for a one-dose campaign). Use interval_before(n)."""
-        return self.interval_before(2)
 
     @property
     def age_in_months(self) -> bool:

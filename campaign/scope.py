@@ -2,8 +2,8 @@
 
 Several campaigns run at once (Campaign.is_open). Each staff page works within one: the one the
 user chose in the top bar (kept in the session and in Profile.last_campaign, so the next login
-starts there), else the default (Campaign.objects.default(): the open campaign that started
-last). CampaignMiddleware puts it on `request.campaign` (lazily: one query, only when used).
+starts there), else the default (Campaign.objects.default(): the open campaign that has run
+longest). CampaignMiddleware puts it on `request.campaign` (lazily: one query, only when used).
 
 Bindings hold across campaigns: a cadre's Profile.village and a site team's Profile.site point
 at one campaign's row; in another campaign the binding is that campaign's row with the same
@@ -54,7 +54,7 @@ def campaign_for(request) -> Campaign | None:
     if chosen in open_:
         return open_[chosen]
     last = next((campaign for campaign in open_.values() if campaign.is_last), None)
-    # Else the default: the open campaign that started last (Campaign.objects.default()).
+    # Else the default: the open campaign that has run longest (Campaign.objects.default()).
     return last or next(iter(open_.values()))
 
 

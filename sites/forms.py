@@ -80,7 +80,7 @@ class ShotForm(CleanTextMixin, forms.Form):
     )
 
 
-class ShiftForm(forms.Form):
+class ShiftForm(CleanTextMixin, forms.Form):
     """The nurse's name, picked once per shift at the shot step."""
 
     vaccinator = forms.ModelChoiceField(label=_("vaccinator"), queryset=Vaccinator.objects.none())

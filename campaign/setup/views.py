@@ -19,6 +19,7 @@ from campaign import selectors, services
 from campaign.lib.access import role_required
 from campaign.models import Campaign
 from campaign.roles import Role
+from campaign.scope import campaign_choose
 from campaign.screening import BUILTIN, CATALOGUE_BY_CODE
 from campaign.services import CampaignDraft, QuestionSpec
 from campaign.setup.forms import (
@@ -232,6 +233,7 @@ def _setup_page(request, *, draft, campaign, copied_from):
                         saved = services.campaign_update(campaign=campaign, draft=draft)
                     else:
                         saved = services.campaign_create(draft=draft, copied_from=copied_from)
+                        campaign_choose(request, saved)  # the office goes on in the campaign it set up
                 except ValidationError as error:
                     page.add_errors(error, draft)
                 else:

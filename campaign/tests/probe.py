@@ -111,7 +111,7 @@ class Demo:
 def load_demo(residents: int = 200) -> Demo:
     """The demo of campaign.demo (small), plus what it does not make: uploads, exports, a plan, events."""
     call_command("load_demo", residents=residents, stdout=io.StringIO())
-    campaign = Campaign.objects.current()
+    campaign = Campaign.objects.default()
     users = {name: User.objects.get(username=name) for name in PERSONAS if name}
     office = users["office"]
     export_request(user=office, kind=Export.Kind.RESIDENTS, params={})

@@ -183,5 +183,5 @@ def test_another_campaigns_records_are_not_counted(campaign, qingshan):
 def test_a_command_without_a_current_campaign_says_so(command, tmp_path):
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="no current campaign"):
+    with pytest.raises(CommandError, match="No campaign is open"):
         call_command(command, *(["-o", str(tmp_path / "x.xlsx")] if command == "upward_report" else []))
