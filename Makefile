@@ -44,8 +44,10 @@ staticfiles/.collected: $(VENV)/.installed node_modules/.installed $(shell find 
 migrate: setup
 	$(DEV) $(PY) manage.py migrate --noinput -v0
 
+# The seed's COVID campaign, then part 三's measles campaign for children beside it (two campaigns at once).
 demo: migrate
 	$(DEV) $(PY) manage.py load_demo $(if $(DEMO_RESIDENTS),--residents $(DEMO_RESIDENTS)) $(DEMO_ARGS)
+	$(DEV) $(PY) manage.py load_demo --campaign measles
 
 # Debian's Chromium and a CJK font for browser tests (no browser download: Playwright drives /usr/bin/chromium).
 # LibreOffice (headless Calc) and poppler print the Excel files and PDFs a test looks at.

@@ -10,31 +10,32 @@ from playwright.sync_api import expect
 from appointments.models import Appointment
 from campaign import demo as loader
 from campaign.lib.idnumber import make_id_number
-from campaign.roles import Role
-from campaign.tests.factories import user_with_role
 from e2e.conftest import log_in, screenshot
 from residents.models import Resident
 from sites.capacity import site_days_ensure
 from sites.models import Vaccination
 
-PASSWORD = "pass-for-tests"
 MOTHER_ID = make_id_number("341524", datetime.date(1993, 4, 9), 46)
 
 
 @pytest.fixture
 def measles(transactional_db):
-    """The COVID demo's campaign and users (no residents), and the measles campaign beside it, the newest open
-    one (the staff pages' default until the top bar's choice). Its cadre and site team are bound to its own
-    rows here, as campaign.scope's bindings by name will do for the demo's users."""
+    """The COVID demo's campaign and users (no residents), and the measles campaign beside it. The demo's
+    cadre of 青山社区 and the centre's team are bound to the COVID rows: their bindings hold in the measles
+    campaign by name (campaign.scope), once they choose it in the top bar."""
     today = timezone.localdate()
     covid = loader.load_campaign(today=today)
     loader.load_users(campaign=covid)
     campaign = loader.load_measles_campaign(today=today)
     site_days_ensure(campaign=campaign)  # its sites' days and places (the demo's children load them too)
-    qingshan = campaign.villages.get(name="青山社区")
-    user_with_role(Role.CADRE, village=qingshan, username="cadre_mz_qingshan", first_name="周丽")
-    user_with_role(Role.SITE_TEAM, site=qingshan.site, username="site_mz_centre", first_name="卫生服务中心现场组")
     return campaign
+
+
+def choose(page, campaign):
+    """The top bar's choice of campaign (remembered for the next pages and logins)."""
+    page.get_by_test_id("campaign-current").click()
+    page.get_by_test_id("campaign-option").filter(has_text=campaign.name).click()
+    expect(page.get_by_test_id("campaign-current")).to_have_text(campaign.name)
 
 
 def months_ago(months: int) -> datetime.date:
@@ -48,8 +49,9 @@ def test_a_cadre_registers_a_child_with_her_guardian_books_her_and_the_site_give
     measles, live_server, page
 ):
     born = months_ago(14)
-    log_in(page, live_server, "cadre_mz_qingshan", PASSWORD)
+    log_in(page, live_server, "cadre_qingshan", loader.DEMO_PASSWORD)
     page.wait_for_url(re.compile("/residents/$"))
+    choose(page, measles)
     page.goto(f"{live_server.url}/residents/new/")
     expect(page.get_by_test_id("page-title")).to_contain_text("青山社区")
     # The campaign's own questions: no pregnancy, a live vaccine in the last 4 weeks asked.
@@ -98,8 +100,9 @@ def test_a_cadre_registers_a_child_with_her_guardian_books_her_and_the_site_give
     Appointment.objects.filter(pk=appointment.pk).update(date=timezone.localdate())
 
     page.context.clear_cookies()
-    log_in(page, live_server, "site_mz_centre", PASSWORD)
+    log_in(page, live_server, "site_centre", loader.DEMO_PASSWORD)
     page.wait_for_url(re.compile("/appointments/site/$"))
+    choose(page, measles)
     page.keyboard.type(appointment.token)
     page.keyboard.press("Enter")
     card = page.get_by_test_id("person-card")
@@ -112,16 +115,26 @@ def test_a_cadre_registers_a_child_with_her_guardian_books_her_and_the_site_give
     page.fill("#id_temperature", "36.6")
     page.get_by_test_id("screen-submit").click()
     expect(card).to_have_attribute("data-step", "shot")
+    # The centre's nurses give shots in every campaign at the centre: she picks her name once per shift.
+    nurse = page.get_by_test_id("pick-vaccinator").first
+    name = nurse.inner_text()
+    nurse.click()
+    expect(page.get_by_test_id("shift-vaccinator")).to_contain_text(name)
+    page.get_by_test_id("injection-site-left_arm").check()
     page.get_by_test_id("shot-submit").click()
     expect(card).to_have_attribute("data-step", "done")
     expect(page.get_by_test_id("held-dose")).to_have_count(0)  # no later dose
     screenshot(page, "child-vaccinated")
-    assert Vaccination.objects.get(resident=child).dose_number == 1
+    dose = Vaccination.objects.get(resident=child)
+    assert (dose.dose_number, dose.site.campaign, dose.injection_site) == (1, measles, "left_arm")
+    assert dose.given_by.name == name and dose.given_by.site.name == dose.site.name
+    assert child.campaign == measles and child.village.campaign == measles
 
     # Her page: one dose of one, complete.
     page.context.clear_cookies()
-    log_in(page, live_server, "cadre_mz_qingshan", PASSWORD)
+    log_in(page, live_server, "cadre_qingshan", loader.DEMO_PASSWORD)
     page.goto(f"{live_server.url}/residents/{child.pk}/")
+    expect(page.get_by_test_id("campaign-current")).to_have_text(measles.name)  # remembered
     expect(page.get_by_test_id("complete")).to_have_text("已全程接种")
     expect(page.get_by_test_id("appointments")).to_contain_text("第1剂")
     screenshot(page, "child-complete")

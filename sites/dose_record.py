@@ -71,7 +71,7 @@ def vaccinator_add(*, site, name: str, by, user=None) -> Vaccinator:
     if not name:
         raise DoseRecordRefused(_("Enter the vaccinator's name."))
     with transaction.atomic():
-        existing = Vaccinator.objects.select_for_update().filter(site=site, name=name).first()
+        existing = Vaccinator.objects.select_for_update().filter(site__name=site.name, name=name).first()
         if existing is not None:
             if existing.is_active:
                 raise DoseRecordRefused(_("%(name)s is already on the list."), name=name)
@@ -93,8 +93,15 @@ def vaccinator_set_active(*, vaccinator: Vaccinator, active: bool, by) -> Vaccin
     return vaccinator
 
 
+def vaccinator_serves(vaccinator: Vaccinator, site) -> bool:
+    """Whether `vaccinator` is one of the nurses of `site` (its namesake in any campaign, see site_vaccinators)."""
+    return vaccinator.site_id == site.pk or vaccinator.site.name == site.name
+
+
 def site_vaccinators(site, *, active_only: bool = True):
-    vaccinators = Vaccinator.objects.filter(site=site)
+    """The nurses of the township's site named as `site`, in whichever campaign's row they were added:
+    a nurse gives shots in every campaign at her site (bindings by name, campaign.scope)."""
+    vaccinators = Vaccinator.objects.filter(site__name=site.name).select_related("site")
     return vaccinators.filter(is_active=True) if active_only else vaccinators
 
 
@@ -119,7 +126,7 @@ def shift_pick(session, site, vaccinator: Vaccinator) -> None:
 
     Raises DoseRecordRefused for someone not on the site's active list.
     """
-    if vaccinator.site_id != site.pk or not vaccinator.is_active:
+    if not vaccinator_serves(vaccinator, site) or not vaccinator.is_active:
         raise DoseRecordRefused(_("Pick a name from this site's list of vaccinators."))
     session[_shift_key(site)] = {"id": vaccinator.pk, "name": vaccinator.name, "day": timezone.localdate().isoformat()}
 

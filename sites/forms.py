@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 from campaign.lib.text import CleanTextMixin
 from residents.forms import ScreeningQuestionsMixin
 from residents.services import screening_outcome
+from sites.dose_record import site_vaccinators
 from sites.models import AdverseEvent, Lot, Vaccination, Vaccinator
 from sites.services import prescreen_answers
 
@@ -87,7 +88,7 @@ class ShiftForm(CleanTextMixin, forms.Form):
 
     def __init__(self, *args, site, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["vaccinator"].queryset = Vaccinator.objects.filter(site=site, is_active=True)
+        self.fields["vaccinator"].queryset = site_vaccinators(site)
 
 
 class VaccinatorForm(CleanTextMixin, forms.Form):
@@ -110,7 +111,7 @@ class DoseCorrectionForm(CleanTextMixin, forms.Form):
 
     def __init__(self, *args, vaccination, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["given_by"].queryset = Vaccinator.objects.filter(site_id=vaccination.site_id)
+        self.fields["given_by"].queryset = site_vaccinators(vaccination.site, active_only=False)
         self.fields["lot"].queryset = Lot.objects.filter(campaign_id=vaccination.site.campaign_id)
         for name, field in self.fields.items():
             select = isinstance(field.widget, forms.Select)

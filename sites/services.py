@@ -37,7 +37,7 @@ from residents.services import (
     screening_outcome,
 )
 from sites.capacity import release_place, site_days_ensure, take_place
-from sites.dose_record import NOT_ALLOWED, DoseRecordRefused, NotAllowed, may_keep_dose_record
+from sites.dose_record import NOT_ALLOWED, DoseRecordRefused, NotAllowed, may_keep_dose_record, vaccinator_serves
 from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination, VaccinationVoid
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
 from sites.supply.services import shot_draw, vial_close_if_empty
@@ -514,7 +514,7 @@ def _shot(
                 )
                 if previous is None or previous.site_id != locked.site_id or timezone.localdate(at) < due:
                     raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
-            if given_by is not None and (given_by.site_id != site.pk or not given_by.is_active):
+            if given_by is not None and (not vaccinator_serves(given_by, site) or not given_by.is_active):
                 raise BookingRefused(_("Pick a name from this site's list of vaccinators."))
             # The lot (usable at this site) and the vial the dose is drawn from, the lot locked (sites.supply).
             drawn = shot_draw(site=site, lot=lot, lot_number=lot_number, user=vaccinator, at=at)
@@ -693,7 +693,7 @@ def vaccination_correct(
             dose.lot, dose.lot_number, dose.manufacturer = lot, lot.number[:40], lot.manufacturer
             changed += ["lot", "lot_number", "manufacturer"]
         if given_by is not None and given_by.pk != dose.given_by_id:
-            if given_by.site_id != dose.site_id:
+            if not vaccinator_serves(given_by, dose.site):
                 raise DoseRecordRefused(_("Pick a name from this site's list of vaccinators."))
             dose.given_by = given_by
             changed.append("given_by")

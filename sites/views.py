@@ -505,7 +505,9 @@ def vaccinate(request, pk):
         appointment = _own_appointment(request, pk)
         return _again(request, appointment.site, appointment, form=form)
     picked = shift_picked_id(request.session)
-    names = Vaccinator.objects.filter(site__team__user=request.user, is_active=True)
+    # The nurses of the team's site, named alike in every campaign (sites.dose_record.site_vaccinators).
+    team_sites = Site.objects.filter(team__user=request.user).values("name")
+    names = Vaccinator.objects.filter(site__name__in=team_sites, is_active=True).select_related("site")
     given_by = names.filter(pk=picked).first() if picked else None
     # Nobody picked on this desk while the site keeps a list, or the one picked has left the list: pick again.
     if given_by is None and (picked or names.exists()):
