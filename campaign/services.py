@@ -338,7 +338,15 @@ def campaign_create(*, draft: CampaignDraft, copied_from: Campaign | None = None
         for spec in draft.villages
     )
     ScreeningQuestion.objects.bulk_create(_question_rows(campaign, draft.questions))
+    _site_days(campaign)
     return campaign
+
+
+def _site_days(campaign) -> None:
+    """Each site's days of the campaign's window with its places (bookable from now on; idempotent)."""
+    from sites.capacity import site_days_ensure
+
+    site_days_ensure(campaign=campaign)
 
 
 @transaction.atomic
@@ -405,12 +413,17 @@ def campaign_update(*, campaign: Campaign, draft: CampaignDraft) -> Campaign:
 
     ScreeningQuestion.objects.filter(campaign=campaign).delete()
     ScreeningQuestion.objects.bulk_create(_question_rows(campaign, draft.questions))
+    _site_days(campaign)
     return campaign
 
 
 def _remove(row, message: str) -> None:
+    from sites.models import SiteDay
+
     try:
         with transaction.atomic():
+            if isinstance(row, Site):  # its empty days go with it; a day with bookings keeps the site
+                SiteDay.objects.filter(site=row, booked=0).delete()
             row.delete()
     except (ProtectedError, RestrictedError, IntegrityError):
         raise ValidationError(

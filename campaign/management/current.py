@@ -1,7 +1,7 @@
 """For management commands: the campaign a command works in (--campaign), or a clear error.
 
 Several campaigns run at once (Campaign.objects.open()): a command that works within one campaign
-takes `--campaign` (its name or id); without it, the default campaign (the newest open one).
+takes `--campaign` (its name or id); without it, the default campaign (the open one that has run longest).
 """
 
 from django.core.management.base import CommandError

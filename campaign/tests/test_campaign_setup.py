@@ -18,7 +18,7 @@ from campaign.services import CampaignDraft, QuestionSpec, SiteSpec, VillageSpec
 from campaign.tests.factories import CampaignFactory, SiteFactory, VillageFactory
 from residents.importing.limits import ImportFileError
 from residents.tests.factories import ResidentFactory
-from sites.models import Site
+from sites.models import Site, SiteDay
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +144,21 @@ def test_create_saves_the_campaign_its_sites_villages_and_questions():
     questions = list(ScreeningQuestion.objects.filter(campaign=campaign))
     assert [q.code for q in questions] == [q.code for q in BUILTIN] + ["own_1"]
     assert questions[-1].text == "近一周内是否有腹泻？" and questions[-1].outcome == "deferred"
+
+
+def test_a_campaign_set_up_in_the_app_can_be_booked_at_once_each_site_day_has_its_places():
+    # Found by booking in the browser: a campaign made by the form had no site days, so no day to book.
+    campaign = services.campaign_create(draft=measles())
+    days = (campaign.end_date - campaign.start_date).days + 1
+    for site in Site.objects.filter(campaign=campaign):
+        rows = SiteDay.objects.filter(site=site)
+        assert rows.count() == days and {row.capacity for row in rows} == {site.daily_capacity}
+    later = dataclasses.replace(measles(), end_date=campaign.end_date + datetime.timedelta(days=3))
+    later = dataclasses.replace(later, first_dose_deadline=later.end_date)
+    services.campaign_update(campaign=campaign, draft=later)
+    assert SiteDay.objects.filter(site__campaign=campaign, date=later.end_date).count() == len(
+        later.sites
+    )  # the days added too
 
 
 def test_a_refused_draft_writes_nothing():

@@ -137,11 +137,11 @@ def test_a_closed_campaign_gets_no_periodic_work(covid):
 # Commands: --campaign by name or id, the default campaign without it -------------------------------
 
 
-def test_a_command_takes_the_campaign_by_name_or_id_and_defaults_to_the_newest_open_one(covid, measles):
+def test_a_command_takes_the_campaign_by_name_or_id_and_defaults_to_the_one_running_longest(covid, measles):
     assert command_campaign(measles.name) == measles
     assert command_campaign(str(covid.pk)) == covid
-    newest = max((covid, measles), key=lambda c: (c.start_date, c.pk))
-    assert command_campaign() == newest
+    longest = min((covid, measles), key=lambda c: (c.start_date, c.pk))
+    assert command_campaign() == longest
     with pytest.raises(CommandError, match="No campaign '没有的活动'"):
         command_campaign("没有的活动")
 
