@@ -186,7 +186,10 @@ def main():
         nurse = User.objects.filter(profile__site=booked.site).first()
         arrived = site_checkin(site=booked.site, resident=booked.resident, checked_in_by=nurse)
         site_prescreen(appointment=arrived, answers={}, temperature="36.5", consent=True, screened_by=nurse)
-        site_vaccinate(appointment=arrived, lot_number="BENCH01", vaccinator=nurse)
+        from sites.supply.selectors import lots_usable
+
+        lots = lots_usable(site=booked.site)  # the demo tracks its lots: the shot comes from the stock
+        site_vaccinate(appointment=arrived, lot=lots[0] if lots else None, lot_number="BENCH01", vaccinator=nurse)
         a_minute_passes()
         after = client.get("/reports/").context["figures"]["dose1"]
         moved = "moved" if after == before + 1 else "DID NOT MOVE"

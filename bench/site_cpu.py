@@ -83,7 +83,7 @@ def main():
                 "shot",
                 lambda pk, token: (
                     f"/appointments/site/arrival/{pk}/vaccinate/",
-                    {"lot_number": "BENCH01"},
+                    {"lot_number": "BENCH01", "injection_site": "left_arm"},
                     b'data-step="done"',
                 ),
             ),

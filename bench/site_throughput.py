@@ -449,7 +449,7 @@ def measure(port, cookies, firsts, seconds, floor_pks=()):
         )
         client.post(
             f"/appointments/site/arrival/{pk}/vaccinate/",
-            {"lot_number": "BENCH01"},
+            {"lot_number": "BENCH01", "injection_site": "left_arm"},
             expect=b'data-step="done"',
             step="shot",
         )
@@ -491,7 +491,11 @@ def count_queries(site, first):
         ("bare", "/bench/bare/", {}),
         ("scan", "/appointments/site/scan/", {"q": token}),
         ("screening", f"/appointments/site/arrival/{pk}/screen/", {"temperature": "36.5", "consent": "on"}),
-        ("shot", f"/appointments/site/arrival/{pk}/vaccinate/", {"lot_number": "BENCH01"}),
+        (
+            "shot",
+            f"/appointments/site/arrival/{pk}/vaccinate/",
+            {"lot_number": "BENCH01", "injection_site": "left_arm"},
+        ),
     ]
     counts = {}
     with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=settings.MIDDLEWARE):
