@@ -33,7 +33,7 @@ from reports.progress import progress_compute
 from reports.supervision.services import weekly_report_make
 from residents.models import CONTRAINDICATIONS, Resident
 from residents.services import eligibility_decide
-from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination, Vaccinator
+from sites.models import AdverseEvent, Delivery, Lot, PreScreening, Site, SiteDay, Vaccination, Vaccinator
 from sites.services import OBSERVATION
 
 DEMO_PASSWORD = "meishan-demo"
@@ -1186,6 +1186,31 @@ def _guardian(rng: random.Random, child_surname: str, today: datetime.date, take
     }
 
 
+def _measles_supply(*, campaign, sites, today, appointments) -> dict:
+    """Each measles site's lot (single-dose vials of 北京天坛生物, named as the site's lot in use) and its
+    delivery the day before the campaign began: the doses its children were and are booked to get, and a
+    tenth more. Returns {site id: Lot}; the doses given name their site's lot (sites.supply counts them)."""
+    start = campaign.start_date
+    office = User.objects.filter(groups__name=Role.OFFICE).order_by("pk").first()
+    needed = collections.Counter(
+        row["site_id"] for row in appointments if row["status"] in ("booked", "arrived", "vaccinated")
+    )
+    lots = {}
+    for site_index, site in enumerate(sites):
+        lot, _created = Lot.objects.get_or_create(
+            campaign=campaign,
+            manufacturer="北京天坛生物",
+            number=f"{start:%Y%m}M{site_index + 1:02d}",
+            defaults={"expiry_date": today + datetime.timedelta(days=240), "doses_per_vial": 1},
+        )
+        vials = needed[site.pk] + needed[site.pk] // 10 + 1
+        Delivery.objects.create(
+            site=site, lot=lot, date=start - datetime.timedelta(days=1), vials=vials, doses=vials, recorded_by=office
+        )
+        lots[site.pk] = lot
+    return lots
+
+
 def load_measles_residents(*, campaign: Campaign, today: datetime.date, scale: float = 1.0, seed: int = 2021):
     """The measles campaign's children up to today, written in bulk (as load_residents does for COVID).
 
@@ -1380,8 +1405,10 @@ def load_measles_residents(*, campaign: Campaign, today: datetime.date, scale: f
             for index, at, nurse in arrivals
         )
         vaccinations = []
+        lots = _measles_supply(campaign=campaign, sites=sites, today=today, appointments=appointments)
         for index, row in shots:
             row["appointment_id"], row["resident_id"] = appointments[index]["id"], appointments[index]["resident_id"]
+            row["lot_id"] = lots[row["site_id"]].pk
             vaccinations.append(row)
         for _written in insert_rows(Vaccination, vaccinations):
             pass

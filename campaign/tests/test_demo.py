@@ -382,6 +382,16 @@ def test_the_measles_days_are_done_under_way_and_booked_within_capacity(measles)
     assert DailyProgress.objects.filter(campaign=measles).exists()
 
 
+def test_each_measles_site_received_its_lot_and_every_dose_given_is_drawn_from_it(measles):
+    from sites.supply.selectors import lots_usable, stock_by_site_lot
+
+    for stock in stock_by_site_lot(campaign=measles):
+        assert stock.lot.manufacturer == "北京天坛生物" and stock.given <= stock.received
+        assert stock.on_hand >= stock.site.appointments.filter(status="booked").count()  # enough for the bookings
+        assert lots_usable(site=stock.site) == [stock.lot]
+    assert not Vaccination.objects.filter(site__campaign=measles, lot__isnull=True).exists()
+
+
 def test_the_covid_demo_stays_the_default_load(measles):
     out = io.StringIO()
     call_command("load_demo", residents=0, stdout=out)
