@@ -11,10 +11,14 @@ class CampaignQuerySet(models.QuerySet):
         """Campaigns that run: shown in the top bar's choice, their periodic jobs run."""
         return self.filter(is_open=True)
 
+    def in_default_order(self):
+        """Open campaigns, the default first: the one that has run longest (a campaign set up later
+        does not move anyone's pages; the top bar's choice does)."""
+        return self.open().order_by("start_date", "id")
+
     def default(self):
-        """The open campaign a user without a choice works in, or None: the one that has run longest
-        (a campaign set up later does not move anyone's pages; the top bar's choice does)."""
-        return self.open().order_by("start_date", "id").first()
+        """The open campaign a user without a choice works in, or None (see in_default_order)."""
+        return self.in_default_order().first()
 
 
 class Campaign(models.Model):

@@ -25,15 +25,15 @@ class NoOpenCampaign(Exception):
 
 
 def open_campaigns(request) -> list[Campaign]:
-    """The open campaigns, the one that started last first: one query per request (the top bar's
-    choice reads the same list)."""
+    """The open campaigns, the default first (Campaign.objects.in_default_order): one query per request
+    (the top bar's choice reads the same list)."""
     found = getattr(request, "_open_campaigns", None)
     if found is None:
         from django.db.models import Exists, OuterRef, Value
 
         from campaign.models import Profile
 
-        campaigns = Campaign.objects.open().order_by("-start_date", "-id")
+        campaigns = Campaign.objects.in_default_order()
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             # Whether it is the one the user last worked in (Profile.last_campaign), in the same query.
@@ -60,8 +60,8 @@ def campaign_for(request) -> Campaign | None:
 
 def _campaign_id_in_sql(request):
     """campaign_for's choice as an SQL expression (a subquery of the query it goes into, no query of its
-    own): the session's choice while open, else the user's last campaign while open, else the open
-    campaign that started last. None when there is no signed-in user to choose for."""
+    own): the session's choice while open, else the user's last campaign while open, else the default
+    (Campaign.objects.in_default_order). None when there is no signed-in user to choose for."""
     from django.db.models import IntegerField, Subquery, Value
     from django.db.models.functions import Coalesce
 
@@ -77,7 +77,7 @@ def _campaign_id_in_sql(request):
     choices.append(
         Subquery(Profile.objects.filter(user=user, last_campaign__is_open=True).values("last_campaign_id")[:1])
     )
-    choices.append(Subquery(Campaign.objects.open().order_by("-start_date", "-id").values("pk")[:1]))
+    choices.append(Subquery(Campaign.objects.in_default_order().values("pk")[:1]))
     return Coalesce(*choices, Value(None), output_field=IntegerField())
 
 

@@ -303,7 +303,7 @@ def member_for(request, member_id: int) -> FamilyMember:
 def open_campaigns():
     from campaign.models import Campaign
 
-    return Campaign.objects.open().order_by("-start_date", "-id")
+    return Campaign.objects.in_default_order()
 
 
 def campaign_choose(request, campaign) -> None:

@@ -25,9 +25,9 @@ PASSWORD = "pass-for-tests"  # campaign.tests.factories.UserFactory's
 
 @pytest.fixture
 def booster(campaign, site_centre, site_jiangdian, qingshan, honghe):
-    """A second open campaign beside `campaign`, started earlier (so `campaign` stays the default), with
-    the same sites and villages by name, and one village of its own."""
-    other = CampaignFactory(name="加强免疫活动", start_date=campaign.start_date - datetime.timedelta(days=3))
+    """A second open campaign beside `campaign`, started later (so `campaign`, running longer, stays the
+    default), with the same sites and villages by name, and one village of its own."""
+    other = CampaignFactory(name="加强免疫活动", start_date=campaign.start_date + datetime.timedelta(days=3))
     centre = SiteFactory(campaign=other, name=site_centre.name, short_name=site_centre.short_name)
     jiangdian = SiteFactory(campaign=other, name=site_jiangdian.name, short_name=site_jiangdian.short_name)
     VillageFactory(site=centre, name=qingshan.name, kind="community")
@@ -56,7 +56,7 @@ def choose(client, campaign, next_url=""):
     return client.post(reverse("campaign:choose"), {"campaign": campaign.pk, "next": next_url})
 
 
-def test_the_default_is_the_open_campaign_that_started_last(client, office, campaign, booster):
+def test_the_default_is_the_open_campaign_that_has_run_longest(client, office, campaign, booster):
     client.force_login(office)
     assert client.get(reverse("reports:dashboard")).context["campaign"] == campaign
 
