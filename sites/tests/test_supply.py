@@ -13,7 +13,14 @@ from campaign.tests.concurrency import at_once
 from residents.tests.factories import ResidentFactory
 from sites.capacity import site_days_ensure
 from sites.models import Delivery, Lot, Transfer, Vaccination, Vial
-from sites.services import site_checkin, site_prescreen, site_shot, site_vaccinate
+from sites.services import (
+    site_checkin,
+    site_prescreen,
+    site_shot,
+    site_vaccinate,
+    vaccination_correct,
+    vaccination_void,
+)
 from sites.supply.selectors import (
     booked_vs_stock,
     days_of_stock,
@@ -350,3 +357,23 @@ def test_the_booking_page_plan_and_dashboard_warn_when_bookings_exceed_the_stock
     assert "缺 1 剂" in client.get(reverse("plan:week")).content.decode()
     dashboard = client.get(reverse("reports:dashboard"))
     assert [s.short for s in dashboard.context["supply"]] == [1] and "days-of-stock" in dashboard.content.decode()
+
+
+def test_a_voided_dose_goes_back_to_the_stock_and_a_corrected_lot_moves_it_between_lots(
+    site_centre, office, nurse, arrive
+):
+    # The dose record's corrections (sites.services) and the stock (sites.supply) meet: the stock is counted
+    # from the doses by lot, so a void and a corrected lot move it, with no counter to update.
+    first = deliver(site_centre, office, number="LOTA").lot
+    second = deliver(site_centre, office, number="LOTB").lot
+    one, _held = site_vaccinate(appointment=arrive(), lot=first, vaccinator=nurse)
+    two, _held = site_vaccinate(appointment=arrive(), lot=first, vaccinator=nurse)
+    assert (stock_of(site=site_centre, lot=first).given, stock_of(site=site_centre, lot=first).on_hand) == (2, 8)
+
+    vaccination_correct(vaccination=two, by=office, reason="批号登记错误", lot=second)
+    assert (stock_of(site=site_centre, lot=first).given, stock_of(site=site_centre, lot=second).given) == (1, 1)
+    assert stock_of(site=site_centre, lot=second).on_hand == 9
+
+    vaccination_void(vaccination=one, by=office, reason="记错了人")
+    assert (stock_of(site=site_centre, lot=first).given, stock_of(site=site_centre, lot=first).on_hand) == (0, 10)
+    assert not Vaccination.objects.filter(pk=one.pk).exists()
