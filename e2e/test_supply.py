@@ -35,7 +35,7 @@ def test_a_site_records_a_delivery_gives_a_shot_from_it_and_sees_its_stock_chang
 
     # The shot, from the new lot: scan, screen, choose the lot, record.
     page.get_by_test_id("nav-workstation").click()
-    page.keyboard.type(appointment.token)
+    page.get_by_test_id("scan-input").fill(appointment.token)  # the page loaded, not typed into the last one
     page.keyboard.press("Enter")
     card = page.get_by_test_id("person-card")
     expect(card).to_have_attribute("data-step", "screen")
