@@ -40,6 +40,16 @@ class DoseCount(Func):
     def __init__(self, field: str, n: int):
         super().__init__(F(field), Value(str(n), output_field=CharField()))
 
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # The embedded default: SQLite's JSON1 has no "::" cast; the same count with json_extract.
+        field, key = self.get_source_expressions()
+        field_sql, field_params = compiler.compile(field)
+        key_sql, key_params = compiler.compile(key)
+        return (
+            f"COALESCE(CAST(json_extract({field_sql}, '$.\"' || {key_sql} || '\"') AS INTEGER), 0)",
+            (*field_params, *key_params),
+        )
+
 
 def dose_sum(field: str, n: int, **extra):
     """SQL: the sum of dose `n`'s counts in the JSON `field` of the rows (0 when none)."""

@@ -9,18 +9,39 @@ the campaign), so that a past report renders with the campaign's doses, none emp
 
 from django.db import migrations, models
 
-DAILY_FORWARD = """
-UPDATE reports_dailyprogress
-SET doses = jsonb_strip_nulls(jsonb_build_object('1', NULLIF(dose1, 0), '2', NULLIF(dose2, 0)))
-"""
-# The people with the campaign's last dose are its fully vaccinated (for one dose: dose 1 itself).
-PEOPLE_FORWARD = """
-UPDATE reports_{table} AS p
-SET doses = jsonb_strip_nulls(jsonb_build_object('1', NULLIF(p.dose1, 0))
-                              || jsonb_build_object(c.doses::text, NULLIF(p.completed, 0)))
-FROM campaign_campaign AS c WHERE c.id = p.campaign_id
-"""
-DAILY_BACKWARD = "UPDATE reports_dailyprogress SET dose2 = COALESCE((doses ->> '2')::integer, 0)"
+
+
+def _counts(pairs) -> dict:
+    """{"1": n, ...} without the zeros (as reports.doses.as_json)."""
+    return {str(dose): count for dose, count in pairs if count}
+
+
+def progress_to_doses(apps, schema_editor):
+    """Carry the numbers over in Python, so that the embedded SQLite migrates as PostgreSQL does."""
+    DailyProgress = apps.get_model("reports", "DailyProgress")
+    rows = list(DailyProgress.objects.only("pk", "dose1", "dose2"))
+    for row in rows:
+        row.doses = _counts([(1, row.dose1), (2, row.dose2)])
+    DailyProgress.objects.bulk_update(rows, ["doses"], batch_size=1000)
+    # The people with the campaign's last dose are its fully vaccinated (for one dose: dose 1 itself).
+    for name in ("VillageProgress", "CadreProgress"):
+        model = apps.get_model("reports", name)
+        rows = list(model.objects.select_related("campaign").only("pk", "dose1", "completed", "campaign__doses"))
+        for row in rows:
+            row.doses = (
+                _counts([(1, row.dose1)])
+                if row.campaign.doses == 1
+                else _counts([(1, row.dose1), (row.campaign.doses, row.completed)])
+            )
+        model.objects.bulk_update(rows, ["doses"], batch_size=1000)
+
+
+def doses_to_progress(apps, schema_editor):
+    DailyProgress = apps.get_model("reports", "DailyProgress")
+    rows = list(DailyProgress.objects.only("pk", "doses"))
+    for row in rows:
+        row.dose2 = int((row.doses or {}).get("2", 0))
+    DailyProgress.objects.bulk_update(rows, ["dose2"], batch_size=1000)
 
 
 def _pad(values, n):
@@ -87,9 +108,7 @@ class Migration(migrations.Migration):
             name="doses",
             field=models.JSONField(blank=True, default=dict, verbose_name="people with each dose"),
         ),
-        migrations.RunSQL(DAILY_FORWARD, reverse_sql=DAILY_BACKWARD),
-        migrations.RunSQL(PEOPLE_FORWARD.format(table="villageprogress"), reverse_sql=migrations.RunSQL.noop),
-        migrations.RunSQL(PEOPLE_FORWARD.format(table="cadreprogress"), reverse_sql=migrations.RunSQL.noop),
+        migrations.RunPython(progress_to_doses, doses_to_progress),
         migrations.RemoveField(model_name="dailyprogress", name="dose2"),
         migrations.RunPython(snapshots_to_v2, snapshots_to_v1),
     ]
