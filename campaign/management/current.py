@@ -10,7 +10,9 @@ from campaign.models import Campaign
 
 
 def add_campaign_argument(parser) -> None:
-    parser.add_argument("--campaign", help="the campaign, by name or id (default: the open campaign that started last)")
+    parser.add_argument(
+        "--campaign", help="the campaign, by name or id (default: the open campaign that has run longest)"
+    )
 
 
 def command_campaign(value: str | int | None = None) -> Campaign:

@@ -223,3 +223,21 @@ def test_the_command_holds_a_cadre_to_their_village_and_the_office_to_full_value
     with pytest.raises(CommandError, match="supervisor may not make this export"):
         call_command("export_residents", user="supervisor", full=True, stdout=io.StringIO())
     assert not Export.objects.exists()
+
+
+def test_the_command_exports_the_campaign_named_beside_the_default_one(office, qingshan, tmp_path):
+    from campaign.tests.factories import CampaignFactory, SiteFactory, VillageFactory
+
+    later = CampaignFactory(name="麻疹查漏补种", start_date=qingshan.campaign.start_date + datetime.timedelta(days=5))
+    children = VillageFactory(
+        site=SiteFactory(campaign=later, name=qingshan.site.name), name=qingshan.name, kind=qingshan.kind
+    )
+    ResidentFactory.create_batch(2, village=qingshan)
+    ResidentFactory.create_batch(3, village=children)
+    out = io.StringIO()
+    call_command(
+        "export_residents", user="office", village="青山社区", campaign="麻疹查漏补种", stdout=out, verbosity=0
+    )
+    assert out.getvalue().startswith(f"Export #{Export.objects.get().pk}: 3 residents")
+    call_command("export_residents", user="office", village="青山社区", stdout=out, verbosity=0)  # the default campaign
+    assert Export.objects.order_by("-pk").first().row_count == 2

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.lib.jobs import TerminalProgress
-from campaign.management.current import command_campaign
+from campaign.management.current import add_campaign_argument, command_campaign
 from campaign.models import Village
 from reports.models import Export
 from reports.services import export_build, export_request
@@ -26,10 +26,10 @@ class Command(BaseCommand):
         parser.add_argument("--status", choices=Resident.Status.values, help="only residents of this status")
         parser.add_argument("--full", action="store_true", help="full ID numbers and phones (the office only)")
         parser.add_argument("-o", "--output", help="copy the file here (it stays on the exports page too)")
+        add_campaign_argument(parser)
 
     def handle(self, *args, user, village=None, status=None, full=False, output=None, verbosity=1, **options):
-        # The default campaign: reports.services.export_request exports in it (a --campaign waits for it to take one).
-        campaign = command_campaign()
+        campaign = command_campaign(options.get("campaign"))
         try:
             exporter = get_user_model().objects.get(username=user)
         except get_user_model().DoesNotExist:
@@ -42,7 +42,12 @@ class Command(BaseCommand):
                 raise CommandError(f"No village called {village!r} in {campaign}.") from None
         try:
             export = export_request(
-                user=exporter, kind=Export.Kind.RESIDENTS, params=params, full_values=full, queue=False
+                user=exporter,
+                kind=Export.Kind.RESIDENTS,
+                params=params,
+                full_values=full,
+                queue=False,
+                campaign=campaign,
             )
         except PermissionDenied as refused:
             raise CommandError(f"{user} may not make this export: {refused}.") from None
