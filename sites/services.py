@@ -37,7 +37,14 @@ from residents.services import (
     screening_outcome,
 )
 from sites.capacity import release_place, site_days_ensure, take_place
-from sites.dose_record import NOT_ALLOWED, DoseRecordRefused, NotAllowed, may_keep_dose_record, vaccinator_serves
+from sites.dose_record import (
+    NOT_ALLOWED,
+    DoseRecordRefused,
+    NotAllowed,
+    may_keep_dose_record,
+    site_vaccinators,
+    vaccinator_serves,
+)
 from sites.models import AdverseEvent, PreScreening, Site, SiteDay, Vaccination, VaccinationVoid
 from sites.selectors import adverse_events_to_open, booked_lookup, is_number_query, site_lookup
 from sites.supply.services import shot_draw, vial_close_if_empty
@@ -404,6 +411,7 @@ def site_shot(
     own_site = Q(site__name__in=Site.objects.filter(team__user=vaccinator).values("name"))  # in any campaign
     return _shot(
         own_site,
+        name_required=True,
         pk=pk,
         lot_number=lot_number,
         lot=lot,
@@ -452,9 +460,22 @@ def site_vaccinate(
 
 
 def _shot(
-    scope: Q, *, pk: int, lot_number: str, lot=None, vaccinator, injection_site: str, given_by=None, at=None
+    scope: Q,
+    *,
+    pk: int,
+    lot_number: str,
+    lot=None,
+    vaccinator,
+    injection_site: str,
+    given_by=None,
+    at=None,
+    name_required: bool = False,
 ) -> ShotResult:
-    """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist)."""
+    """site_vaccinate's rules for appointment `pk`, if it also matches `scope` (else Appointment.DoesNotExist).
+
+    `name_required` (the workstation's site_shot): a site that keeps a list of vaccinators records a
+    shot only with the name of the nurse who gives it.
+    """
 
     lot_number = clean_text(lot_number).strip()
     if injection_site not in Vaccination.InjectionSite.values:
@@ -516,6 +537,8 @@ def _shot(
                     raise OutsideWindow(_("Dose %(dose)s is not allowed here today."), dose=locked.dose_number)
             if given_by is not None and (not vaccinator_serves(given_by, site) or not given_by.is_active):
                 raise BookingRefused(_("Pick a name from this site's list of vaccinators."))
+            if given_by is None and name_required and site_vaccinators(site).exists():
+                raise BookingRefused(_("Pick your name first."))
             # The lot (usable at this site) and the vial the dose is drawn from, the lot locked (sites.supply).
             drawn = shot_draw(site=site, lot=lot, lot_number=lot_number, user=vaccinator, at=at)
             # The unique (resident, dose) constraint refuses a second dose even past the lock.

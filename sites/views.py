@@ -509,8 +509,9 @@ def vaccinate(request, pk):
     team_sites = Site.objects.filter(team__user=request.user).values("name")
     names = Vaccinator.objects.filter(site__name__in=team_sites, is_active=True).select_related("site")
     given_by = names.filter(pk=picked).first() if picked else None
-    # Nobody picked on this desk while the site keeps a list, or the one picked has left the list: pick again.
-    if given_by is None and (picked or names.exists()):
+    # The one picked on this desk has left the list: pick again. (Nobody picked while the site keeps a
+    # list: site_shot refuses the shot, a rule of the service.)
+    if picked and given_by is None:
         appointment = _own_appointment(request, pk)
         shift_end(request.session, appointment.site)
         return _again(request, appointment.site, appointment, form=form, error=_("Pick your name first."))

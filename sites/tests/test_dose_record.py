@@ -188,6 +188,19 @@ def test_a_name_of_another_site_or_no_longer_active_is_refused(cleared, nurse, w
     assert result.refused is not None and not Vaccination.objects.exists()
 
 
+def test_the_workstation_shot_without_a_name_is_refused_where_the_site_keeps_a_list(cleared, nurse, wang):
+    # The rule lives in the service (site_shot), not only in the page: a POST without a pick records nothing.
+    appointment = cleared()
+    result = site_shot(pk=appointment.pk, lot_number="L1", vaccinator=nurse, injection_site="left_arm")
+    assert result.refused is not None and "姓名" in str(result.refused.message)
+    assert not Vaccination.objects.exists()
+    response = shoot(login(nurse), appointment)  # the page: nobody picked on this desk
+    assert response.context["error"] and not Vaccination.objects.exists()
+    wang.is_active = False
+    wang.save()  # a site without an active list records under the account alone
+    assert site_shot(pk=appointment.pk, lot_number="L1", vaccinator=nurse, injection_site="left_arm").refused is None
+
+
 def test_the_injection_site_is_required_for_a_new_dose(cleared, nurse, wang):
     team = login(nurse)
     appointment = cleared()
